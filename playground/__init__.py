@@ -1,0 +1,1 @@
+"""Backpressure Playground: watch an async service take load."""

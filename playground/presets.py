@@ -1,0 +1,199 @@
+"""Presets: named starting scenarios, one per situation the handbook page talks about.
+
+A preset is only data: a name, a title, what to notice, and the link keys it changes from the
+defaults. `playground.scenario` validates them (`Scenario.from_preset`); this module imports
+nothing from it, so the two cannot import each other in a circle.
+
+Offered load below means rate × service_time / min(workers, limit or workers): above 1 the
+queue grows without bound, so "overloaded" presets sit between 1.2 and 2 and calm ones below 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named scenario a page or a link can start from."""
+
+    name: str
+    """The link value, e.g. ``preset=handbook``."""
+    title: str
+    """A short human title for the preset menu."""
+    notice: str
+    """Two or three sentences on what to watch, written for a teacher projecting the page."""
+    overrides: dict
+    """Link keys and values that differ from the defaults (treat as read-only)."""
+
+    @property
+    def link(self) -> str:
+        """The canonical share link query of the unchanged preset."""
+        return f"v=1&preset={self.name}"
+
+
+def _presets(*presets: Preset) -> dict[str, Preset]:
+    return {preset.name: preset for preset in presets}
+
+
+PRESETS: dict[str, Preset] = _presets(
+    Preset(
+        name="handbook",
+        title="The handbook's example",
+        notice=(
+            "Six items, a queue of two, three workers and a semaphore of two: exactly the handbook's "
+            "program. Watch the producer wait as soon as the queue holds two items, and the third "
+            "worker wait at the semaphore while two others call the downstream. "
+            "Everything finishes in about half a second, then the queue is joined and shut down."
+        ),
+        overrides=dict(
+            producer="closed",
+            producers=1,
+            arrivals="asap",
+            items=6,
+            queue=2,
+            limit=2,
+            workers=3,
+            service_time=0.15,
+            service_dist="constant",
+            policy="block",
+        ),
+    ),
+    Preset(
+        name="webhook-ingestion",
+        title="Webhook ingestion: reject when full",
+        notice=(
+            "Webhooks arrive faster than four workers can handle them (offered load 1.5). "
+            "Watch the queue fill in the first seconds, then new requests are rejected with a 429 "
+            "and the rejected count climbs while the queue stays at its limit. "
+            "Latency of accepted requests stays bounded: the queue absorbs bursts, the policy sheds the rest."
+        ),
+        overrides=dict(
+            arrivals="poisson",
+            rate=60,
+            queue=40,
+            policy="reject",
+            workers=4,
+            limit=4,
+            service_time=0.1,
+        ),
+    ),
+    Preset(
+        name="api-fan-out",
+        title="API fan-out: a semaphore protects a rate-limited API",
+        notice=(
+            "Sixteen workers, but the downstream API only takes four calls at once, and the semaphore "
+            "lets exactly four through. Watch the other workers wait at the semaphore while the API "
+            "answers at full speed. Raise the limit above 4 and see every call slow down."
+        ),
+        overrides=dict(
+            rate=30,
+            queue=100,
+            policy="timeout",
+            put_timeout=2,
+            workers=16,
+            limit=4,
+            capacity=4,
+            service_time=0.1,
+        ),
+    ),
+    Preset(
+        name="background-jobs",
+        title="Background jobs: producers wait",
+        notice=(
+            "Two producers loop, each waiting for its put before making the next job; the workers "
+            "are slower than the producers (offered load 1.5). Watch the queue fill to ten, then the "
+            "producers stop and wait at put: backpressure slows them to the workers' pace. "
+            "Nothing is lost and nothing piles up beyond the queue."
+        ),
+        overrides=dict(
+            producer="closed",
+            producers=2,
+            arrivals="steady",
+            rate=30,
+            queue=10,
+            policy="block",
+            workers=4,
+            limit=4,
+            service_time=0.2,
+        ),
+    ),
+    Preset(
+        name="bursty-pipeline",
+        title="Bursty pipeline: the queue absorbs bursts",
+        notice=(
+            "Every ten seconds a burst of 100 items lands on top of a light trickle. Watch the queue "
+            "jump, then the eight workers drain it in a second or two before the next burst. "
+            "Shrink the queue below 100 and the bursts no longer fit: items are rejected."
+        ),
+        overrides=dict(
+            arrivals="bursts",
+            rate=5,
+            burst=100,
+            period=10,
+            queue=150,
+            policy="reject",
+            workers=8,
+            limit=8,
+            service_time=0.1,
+        ),
+    ),
+    Preset(
+        name="unbounded-oom",
+        title="Unbounded queue: memory climbs to a crash",
+        notice=(
+            "The queue has no limit and items arrive 1.5 times faster than they are served, so about "
+            "20 more items are held every second. Watch memory climb for some 25 seconds until the "
+            "service crashes out of memory, loses everything it held, restarts, and starts climbing again. "
+            "Give the queue a limit to see the crash go away."
+        ),
+        overrides=dict(
+            rate=60,
+            queue=0,
+            policy="block",
+            workers=4,
+            limit=4,
+            service_time=0.1,
+            memory=500,
+            restart=3,
+        ),
+    ),
+    Preset(
+        name="no-semaphore",
+        title="No semaphore: 32 workers hammer the downstream",
+        notice=(
+            "Thirty-two workers and no semaphore call a downstream that handles four calls at once. "
+            "Watch the calls in flight pass four: every call slows down, more pile up, and the "
+            "downstream crawls while the queue grows. Set the limit to 4 and it recovers: "
+            "a queue alone does not limit how hard workers hit a dependency."
+        ),
+        overrides=dict(
+            rate=35,
+            queue=50,
+            policy="block",
+            workers=32,
+            limit=0,
+            capacity=4,
+            service_time=0.1,
+        ),
+    ),
+    Preset(
+        name="stale-work",
+        title="Stale work: drop what nobody waits for",
+        notice=(
+            "Items arrive 1.5 times faster than they are served and wait in a long queue; any item older "
+            "than 2 seconds is thrown away when a worker takes it. Watch the stale count climb while "
+            "the latency of served items stays near two seconds instead of growing. "
+            "Set max_age to 0 and watch the waiting time grow without bound."
+        ),
+        overrides=dict(
+            rate=60,
+            queue=200,
+            policy="block",
+            max_age=2,
+            workers=4,
+            limit=4,
+            service_time=0.1,
+        ),
+    ),
+)

@@ -1,0 +1,478 @@
+"""A small, exact model of asyncio's event loop, on virtual time.
+
+The engine must behave like the asyncio program a scenario stands for: the same
+FIFO order of waiting getters, putters and semaphore acquirers, the same wake-up
+order at one instant. The surest way is to run the same algorithms, so this
+module ports the parts of asyncio the program uses (event loop, Future, Task,
+sleep, timeout, Queue, Semaphore, Event) to generators on a virtual clock:
+
+- ``Loop`` keeps a FIFO ready queue of callbacks and a heap of timers keyed
+  ``(when, seq)``. Time jumps to the next timer only when nothing is ready, and
+  all timers due then are appended in (when, seq) order, which is exactly what
+  asyncio's ``_run_once`` does under a clock where deadlines never tie.
+- A coroutine here is a generator; ``yield from fut`` is ``await fut``. A task
+  resumes one ready-queue hop after the future it waits on is done, as in
+  asyncio, so same-instant events interleave the same way.
+
+Nothing here touches asyncio, I/O or the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from heapq import heappop, heappush
+
+PENDING, DONE, CANCELLED = 0, 1, 2
+
+
+class Cancelled(BaseException):
+    """asyncio.CancelledError: thrown into a task at its await point."""
+
+
+class Timer:
+    """A scheduled callback (asyncio.TimerHandle); cancelling it just skips it."""
+
+    __slots__ = ("callback", "arg", "cancelled")
+
+    def __init__(self, callback, arg):
+        self.callback = callback
+        self.arg = arg
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class Loop:
+    """The event loop: a ready queue of callbacks and a timer heap on virtual time."""
+
+    __slots__ = ("now", "ready", "timers", "_seq", "closed")
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+        self.ready = deque()  # (callback, arg) pairs, run FIFO
+        self.timers = []  # (when, seq, Timer): seq keeps equal deadlines FIFO
+        self._seq = 0
+        # While a crashed service is torn down its cleanup code must not
+        # schedule anything: a closed loop drops new callbacks.
+        self.closed = False
+
+    def call_soon(self, callback, arg=None):
+        if not self.closed:
+            self.ready.append((callback, arg))
+
+    def call_at(self, when: float, callback, arg=None) -> Timer:
+        timer = Timer(callback, arg)
+        if not self.closed:
+            self._seq += 1
+            heappush(self.timers, (when, self._seq, timer))
+        return timer
+
+    def next_deadline(self) -> float | None:
+        """When the next live timer fires, or None."""
+        timers = self.timers
+        while timers and timers[0][2].cancelled:
+            heappop(timers)
+        return timers[0][0] if timers else None
+
+    def run_until(self, until: float) -> None:
+        """Run every callback due at or before ``until``, then set the clock to it."""
+        ready = self.ready
+        timers = self.timers
+        popleft = ready.popleft
+        while True:
+            while ready:
+                callback, arg = popleft()
+                callback(arg)
+            if not timers or timers[0][0] > until:
+                break
+            when = timers[0][0]
+            self.now = when
+            while timers and timers[0][0] == when:
+                timer = heappop(timers)[2]
+                if not timer.cancelled:
+                    ready.append((timer.callback, timer.arg))
+        if until > self.now:
+            self.now = until
+
+    def clear(self) -> None:
+        """Forget every pending callback and timer (a crash ends them all)."""
+        self.ready.clear()
+        self.timers.clear()
+
+
+class Future:
+    """asyncio.Future: a result that is set once; its callbacks run one hop later."""
+
+    __slots__ = ("loop", "state", "value", "callbacks")
+
+    def __init__(self, loop: Loop):
+        self.loop = loop
+        self.state = PENDING
+        self.value = None
+        self.callbacks = None
+
+    def done(self) -> bool:
+        return self.state != PENDING
+
+    def cancelled(self) -> bool:
+        return self.state == CANCELLED
+
+    def add_done_callback(self, callback) -> None:
+        if self.state != PENDING:
+            self.loop.call_soon(callback, self)
+        elif self.callbacks is None:
+            self.callbacks = [callback]
+        else:
+            self.callbacks.append(callback)
+
+    def _schedule_callbacks(self) -> None:
+        callbacks = self.callbacks
+        if callbacks:
+            self.callbacks = None
+            call_soon = self.loop.call_soon
+            for callback in callbacks:
+                call_soon(callback, self)
+
+    def set_result(self, value=None) -> None:
+        self.state = DONE
+        self.value = value
+        self._schedule_callbacks()
+
+    def cancel(self) -> bool:
+        if self.state != PENDING:
+            return False
+        self.state = CANCELLED
+        self._schedule_callbacks()
+        return True
+
+    def __iter__(self):
+        # ``yield from fut`` is ``await fut``: suspend only if not done yet.
+        if self.state == PENDING:
+            yield self
+        if self.state == CANCELLED:
+            raise Cancelled
+        return self.value
+
+
+def _set_result_unless_cancelled(future: Future) -> None:
+    if future.state == PENDING:
+        future.set_result(None)
+
+
+class Task(Future):
+    """asyncio.Task: drives a generator; its first step runs one hop after creation."""
+
+    __slots__ = ("gen", "waiting_on", "must_cancel", "cancel_requests")
+
+    def __init__(self, loop: Loop, gen):
+        Future.__init__(self, loop)
+        self.gen = gen
+        self.waiting_on = None
+        self.must_cancel = False
+        self.cancel_requests = 0
+        loop.call_soon(self._step)
+
+    def _step(self, _arg=None) -> None:
+        if self.state != PENDING:
+            return
+        self.waiting_on = None
+        try:
+            if self.must_cancel:
+                self.must_cancel = False
+                future = self.gen.throw(Cancelled())
+            else:
+                future = self.gen.send(None)
+        except StopIteration as stop:
+            Future.set_result(self, stop.value)
+        except Cancelled:
+            Future.cancel(self)
+        else:
+            if future.callbacks is None:
+                future.callbacks = [self._wakeup]
+            else:
+                future.callbacks.append(self._wakeup)
+            self.waiting_on = future
+            if self.must_cancel and future.cancel():
+                self.must_cancel = False
+
+    def _wakeup(self, _future) -> None:
+        self._step()
+
+    def cancel(self) -> bool:
+        if self.state != PENDING:
+            return False
+        self.cancel_requests += 1
+        if self.waiting_on is not None and self.waiting_on.cancel():
+            return True
+        self.must_cancel = True
+        return True
+
+    def uncancel(self) -> int:
+        if self.cancel_requests > 0:
+            self.cancel_requests -= 1
+        return self.cancel_requests
+
+
+def sleep(loop: Loop, delay: float):
+    """asyncio.sleep(delay) for delay > 0: a future set by a timer."""
+    future = Future(loop)
+    timer = loop.call_at(loop.now + delay, _set_result_unless_cancelled, future)
+    try:
+        return (yield from future)
+    finally:
+        timer.cancel()
+
+
+class _Deadline:
+    """The state of one ``asyncio.timeout`` block."""
+
+    __slots__ = ("task", "expiring", "timer")
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.expiring = False
+        self.timer = None
+
+
+def _on_deadline(deadline: _Deadline) -> None:
+    deadline.task.cancel()
+    deadline.expiring = True
+    deadline.timer = None
+
+
+def timeout(loop: Loop, task: Task, delay: float, body):
+    """``async with asyncio.timeout(delay): await body`` for delay > 0.
+
+    The deadline cancels the task; on the way out the cancellation becomes
+    TimeoutError unless someone else also cancelled the task.
+    """
+    deadline = _Deadline(task)
+    deadline.timer = loop.call_at(loop.now + delay, _on_deadline, deadline)
+    cancelling = task.cancel_requests
+    try:
+        return (yield from body)
+    except Cancelled:
+        if deadline.expiring:
+            deadline.expiring = False
+            if task.uncancel() <= cancelling:
+                raise TimeoutError from None
+        raise
+    finally:
+        if deadline.timer is not None:
+            deadline.timer.cancel()
+            deadline.timer = None
+        if deadline.expiring:  # expired as the body finished: nothing to convert
+            task.uncancel()
+
+
+def _wakeup_next(waiters: deque) -> None:
+    while waiters:
+        waiter = waiters.popleft()
+        if waiter.state == PENDING:
+            waiter.set_result(None)
+            break
+
+
+class QueueFull(Exception):
+    """asyncio.QueueFull: put_nowait on a full queue."""
+
+
+class Queue:
+    """asyncio.Queue, line for line, with a maxsize that may change while it runs."""
+
+    __slots__ = ("loop", "maxsize", "items", "getters", "putters", "unfinished", "finished")
+
+    def __init__(self, loop: Loop, maxsize: int):
+        self.loop = loop
+        self.maxsize = maxsize  # 0 = unbounded, as in asyncio
+        self.items = deque()
+        self.getters = deque()  # futures of tasks waiting in get(), FIFO
+        self.putters = deque()  # futures of tasks waiting in put(), FIFO
+        self.unfinished = 0  # put minus task_done, for join()
+        self.finished = Event(loop)
+        self.finished.set()
+
+    def qsize(self) -> int:
+        return len(self.items)
+
+    def full(self) -> bool:
+        return 0 < self.maxsize <= len(self.items)
+
+    def resize(self, maxsize: int) -> None:
+        """Change maxsize. Growing wakes one waiting putter per new free slot;
+        shrinking evicts nothing, new puts just wait (asyncio has no resize; this
+        is what one would do if it had)."""
+        old_free = (self.maxsize - len(self.items)) if self.maxsize > 0 else None
+        self.maxsize = maxsize
+        if maxsize <= 0:
+            wake = len(self.putters)
+        else:
+            wake = max(0, maxsize - len(self.items) - max(old_free or 0, 0))
+        for _ in range(wake):
+            _wakeup_next(self.putters)
+
+    def put(self, item):
+        while self.full():
+            putter = Future(self.loop)
+            self.putters.append(putter)
+            try:
+                yield from putter
+            except BaseException:
+                putter.cancel()
+                try:
+                    self.putters.remove(putter)
+                except ValueError:
+                    pass
+                if not self.full() and putter.state != CANCELLED:
+                    _wakeup_next(self.putters)
+                raise
+        self.put_nowait(item)
+
+    def put_nowait(self, item) -> None:
+        if self.full():
+            raise QueueFull
+        self.items.append(item)
+        self.unfinished += 1
+        self.finished.clear()
+        _wakeup_next(self.getters)
+
+    def get(self):
+        while not self.items:
+            getter = Future(self.loop)
+            self.getters.append(getter)
+            try:
+                yield from getter
+            except BaseException:
+                getter.cancel()
+                try:
+                    self.getters.remove(getter)
+                except ValueError:
+                    pass
+                if self.items and getter.state != CANCELLED:
+                    _wakeup_next(self.getters)
+                raise
+        return self.get_nowait()
+
+    def get_nowait(self):
+        item = self.items.popleft()
+        _wakeup_next(self.putters)
+        return item
+
+    def task_done(self) -> None:
+        self.unfinished -= 1
+        if self.unfinished == 0:
+            self.finished.set()
+
+    def join(self):
+        if self.unfinished > 0:
+            yield from self.finished.wait()
+
+
+class Event:
+    """asyncio.Event."""
+
+    __slots__ = ("loop", "value", "waiters")
+
+    def __init__(self, loop: Loop):
+        self.loop = loop
+        self.value = False
+        self.waiters = deque()
+
+    def set(self) -> None:
+        if not self.value:
+            self.value = True
+            for waiter in self.waiters:
+                if waiter.state == PENDING:
+                    waiter.set_result(True)
+
+    def clear(self) -> None:
+        self.value = False
+
+    def wait(self):
+        if self.value:
+            return True
+        waiter = Future(self.loop)
+        self.waiters.append(waiter)
+        try:
+            yield from waiter
+            return True
+        finally:
+            self.waiters.remove(waiter)
+
+
+class Semaphore:
+    """asyncio.Semaphore (Python 3.11.7), with a limit that may change while it runs.
+
+    ``limit`` None means no semaphore at all: acquire never waits. Shrinking the
+    limit below the permits in use leaves ``value`` negative, a debt that
+    releases pay back before anyone else gets a permit.
+    """
+
+    __slots__ = ("loop", "limit", "value", "waiters", "holders")
+
+    def __init__(self, loop: Loop, limit: int | None):
+        self.loop = loop
+        self.limit = limit
+        self.value = limit or 0
+        self.waiters = deque()  # futures of tasks waiting in acquire(), FIFO
+        self.holders = 0  # permits in use (also counted with no limit)
+
+    def locked(self) -> bool:
+        if self.limit is None:
+            return False
+        if self.value <= 0:
+            return True
+        for waiter in self.waiters:
+            if waiter.state != CANCELLED:
+                return True
+        return False
+
+    def acquire(self):
+        if not self.locked():
+            self.value -= 1
+            self.holders += 1
+            return True
+        waiter = Future(self.loop)
+        self.waiters.append(waiter)
+        try:
+            try:
+                yield from waiter
+            finally:
+                self.waiters.remove(waiter)
+        except Cancelled:
+            if waiter.state != CANCELLED:
+                self.value += 1
+                self._wake_up_next()
+            raise
+        self.holders += 1
+        if self.value > 0:
+            self._wake_up_next()
+        return True
+
+    def release(self) -> None:
+        self.holders -= 1
+        self.value += 1
+        self._wake_up_next()
+
+    def _wake_up_next(self) -> None:
+        # asyncio never calls this with value <= 0; with a shrunk limit we can.
+        if self.value <= 0 and self.limit is not None:
+            return
+        for waiter in self.waiters:
+            if waiter.state == PENDING:
+                self.value -= 1
+                waiter.set_result(True)
+                return
+
+    def set_limit(self, limit: int | None) -> None:
+        """Change the number of permits; waiters proceed if permits became free."""
+        self.limit = limit
+        if limit is None:
+            for waiter in self.waiters:
+                if waiter.state == PENDING:
+                    waiter.set_result(True)
+            return
+        self.value = limit - self.holders - sum(1 for w in self.waiters if w.state == DONE)
+        while self.value > 0 and any(w.state == PENDING for w in self.waiters):
+            self._wake_up_next()

@@ -1,0 +1,214 @@
+"""What a run measured: fixed windows of sim time, plus running totals.
+
+Bounded whatever the run: a ring of recent closed windows, and totals whose
+size does not grow with the number of items (latency percentiles over the whole
+run come from a log-bucketed histogram, accurate to 1%).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+#: Every way an item can leave the system, in display order.
+OUTCOMES = ("completed", "rejected", "dropped", "put-timeout", "stale", "timeout", "lost")
+
+#: The parts of an item's time in the system, in order.
+LATENCY_PARTS = ("put", "queue", "permit", "service")
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """The q-quantile (0..1) of sorted values, nearest-rank; None if empty."""
+    if not sorted_values:
+        return None
+    rank = max(0, math.ceil(q * len(sorted_values)) - 1)
+    return sorted_values[rank]
+
+
+class Histogram:
+    """Counts of values in buckets 1% wide (log scale), for run-long percentiles."""
+
+    __slots__ = ("counts", "total")
+    _LOG_STEP = math.log(1.01)
+    _FLOOR = 1e-6  # seconds; anything shorter counts as this
+
+    def __init__(self):
+        self.counts: dict[int, int] = {}
+        self.total = 0
+
+    def add(self, value: float) -> None:
+        index = int(math.log(max(value, self._FLOOR) / self._FLOOR) / self._LOG_STEP)
+        self.counts[index] = self.counts.get(index, 0) + 1
+        self.total += 1
+
+    def quantile(self, q: float) -> float | None:
+        if not self.total:
+            return None
+        rank = max(1, math.ceil(q * self.total))
+        seen = 0
+        for index in sorted(self.counts):
+            seen += self.counts[index]
+            if seen >= rank:
+                # the bucket's geometric middle
+                return self._FLOOR * math.exp((index + 0.5) * self._LOG_STEP)
+        return None
+
+
+class Window:
+    """One closed window of sim time: counts, latency percentiles and levels."""
+
+    __slots__ = (
+        "index", "start", "end", "arrived", "outcomes", "latency", "parts",
+        "queue", "in_flight", "memory", "memory_peak", "calls_done",
+    )
+
+    def to_json(self) -> dict:
+        span = self.end - self.start
+        return {
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "arrived": self.arrived,
+            "arrival_rate": self.arrived / span,
+            "throughput": self.calls_done / span,
+            "goodput": self.outcomes["completed"] / span,
+            "outcomes": dict(self.outcomes),
+            "latency": self.latency,
+            "parts": self.parts,
+            "queue": self.queue,
+            "in_flight": self.in_flight,
+            "memory": self.memory,
+            "memory_peak": self.memory_peak,
+        }
+
+
+class Metrics:
+    """Collects arrivals and outcomes as they happen; closes windows as time passes.
+
+    ``throughput`` counts downstream calls that finished (completed or timed
+    out: both used the downstream); ``goodput`` counts completed items only.
+    """
+
+    def __init__(self, window: float = 0.5, keep: int = 240):
+        self.window = window
+        self.windows: deque[Window] = deque(maxlen=keep)  # recent closed windows
+        self.closed = 0  # windows closed so far; Window.index counts from 0
+        self._end = window  # the open window's end
+        self._reset_open()
+        # Running totals over the whole run.
+        self.arrived = 0
+        self.outcomes = dict.fromkeys(OUTCOMES, 0)
+        self.latency = Histogram()  # end to end, completed items
+        self.latency_sum = 0.0
+        self.sojourn_sum = 0.0  # time in system of every item that left, any outcome
+        self.left = 0
+        # Time-integral of items in the system (for mean_in_system and Little's law).
+        self.in_system = 0
+        self.in_system_peak = 0
+        self._area = 0.0
+        self._area_since = 0.0
+
+    def _reset_open(self) -> None:
+        self._arrived = 0
+        self._outcomes = dict.fromkeys(OUTCOMES, 0)
+        self._calls_done = 0
+        self._latency: list[float] = []
+        self._parts: list[tuple[float, float, float, float]] = []
+        self._memory_peak = 0
+
+    # Recording -----------------------------------------------------------
+
+    def _advance_area(self, now: float) -> None:
+        self._area += self.in_system * (now - self._area_since)
+        self._area_since = now
+
+    def arrival(self, now: float) -> None:
+        self.arrived += 1
+        self._arrived += 1
+        self._advance_area(now)
+        self.in_system += 1
+        if self.in_system > self._memory_peak:
+            self._memory_peak = self.in_system
+            if self.in_system > self.in_system_peak:
+                self.in_system_peak = self.in_system
+
+    def outcome(self, now: float, item, reason: str) -> None:
+        """An item left the system. ``item`` has arrived/enqueued/got/started times."""
+        self.outcomes[reason] += 1
+        self._outcomes[reason] += 1
+        self._advance_area(now)
+        self.in_system -= 1
+        self.left += 1
+        self.sojourn_sum += now - item.arrived
+        if reason == "completed":
+            total = now - item.arrived
+            self.latency.add(total)
+            self.latency_sum += total
+            self._latency.append(total)
+            self._parts.append((
+                item.enqueued - item.arrived,
+                item.got - item.enqueued,
+                item.started - item.got,
+                now - item.started,
+            ))
+            self._calls_done += 1
+        elif reason == "timeout":
+            self._calls_done += 1
+
+    def lose_all(self, now: float, items_lost: int) -> None:
+        """A crash: everything in the system is lost at once."""
+        self.outcomes["lost"] += items_lost
+        self._outcomes["lost"] += items_lost
+        self._advance_area(now)
+        self.in_system -= items_lost
+        self.left += items_lost
+
+    def lost_sojourn(self, seconds: float) -> None:
+        self.sojourn_sum += seconds
+
+    # Windows ---------------------------------------------------------------
+
+    def close_until(self, now: float, queue: int, in_flight: int) -> list[Window]:
+        """Close every window that ended at or before ``now``; return them."""
+        closed = []
+        while self._end <= now:
+            window = Window()
+            window.index = self.closed
+            window.start = self._end - self.window
+            window.end = self._end
+            window.arrived = self._arrived
+            window.outcomes = self._outcomes
+            window.calls_done = self._calls_done
+            latencies = sorted(self._latency)
+            window.latency = {
+                "p50": percentile(latencies, 0.50),
+                "p95": percentile(latencies, 0.95),
+                "p99": percentile(latencies, 0.99),
+                "mean": sum(latencies) / len(latencies) if latencies else None,
+            }
+            parts = {}
+            for position, name in enumerate(LATENCY_PARTS):
+                values = sorted(p[position] for p in self._parts)
+                parts[name] = {
+                    "p50": percentile(values, 0.50),
+                    "p95": percentile(values, 0.95),
+                    "p99": percentile(values, 0.99),
+                }
+            window.parts = parts
+            window.queue = queue
+            window.in_flight = in_flight
+            window.memory = self.in_system
+            window.memory_peak = max(self._memory_peak, self.in_system)
+            self.windows.append(window)
+            closed.append(window)
+            self.closed += 1
+            self._end = self.closed * self.window + self.window
+            self._reset_open()
+            self._memory_peak = self.in_system
+        return closed
+
+    # Totals -------------------------------------------------------------------
+
+    def mean_in_system(self, now: float) -> float:
+        self._advance_area(now)
+        return self._area / now if now > 0 else 0.0
