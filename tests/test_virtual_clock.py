@@ -62,6 +62,23 @@ def test_clock_does_not_move_while_callbacks_are_ready():
     assert fired == [True]
 
 
+def test_no_clock_resolution_fudge():
+    # asyncio treats timers within clock_resolution (1e-9) of now as due;
+    # the engine does not: each timer runs at its own exact deadline.
+    seen = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        loop.call_at(1.0, lambda: seen.append(loop.time()))
+        loop.call_at(1.0 + 5e-10, lambda: seen.append(loop.time()))
+        loop.call_at(2.0, done.set_result, None)
+        await done
+
+    run(main())
+    assert seen == [1.0, 1.0 + 5e-10]
+
+
 # ------------------------------------------------------ FIFO among equal ties
 
 

@@ -29,6 +29,14 @@ class Cancelled(BaseException):
     """asyncio.CancelledError: thrown into a task at its await point."""
 
 
+class Killed(BaseException):
+    """Ends the running task at once (a crash); ``after`` runs once it has unwound."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+
 class Timer:
     """A scheduled callback (asyncio.TimerHandle); cancelling it just skips it."""
 
@@ -46,7 +54,7 @@ class Timer:
 class Loop:
     """The event loop: a ready queue of callbacks and a timer heap on virtual time."""
 
-    __slots__ = ("now", "ready", "timers", "_seq", "closed")
+    __slots__ = ("now", "ready", "timers", "_seq", "closed", "current")
 
     def __init__(self, now: float = 0.0):
         self.now = now
@@ -56,6 +64,7 @@ class Loop:
         # While a crashed service is torn down its cleanup code must not
         # schedule anything: a closed loop drops new callbacks.
         self.closed = False
+        self.current = None  # the task running now (asyncio.current_task())
 
     def call_soon(self, callback, arg=None):
         if not self.closed:
@@ -177,6 +186,7 @@ class Task(Future):
         if self.state != PENDING:
             return
         self.waiting_on = None
+        self.loop.current = self
         try:
             if self.must_cancel:
                 self.must_cancel = False
@@ -187,6 +197,10 @@ class Task(Future):
             Future.set_result(self, stop.value)
         except Cancelled:
             Future.cancel(self)
+        except Killed as killed:
+            self.state = CANCELLED
+            self.loop.closed = False
+            killed.after()
         else:
             if future.callbacks is None:
                 future.callbacks = [self._wakeup]
@@ -476,3 +490,35 @@ class Semaphore:
         self.value = limit - self.holders - sum(1 for w in self.waiters if w.state == DONE)
         while self.value > 0 and any(w.state == PENDING for w in self.waiters):
             self._wake_up_next()
+
+
+class TaskGroup:
+    """asyncio.TaskGroup's bookkeeping: the tasks it started, and waiting for
+    all of them on exit. (Errors never reach a group here: a crash tears the
+    whole service down at once; see engine.)"""
+
+    __slots__ = ("loop", "tasks", "on_completed")
+
+    def __init__(self, loop: Loop):
+        self.loop = loop
+        self.tasks: set[Task] = set()
+        self.on_completed: Future | None = None
+
+    def create_task(self, gen) -> Task:
+        task = Task(self.loop, gen)
+        self.tasks.add(task)
+        task.add_done_callback(self._on_task_done)
+        return task
+
+    def _on_task_done(self, task: Task) -> None:
+        self.tasks.discard(task)
+        if self.on_completed is not None and not self.tasks and self.on_completed.state == PENDING:
+            self.on_completed.set_result(True)
+
+    def wait(self):
+        """``__aexit__`` of ``async with TaskGroup()``: wait until every task is done."""
+        while self.tasks:
+            if self.on_completed is None:
+                self.on_completed = Future(self.loop)
+            yield from self.on_completed
+            self.on_completed = None

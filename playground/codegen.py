@@ -1,0 +1,400 @@
+"""The asyncio program a scenario stands for, as runnable Python source.
+
+The page's code view shows it, and the fidelity tests run it on a virtual
+clock against the engine: same tasks, same awaits, same random draws, so the
+same events at the same times. Only what the scenario uses is emitted, so the
+handbook's scenario reads like the handbook.
+
+Two things differ from the handbook on purpose: producers finish before the
+queue is joined (the handbook joins first, so ``join()`` returns at once and
+its producer's put fails), and workers shut down on a ``None`` sentinel, the
+Python 3.11 idiom for what 3.13's ``queue.shutdown()`` does.
+"""
+
+from __future__ import annotations
+
+from textwrap import dedent, indent
+
+from .scenario import Scenario
+from .sim.draws import LOGNORMAL_SIGMA
+
+
+def _num(value) -> str:
+    """A constant as Python source that evaluates to exactly the same value."""
+    return repr(value)
+
+
+def generate(scenario: Scenario) -> str:
+    """The complete program for ``scenario``."""
+    s = scenario
+    closed = s.producer == "closed"
+    endless = s.items == 0
+    parts: list[str] = []
+    add = parts.append
+
+    # Header and constants --------------------------------------------------------
+    imports = ["asyncio"]
+    if endless:
+        imports.append("itertools")
+    if s.arrivals == "wave" or s.service_dist == "lognormal":
+        imports.append("math")
+    needs_arrival_random = s.arrivals in ("poisson", "wave", "bursts") and not (
+        closed and s.arrivals == "bursts")
+    needs_service_random = s.service_dist != "constant"
+    if needs_arrival_random or needs_service_random:
+        imports.append("random")
+    add(f'"""The asyncio program behind a Backpressure Playground scenario.\n\n'
+        f"Link: {s.to_link()}\n"
+        f"Run it with Python 3.11 or newer. It prints each event with the seconds\n"
+        f'since the start, as the playground\'s event log does.\n"""\n\n'
+        + "".join(f"import {name}\n" for name in imports))
+
+    constants = []
+
+    def const(name, value, comment):
+        constants.append((name, _num(value), comment))
+
+    if closed:
+        const("PRODUCERS", s.producers, "closed producers; each waits for its put")
+    if s.arrivals != "asap" and not (closed and s.arrivals == "bursts"):
+        const("RATE", s.rate, "arrivals per second, all producers together")
+    if s.arrivals in ("bursts", "wave"):
+        const("PERIOD", s.period, "seconds between bursts" if s.arrivals == "bursts"
+              else "seconds of one wave of the arrival rate")
+    if s.arrivals == "bursts":
+        const("BURST", s.burst, "items in one burst")
+    if not endless:
+        const("ITEMS", s.items, "items to produce, then drain and shut down")
+    const("QUEUE_SIZE", s.queue, "asyncio.Queue(maxsize=...); 0 = unbounded")
+    if s.policy == "timeout":
+        const("PUT_TIMEOUT", s.put_timeout, "seconds a put may wait for room")
+    if s.max_age:
+        const("MAX_AGE", s.max_age, "seconds; older items are stale when a worker takes them")
+    const("WORKERS", s.workers, "worker tasks")
+    if s.limit:
+        const("LIMIT", s.limit, "semaphore permits: downstream calls at once")
+    const("SERVICE_TIME", s.service_time, f"seconds of one downstream call ({s.service_dist})")
+    if s.timeout:
+        const("TIMEOUT", s.timeout, "seconds a downstream call may take")
+    if s.capacity:
+        const("CAPACITY", s.capacity, "calls the downstream takes before it slows down")
+    if s.memory:
+        const("MEMORY", s.memory, "items the service can hold before it runs out of memory")
+        const("RESTART", s.restart, "seconds a crashed service takes to restart")
+    width = max(len(f"{n} = {v}") for n, v, _ in constants)
+    add("\n".join(f"{f'{n} = {v}':<{width}}  # {c}" for n, v, c in constants) + "\n")
+
+    state = []
+    if needs_arrival_random:
+        state.append(f'arrival_random = random.Random("arrivals-{s.seed}")  # when work arrives')
+    if needs_service_random:
+        state.append(f'service_random = random.Random("service-{s.seed}")  # how long calls take')
+    state.append("item_ids = itertools.count()" if endless else "item_ids = iter(range(ITEMS))")
+    if s.max_age:
+        state.append("arrived_at = {}  # item -> when it was produced")
+    if s.capacity:
+        state.append("in_flight = 0  # downstream calls under way")
+    if s.memory:
+        state.append("held = 0  # items the service holds: queued, with workers, waiting to be put")
+    state.append("started = 0.0")
+    add("\n".join(state) + "\n")
+
+    add(dedent('''
+        def now():
+            """Seconds since the program started."""
+            return asyncio.get_running_loop().time() - started
+
+
+        def log(message):
+            print(f"{now():.3f} {message}")
+    '''))
+
+    # Random draws ------------------------------------------------------------------
+    rate_expr = "RATE / PRODUCERS" if closed else "RATE"
+    if s.arrivals in ("poisson", "bursts") and not (closed and s.arrivals == "bursts"):
+        add(dedent(f'''
+            def arrival_gap():
+                """Seconds until the next arrival: Poisson arrivals."""
+                return arrival_random.expovariate({rate_expr})
+        '''))
+    elif s.arrivals == "steady":
+        add(dedent(f'''
+            def arrival_gap():
+                """Seconds until the next arrival: evenly spaced."""
+                return 1 / ({rate_expr})
+        '''))
+    elif s.arrivals == "wave":
+        add(dedent(f'''
+            def arrival_gap():
+                """Seconds until the next arrival: Poisson, with a rate that swings
+                between 0 and twice the mean over PERIOD seconds (by thinning)."""
+                rate = {rate_expr}
+                start = t = now()
+                while True:
+                    t += arrival_random.expovariate(2 * rate)
+                    if arrival_random.random() < (1 + math.sin(2 * math.pi * t / PERIOD)) / 2:
+                        return t - start
+        '''))
+    if s.service_dist == "constant":
+        body = "return SERVICE_TIME"
+        doc = "always the same"
+    elif s.service_dist == "exponential":
+        body = "return service_random.expovariate(1 / SERVICE_TIME)"
+        doc = "exponential, mean SERVICE_TIME"
+    else:
+        body = (f"sigma = {_num(LOGNORMAL_SIGMA)}  # a heavy tail\n    "
+                "return service_random.lognormvariate(math.log(SERVICE_TIME) - sigma**2 / 2, sigma)")
+        doc = "lognormal, mean SERVICE_TIME"
+    add(dedent(f'''
+        def service_time():
+            """Seconds one downstream call takes: {doc}."""
+            {{body}}
+    ''').replace("{body}", body))
+
+    # Memory -------------------------------------------------------------------------
+    if s.memory:
+        add(dedent('''
+            class OutOfMemory(Exception):
+                """The service held more than MEMORY items."""
+
+
+            def admit():
+                """Count one more item held. Past the limit the whole service crashes at
+                once: every task dies and everything it held is lost."""
+                global held
+                held += 1
+                if held > MEMORY:
+                    for task in asyncio.all_tasks():
+                        if task is not main_task and task is not asyncio.current_task():
+                            task.cancel()
+                    raise OutOfMemory(held)
+
+
+            def forget():
+                """One item fewer held: it reached its outcome."""
+                global held
+                held -= 1
+        '''))
+    forget = "\n    forget()" if s.memory else ""
+    forget8 = "\n        forget()" if s.memory else ""
+
+    # Downstream ---------------------------------------------------------------------
+    if s.capacity:
+        add(dedent('''
+            async def downstream(item):
+                """The downstream call. Past CAPACITY calls at once it slows down: a call
+                that starts while n calls are in flight takes service_time() * n / CAPACITY."""
+                global in_flight
+                in_flight += 1
+                try:
+                    await asyncio.sleep(service_time() * max(1, in_flight / CAPACITY))
+                finally:
+                    in_flight -= 1
+        '''))
+    else:
+        add(dedent('''
+            async def downstream(item):
+                """The downstream call."""
+                await asyncio.sleep(service_time())
+        '''))
+
+    # submit(): produce one item and put it, per policy -----------------------------------
+    produced = ['log(f"produce {item} qsize before: {queue.qsize()}")']
+    if s.max_age:
+        produced.append("arrived_at[item] = now()")
+    if s.memory:
+        produced.append("admit()")
+    forget_age = "\n        arrived_at.pop(item)" if s.max_age else ""
+    if s.policy == "block":
+        doc = "waits for room: backpressure"
+        put = "await queue.put(item)"
+    elif s.policy == "timeout":
+        doc = "waits for room, but gives up after PUT_TIMEOUT seconds"
+        put = dedent(f"""\
+            try:
+                async with asyncio.timeout(PUT_TIMEOUT):
+                    await queue.put(item)
+            except TimeoutError:
+                log(f"put-timeout {{item}}"){forget_age}{forget8}
+                return""")
+    elif s.policy == "reject":
+        doc = "never waits: a full queue rejects the new item"
+        put = dedent(f"""\
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:
+                log(f"rejected {{item}}: queue full"){forget_age}{forget8}
+                return""")
+    else:
+        doc = "never waits: a full queue drops its oldest item to make room"
+        drop_age = "\n    arrived_at.pop(oldest)" if s.max_age else ""
+        put = dedent(f"""\
+            while queue.full():
+                oldest = queue.get_nowait()
+                queue.task_done()
+                log(f"dropped {{oldest}} to make room for {{item}}"){drop_age}{forget}
+            queue.put_nowait(item)""")
+    add("\n\nasync def submit(queue, item):\n"
+        f'    """Produce one item and put it in the queue; the put {doc}."""\n'
+        + indent("\n".join(produced) + "\n" + put + "\n"
+                 + 'log(f"enqueued {item} qsize after: {queue.qsize()}")\n', "    "))
+
+    # Producers ----------------------------------------------------------------------------
+    if closed:
+        if s.arrivals == "asap":
+            add(dedent('''
+                async def producer(queue):
+                    """A closed producer: no pause between items, so the queue alone sets the pace."""
+                    for item in item_ids:
+                        await submit(queue, item)
+            '''))
+        elif s.arrivals == "bursts":
+            add(dedent('''
+                async def producer(queue):
+                    """A closed producer: every PERIOD seconds a burst of BURST items, each
+                    waiting for its put before the next."""
+                    while True:
+                        await asyncio.sleep(PERIOD)
+                        for _ in range(BURST):
+                            item = next(item_ids, None)
+                            if item is None:
+                                return
+                            await submit(queue, item)
+            '''))
+        else:
+            add(dedent('''
+                async def producer(queue):
+                    """A closed producer: it waits for each put before producing the next item."""
+                    while True:
+                        await asyncio.sleep(arrival_gap())
+                        item = next(item_ids, None)
+                        if item is None:
+                            return
+                        await submit(queue, item)
+            '''))
+    else:
+        if s.arrivals == "bursts":
+            add(dedent('''
+                async def bursts(queue, requests):
+                    """Every PERIOD seconds, BURST requests arrive at once."""
+                    while True:
+                        await asyncio.sleep(PERIOD)
+                        for _ in range(BURST):
+                            item = next(item_ids, None)
+                            if item is None:
+                                return
+                            requests.create_task(submit(queue, item))
+            '''))
+        start_bursts = "\n        requests.create_task(bursts(queue, requests))" if s.arrivals == "bursts" else ""
+        add(dedent('''
+            async def arrivals(queue):
+                """Open arrivals: every request is its own task awaiting its put, as in a
+                web server; requests that cannot get in pile up as waiting putters."""
+                async with asyncio.TaskGroup() as requests:{start_bursts}
+                    while True:
+                        await asyncio.sleep(arrival_gap())
+                        item = next(item_ids, None)
+                        if item is None:
+                            break
+                        requests.create_task(submit(queue, item))
+        ''').replace("{start_bursts}", start_bursts))
+
+    # Worker ---------------------------------------------------------------------------------
+    call = "await downstream(item)"
+    if s.timeout:
+        call = dedent(f"""\
+            try:
+                async with asyncio.timeout(TIMEOUT):
+                    await downstream(item)
+            except TimeoutError:
+                log(f"{{name}} timeout {{item}}")
+            else:
+                log(f"{{name}} handled {{item}}"){forget}""")
+    else:
+        call += '\nlog(f"{name} handled {item}")' + forget.replace("\n    ", "\n")
+    if s.limit:
+        call = "async with semaphore:\n" + indent(call, "    ")
+    stale = ""
+    if s.max_age:
+        stale = dedent(f"""\
+            if now() - arrived_at.pop(item) > MAX_AGE:
+                log(f"{{name}} stale {{item}}"){forget}
+                queue.task_done()
+                continue
+        """)
+    signature = "name, queue, semaphore" if s.limit else "name, queue"
+    add(f"\n\nasync def worker({signature}):\n"
+        '    """Take items one at a time until the shutdown sentinel arrives."""\n'
+        "    while True:\n"
+        "        item = await queue.get()\n"
+        "        if item is None:  # the shutdown sentinel (Python 3.13+: queue.shutdown())\n"
+        '            log(f"{name} shutdown")\n'
+        "            return\n"
+        + indent(stale + call + "\n" + "queue.task_done()\n", "        "))
+
+    # main --------------------------------------------------------------------------------------
+    if closed:
+        start_producers = "producers = [tg.create_task(producer(queue)) for _ in range(PRODUCERS)]"
+    else:
+        start_producers = "producers = [tg.create_task(arrivals(queue))]"
+    worker_args = "queue, semaphore" if s.limit else "queue"
+    serve = ["queue = asyncio.Queue(maxsize=QUEUE_SIZE)"]
+    if s.limit:
+        serve.append("semaphore = asyncio.Semaphore(LIMIT)")
+    serve += [
+        "async with asyncio.TaskGroup() as tg:",
+        f"    {start_producers}",
+        "    for n in range(WORKERS):",
+        f'        tg.create_task(worker(f"worker-{{n}}", {worker_args}))',
+        "    for task in producers:  # producing ends first: join() before that returns too early",
+        "        await task",
+        "    await queue.join()  # every item put has been taken and marked done",
+        "    for _ in range(WORKERS):  # then one shutdown sentinel per worker",
+        "        await queue.put(None)",
+    ]
+    serve = "\n".join(serve) + "\n"
+    if s.memory:
+        add(dedent('''
+            async def serve():
+                """One life of the service; an out-of-memory crash ends it early."""
+        ''') + indent(serve, "    "))
+        add(dedent('''
+            async def main():
+                global started, held, main_task
+                started = asyncio.get_running_loop().time()
+                main_task = asyncio.current_task()
+                while True:
+                    try:
+                        await serve()
+                        return
+                    except* OutOfMemory:
+                        log(f"out of memory: {held} items lost")
+                        held = 0
+                    await asyncio.sleep(RESTART)
+                    log("restarted")
+        '''))
+    else:
+        add("\n\nasync def main():\n"
+            "    global started\n"
+            "    started = asyncio.get_running_loop().time()\n"
+            + indent(serve, "    "))
+    add(dedent('''
+
+        if __name__ == "__main__":
+            asyncio.run(main())
+    '''))
+    source = "\n\n".join(part.strip("\n") for part in parts)
+    return _two_blank_lines(source) + "\n"
+
+
+def _two_blank_lines(source: str) -> str:
+    """Two blank lines before each top-level def or class, as PEP 8 has it."""
+    lines = source.split("\n")
+    out: list[str] = []
+    for line in lines:
+        if line.startswith(("def ", "async def ", "class ", 'if __name__')):
+            while out and out[-1] == "":
+                out.pop()
+            out.extend(["", ""])
+        out.append(line)
+    return "\n".join(out)

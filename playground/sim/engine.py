@@ -1,0 +1,723 @@
+"""The engine: the asyncio program a scenario stands for, run on virtual time.
+
+``Service`` below is the generated program (see ``playground.codegen``) written
+against ``kernel``, our port of asyncio, instead of asyncio itself: the same
+tasks, the same awaits in the same order, the same random draws. Parity tests
+run both and compare their traces line by line. What the program cannot do —
+change a parameter while it runs, take a burst or a drain from a teacher — is
+added here in the way asyncio would do it if it could.
+
+``Engine`` owns what outlives a crash of the service: the clock, the random
+streams, item ids, the trace and the metrics; and it takes the controls.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..scenario import Scenario, ScenarioError
+from . import draws
+from . import trace as ev
+from .kernel import Cancelled, Killed, Loop, Queue, Semaphore, Task, TaskGroup, sleep, timeout
+from .metrics import Metrics
+
+#: Items listed one by one in a snapshot's queue; the rest are summarized.
+QUEUE_DISPLAY_CAP = 64
+#: Blocked open requests listed one by one in a snapshot.
+BLOCKED_DISPLAY_CAP = 64
+
+
+class Item:
+    """One unit of work, with the moments it passed each stage."""
+
+    __slots__ = ("id", "arrived", "enqueued", "got", "started")
+
+    def __init__(self, item_id: int, arrived: float):
+        self.id = item_id
+        self.arrived = arrived  # produced (the request arrived)
+        self.enqueued = arrived  # its put returned
+        self.got = arrived  # a worker took it from the queue
+        self.started = arrived  # its downstream call began (permit held)
+
+
+class WorkerSlot:
+    """What one worker task is doing, for snapshots.
+
+    state: ``idle`` (waiting in get), ``permit`` (holding an item, waiting for
+    a semaphore permit), ``calling`` (in the downstream call), ``done``.
+    """
+
+    __slots__ = ("index", "task", "state", "item", "since", "retiring")
+
+    def __init__(self, index: int):
+        self.index = index
+        self.task = None
+        self.state = "idle"
+        self.item = None
+        self.since = 0.0
+        self.retiring = False
+
+
+class ProducerSlot:
+    """What one closed producer is doing: ``pausing`` between items,
+    ``blocked`` in put with an item, or ``done``."""
+
+    __slots__ = ("index", "task", "state", "item", "since", "retiring", "burst_left")
+
+    def __init__(self, index: int):
+        self.index = index
+        self.task = None
+        self.state = "pausing"
+        self.item = None
+        self.since = 0.0
+        self.retiring = False
+        self.burst_left = 0
+
+
+class Service:
+    """One life of the service: its queue, semaphore and tasks.
+
+    An out-of-memory crash ends it; a restart builds a new one. Everything here
+    mirrors a function of the generated program; comments name it.
+    """
+
+    def __init__(self, engine: "Engine"):
+        self.engine = engine
+        loop = self.loop = engine.loop
+        scenario = engine.scenario
+        self.queue = Queue(loop, scenario.queue)
+        self.semaphore = Semaphore(loop, scenario.limit or None)
+        self.in_flight = 0  # downstream calls under way
+        self.group = TaskGroup(loop)  # main's TaskGroup: producers, workers
+        self.requests = TaskGroup(loop)  # open requests (and control bursts)
+        self.workers: list[WorkerSlot] = []
+        self.producers: list[ProducerSlot] = []
+        self.arrivals_task = None  # open arrivals loop
+        self.bursts_task = None  # open arrivals: the periodic bursts loop
+        self.blocked: dict[Item, float] = {}  # open requests waiting in put -> since
+        self.shutting_down = False
+        self.main = Task(loop, self.serve())
+
+    # serve() ------------------------------------------------------------------
+
+    def serve(self):
+        """main()/serve(): start producers and workers; once producing is over,
+        join the queue and tell each worker to shut down."""
+        scenario = self.engine.scenario
+        if scenario.producer == "closed":
+            for _ in range(scenario.producers):
+                self.add_producer()
+        else:
+            self.arrivals_task = self.group.create_task(self.arrivals())
+        for _ in range(scenario.workers):
+            self.add_worker()
+        while True:  # for task in producers: await task
+            task = self._live_producer_task()
+            if task is None:
+                break
+            yield from task
+        yield from self.requests.wait()  # control bursts of a closed run
+        yield from self.queue.join()
+        self.shutting_down = True
+        for _ in range(sum(1 for w in self.workers if not w.retiring)):
+            yield from self.queue.put(None)  # one shutdown sentinel per worker
+        yield from self.group.wait()
+        self.engine._finish()
+
+    def _live_producer_task(self):
+        for slot in self.producers:
+            if not slot.task.done():
+                return slot.task
+        if self.arrivals_task is not None and not self.arrivals_task.done():
+            return self.arrivals_task
+        return None
+
+    # Producers -----------------------------------------------------------------
+
+    def add_producer(self) -> None:
+        taken = {slot.index for slot in self.producers if slot.state != "done"}
+        index = next(i for i in range(len(taken) + 1) if i not in taken)
+        slot = ProducerSlot(index)
+        slot.since = self.loop.now
+        self.producers = [s for s in self.producers if s.state != "done"] + [slot]
+        slot.task = self.group.create_task(self.producer(slot))
+
+    def producer(self, slot: ProducerSlot):
+        """producer(): a closed producer; each item waits for its put before the next."""
+        engine = self.engine
+        loop = self.loop
+        while True:
+            scenario = engine.scenario
+            pattern = scenario.arrivals
+            if pattern != "asap" and not (pattern == "bursts" and slot.burst_left > 0):
+                rate = scenario.rate / scenario.producers
+                if pattern == "bursts":
+                    gap = scenario.period
+                    slot.burst_left = scenario.burst
+                elif pattern == "steady":
+                    gap = 1 / rate
+                elif pattern == "wave":
+                    gap = draws.wave_gap(engine.arrival_random, rate, scenario.period, loop.now)
+                else:
+                    gap = draws.poisson_gap(engine.arrival_random, rate)
+                slot.state = "pausing"
+                slot.since = loop.now
+                try:
+                    yield from sleep(loop, gap)
+                except Cancelled:  # drained or retired while pausing
+                    break
+            if slot.burst_left > 0:
+                slot.burst_left -= 1
+            if slot.retiring:
+                break
+            item_id = engine.next_id()
+            if item_id is None:
+                break
+            item = engine.produce(item_id, self.queue.qsize())
+            slot.state = "blocked"
+            slot.item = item
+            slot.since = loop.now
+            yield from self.put(item)
+            slot.item = None
+        slot.state = "done"
+        slot.item = None
+
+    def arrivals(self):
+        """arrivals(): open arrivals; every request is its own task awaiting its put."""
+        engine = self.engine
+        loop = self.loop
+        requests = self.requests
+        if engine.scenario.arrivals == "bursts":
+            self.bursts_task = requests.create_task(self.bursts())
+        while not engine.draining and engine.scenario.producer == "open":
+            scenario = engine.scenario
+            if scenario.arrivals == "steady":
+                gap = 1 / scenario.rate
+            elif scenario.arrivals == "wave":
+                gap = draws.wave_gap(engine.arrival_random, scenario.rate, scenario.period, loop.now)
+            else:
+                gap = draws.poisson_gap(engine.arrival_random, scenario.rate)
+            try:
+                yield from sleep(loop, gap)
+            except Cancelled:  # drained or switched to closed producers
+                break
+            item_id = engine.next_id()
+            if item_id is None:
+                break
+            requests.create_task(self.request(item_id))
+        yield from requests.wait()
+
+    def bursts(self):
+        """bursts(): ``burst`` requests at once every ``period`` seconds."""
+        engine = self.engine
+        while True:
+            try:
+                yield from sleep(self.loop, engine.scenario.period)
+            except Cancelled:
+                return
+            for _ in range(engine.scenario.burst):
+                item_id = engine.next_id()
+                if item_id is None:
+                    return
+                self.requests.create_task(self.request(item_id))
+
+    def request(self, item_id: int):
+        """request(): one open arrival."""
+        item = self.engine.produce(item_id, self.queue.qsize())
+        yield from self.put(item)
+
+    def put(self, item: Item):
+        """put(): the overload policy decides what a put does when the queue is full."""
+        engine = self.engine
+        loop = self.loop
+        queue = self.queue
+        scenario = engine.scenario
+        policy = scenario.policy
+        if policy == "reject":
+            if queue.full():  # put_nowait raises QueueFull
+                engine.record(ev.REJECTED, item.id, None)
+                engine.outcome(item, "rejected")
+                return
+            queue.put_nowait(item)
+        elif policy == "drop-oldest":
+            while queue.full():
+                oldest = queue.get_nowait()
+                queue.task_done()
+                engine.record(ev.DROPPED, oldest.id, item.id)
+                engine.outcome(oldest, "dropped")
+            queue.put_nowait(item)
+        else:
+            blocked = queue.full()
+            if blocked:
+                self.blocked[item] = loop.now
+            try:
+                if policy == "timeout":
+                    yield from timeout(loop, loop.current, scenario.put_timeout, queue.put(item))
+                else:
+                    yield from queue.put(item)
+            except TimeoutError:
+                engine.record(ev.PUT_TIMEOUT, item.id, None)
+                engine.outcome(item, "put-timeout")
+                return
+            finally:
+                if blocked:
+                    del self.blocked[item]
+        item.enqueued = loop.now
+        engine.record(ev.ENQUEUED, item.id, queue.qsize())
+
+    # Workers ----------------------------------------------------------------------
+
+    def add_worker(self) -> None:
+        taken = {slot.index for slot in self.workers if slot.state != "done"}
+        index = next(i for i in range(len(taken) + 1) if i not in taken)
+        slot = WorkerSlot(index)
+        slot.since = self.loop.now
+        self.workers = [s for s in self.workers if s.state != "done"] + [slot]
+        self.workers.sort(key=lambda s: s.index)
+        slot.task = self.group.create_task(self.worker(slot))
+
+    def worker(self, slot: WorkerSlot):
+        """worker(): get an item, hold a permit, call the downstream, task_done."""
+        engine = self.engine
+        loop = self.loop
+        queue = self.queue
+        index = slot.index
+        while not slot.retiring:
+            slot.state = "idle"
+            slot.item = None
+            slot.since = loop.now
+            try:
+                item = yield from queue.get()
+            except Cancelled:  # retired while idle
+                break
+            if item is None:
+                break
+            now = loop.now
+            item.got = now
+            max_age = engine.scenario.max_age
+            if max_age and now - item.arrived > max_age:
+                engine.record(ev.STALE, item.id, index)
+                engine.outcome(item, "stale")
+                queue.task_done()
+                continue
+            slot.state = "permit"
+            slot.item = item
+            slot.since = now
+            semaphore = self.semaphore
+            yield from semaphore.acquire()
+            slot.state = "calling"
+            slot.since = item.started = loop.now
+            limit = engine.scenario.timeout
+            try:
+                if limit:
+                    yield from timeout(loop, slot.task, limit, self.downstream())
+                else:
+                    yield from self.downstream()
+            except TimeoutError:
+                engine.record(ev.TIMEOUT, item.id, index)
+                engine.outcome(item, "timeout")
+            else:
+                engine.record(ev.HANDLED, item.id, index)
+                engine.outcome(item, "completed")
+            semaphore.release()
+            queue.task_done()
+        engine.record(ev.SHUTDOWN, index, None)
+        slot.state = "done"
+        slot.item = None
+        slot.since = loop.now
+
+    def downstream(self):
+        """downstream(): the call takes a random time, longer when the downstream
+        is past its capacity: a call that starts while n calls are in flight
+        (itself included) takes ``service x max(1, n / capacity)``."""
+        engine = self.engine
+        scenario = engine.scenario
+        self.in_flight += 1
+        try:
+            duration = draws.service_time(engine.service_random, scenario.service_dist, scenario.service_time)
+            if scenario.capacity:
+                duration = duration * max(1, self.in_flight / scenario.capacity)
+            yield from sleep(self.loop, duration)
+        finally:
+            self.in_flight -= 1
+
+    # Live changes -------------------------------------------------------------------
+
+    def apply(self, old: Scenario, new: Scenario) -> None:
+        """Give running tasks a changed scenario the way asyncio would."""
+        if new.queue != old.queue:
+            self.queue.resize(new.queue)
+        if new.limit != old.limit:
+            self.semaphore.set_limit(new.limit or None)
+        if new.workers != old.workers and not self.shutting_down:
+            live = [w for w in self.workers if not w.retiring and w.state != "done"]
+            for _ in range(new.workers - len(live)):
+                self.add_worker()
+            for slot in sorted(live, key=lambda s: s.index)[new.workers:]:
+                slot.retiring = True
+                if slot.state == "idle":
+                    slot.task.cancel()
+        if self.engine.draining:
+            return
+        if new.producer != old.producer:
+            if new.producer == "closed":
+                self._stop_arrivals()
+                for _ in range(new.producers):
+                    self.add_producer()
+            else:
+                for slot in self.producers:
+                    self._retire_producer(slot)
+                self.arrivals_task = self.group.create_task(self.arrivals())
+        elif new.producer == "closed" and new.producers != old.producers:
+            live = [p for p in self.producers if not p.retiring and p.state != "done"]
+            for _ in range(new.producers - len(live)):
+                self.add_producer()
+            for slot in sorted(live, key=lambda s: s.index)[new.producers:]:
+                self._retire_producer(slot)
+        if new.producer == "open" and new.arrivals != old.arrivals and self.arrivals_task is not None:
+            if new.arrivals == "bursts" and (self.bursts_task is None or self.bursts_task.done()):
+                if not self.arrivals_task.done():
+                    self.bursts_task = self.requests.create_task(self.bursts())
+            elif new.arrivals != "bursts" and self.bursts_task is not None:
+                self.bursts_task.cancel()
+
+    def _retire_producer(self, slot: ProducerSlot) -> None:
+        slot.retiring = True
+        if slot.state == "pausing":
+            slot.task.cancel()
+
+    def _stop_arrivals(self) -> None:
+        """Stop producing: pausing producers stop now; blocked ones finish their put."""
+        for slot in self.producers:
+            if slot.state == "pausing":
+                slot.task.cancel()
+        if self.arrivals_task is not None and not self.arrivals_task.done():
+            self.arrivals_task.cancel()
+        if self.bursts_task is not None and not self.bursts_task.done():
+            self.bursts_task.cancel()
+
+    def all_tasks(self):
+        yield self.main
+        yield from self.group.tasks
+        yield from self.requests.tasks
+
+
+class Engine:
+    """A run of one scenario on virtual time: ``advance(t)``, controls, snapshots.
+
+    Deterministic: the scenario (with its seed) and the log of controls, each
+    stamped with the sim time it was applied at, give the same run, event for
+    event. ``control_log`` holds that log.
+    """
+
+    def __init__(self, scenario: Scenario, *, window: float = 0.5, keep_windows: int = 240,
+                 event_cap: int | None = 10_000):
+        self.window = window
+        self.keep_windows = keep_windows
+        self.event_cap = event_cap
+        self._start(scenario)
+
+    def _start(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.initial = scenario  # the scenario at time 0, for replay
+        self.loop = Loop()
+        self.arrival_random = draws.arrival_stream(scenario.seed)
+        self.service_random = draws.service_stream(scenario.seed)
+        self.events: deque = deque(maxlen=self.event_cap)
+        self.events_dropped = 0  # events that fell off an unread, full trace
+        self.metrics = Metrics(self.window, self.keep_windows)
+        self._unread_windows = 0
+        self.issued = 0  # item ids handed out
+        self.draining = False
+        self.finished = False
+        self.crashes = 0
+        self.restart_at = None  # while crashed: when the service comes back
+        self.control_log: list[tuple[float, dict]] = []
+        self._arrival_sum = 0.0  # sum of arrival times of items in the system
+        self.service = Service(self)
+
+    # Time -----------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self.loop.now
+
+    def advance(self, to_time: float) -> None:
+        """Run every event up to and including ``to_time``; the clock ends there."""
+        if to_time < self.loop.now:
+            raise ValueError(f"cannot go back in time from {self.loop.now} to {to_time}")
+        self.loop.run_until(to_time)
+        self._close_windows(to_time)
+
+    def next_event_time(self) -> float | None:
+        return self.loop.next_deadline()
+
+    def run(self, until: float | None = None) -> None:
+        """Run to sim time ``until``, or to the end of a finite run (whichever first)."""
+        loop = self.loop
+        self.advance(loop.now)  # what is ready now
+        while not self.finished:
+            deadline = loop.next_deadline()
+            if deadline is None or (until is not None and deadline > until):
+                break
+            self.advance(deadline)
+        if until is not None and not self.finished and until > loop.now:
+            self.advance(until)
+
+    # Called by the service ----------------------------------------------------------
+
+    def next_id(self) -> int | None:
+        """The next item id, or None once producing is over (items reached, or drain)."""
+        if self.draining:
+            return None
+        items = self.scenario.items
+        if items and self.issued >= items:
+            return None
+        item_id = self.issued
+        self.issued += 1
+        return item_id
+
+    def produce(self, item_id: int, qsize: int) -> Item:
+        """An item arrives: log it, count it in memory; past the limit, crash."""
+        now = self.loop.now
+        item = Item(item_id, now)
+        self.record(ev.PRODUCE, item_id, qsize)
+        metrics = self.metrics
+        if now >= metrics._end:
+            self._close_windows(now)
+        metrics.arrival(now)
+        self._arrival_sum += now
+        memory = self.scenario.memory
+        if memory and metrics.in_system > memory:
+            self._crash()
+        return item
+
+    def outcome(self, item: Item, reason: str) -> None:
+        now = self.loop.now
+        metrics = self.metrics
+        if now >= metrics._end:
+            self._close_windows(now)
+        metrics.outcome(now, item, reason)
+        self._arrival_sum -= item.arrived
+
+    def record(self, kind: str, a, b) -> None:
+        events = self.events
+        if len(events) == self.event_cap:
+            self.events_dropped += 1
+        events.append((self.loop.now, kind, a, b))
+
+    def _finish(self) -> None:
+        self.finished = True
+
+    def _crash(self) -> None:
+        """Out of memory: the service dies at once with everything it held."""
+        loop = self.loop
+        now = loop.now
+        lost = self.metrics.in_system
+        self.metrics.lost_sojourn(lost * now - self._arrival_sum)
+        self.metrics.lose_all(now, lost)
+        self._arrival_sum = 0.0
+        self.crashes += 1
+        self.record(ev.CRASH, lost, None)
+        # Tear the service down: no task of it may run or schedule anything again.
+        loop.closed = True
+        current = loop.current
+        for task in list(self.service.all_tasks()):
+            if task is not current:
+                task.gen.close()
+        loop.clear()
+        self.restart_at = now + self.scenario.restart
+
+        def schedule_restart():
+            loop.call_at(self.restart_at, self._restart)
+
+        raise Killed(schedule_restart)
+
+    def _restart(self, _arg=None) -> None:
+        self.restart_at = None
+        self.record(ev.RESTART, None, None)
+        self.service = Service(self)
+
+    def _close_windows(self, now: float) -> None:
+        if now >= self.metrics._end:
+            service = self.service
+            closed = self.metrics.close_until(now, service.queue.qsize(), service.in_flight)
+            self._unread_windows += len(closed)
+
+    # Controls ----------------------------------------------------------------------------
+
+    def apply(self, control: dict) -> Scenario:
+        """Apply one control now and log it. Raises ScenarioError (and changes
+        nothing) if it is invalid. Controls: ``{"set": {key: value}}``,
+        ``{"action": "burst", "n": N}``, ``{"action": "drain"}``,
+        ``{"action": "reset"}``."""
+        if not isinstance(control, dict):
+            raise ScenarioError("a control must be a JSON object.", None, control)
+        if "set" in control:
+            changes = control["set"]
+            if not isinstance(changes, dict) or not changes:
+                raise ScenarioError("set must be an object of parameters to change.", "set", changes)
+            self._set(changes)
+        elif control.get("action") == "burst":
+            n = control.get("n", 10)
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000:
+                raise ScenarioError(f"burst n must be an integer from 1 to 10000; got {n!r}.", "n", n)
+            self._burst(n)
+        elif control.get("action") == "drain":
+            self._drain()
+        elif control.get("action") == "reset":
+            self._start(self.scenario)
+            return self.scenario
+        else:
+            raise ScenarioError(
+                f"unknown control {control!r}; use set, or action burst, drain or reset.", "action",
+                control.get("action"))
+        self.control_log.append((self.loop.now, control))
+        return self.scenario
+
+    def _set(self, changes: dict) -> None:
+        if "seed" in changes:
+            raise ScenarioError("seed cannot change while running; reset with a new link instead.",
+                                "seed", changes["seed"])
+        old = self.scenario
+        new = old.replace(**changes) if not ({"preset"} & changes.keys()) else None
+        if new is None:
+            raise ScenarioError("preset cannot change while running; open its link instead.",
+                                "preset", changes["preset"])
+        self.scenario = new
+        if self.restart_at is None:
+            self.service.apply(old, new)
+
+    def _burst(self, n: int) -> None:
+        if self.draining or self.finished:
+            raise ScenarioError("the run is draining: no more arrivals.", "action", "burst")
+        if self.restart_at is not None:
+            raise ScenarioError("the service is down (out of memory) until it restarts.", "action", "burst")
+        service = self.service
+        for _ in range(n):
+            item_id = self.next_id()
+            if item_id is None:
+                break
+            service.requests.create_task(service.request(item_id))
+
+    def _drain(self) -> None:
+        if self.draining:
+            return
+        self.draining = True
+        if self.restart_at is None:
+            self.service._stop_arrivals()
+
+    @classmethod
+    def replay(cls, scenario: Scenario, control_log, until: float, **options) -> "Engine":
+        """Rebuild a run from its first scenario and control log, up to ``until``."""
+        engine = cls(scenario, **options)
+        for at, control in control_log:
+            engine.advance(at)
+            engine.apply(control)
+        engine.advance(until)
+        return engine
+
+    # Reading -------------------------------------------------------------------------------
+
+    def read_events(self) -> list[tuple]:
+        """Events since the last read: ``(time, kind, a, b)`` tuples (see trace)."""
+        events = list(self.events)
+        self.events.clear()
+        return events
+
+    def read_windows(self) -> list:
+        """Metrics windows closed since the last read."""
+        n = min(self._unread_windows, len(self.metrics.windows))
+        self._unread_windows = 0
+        return list(self.metrics.windows)[-n:] if n else []
+
+    def totals(self) -> dict:
+        m = self.metrics
+        o = m.outcomes
+        return {
+            "arrived": m.arrived,
+            "completed": o["completed"],
+            "rejected": o["rejected"],
+            "dropped": o["dropped"],
+            "put_timeouts": o["put-timeout"],
+            "stale": o["stale"],
+            "timeouts": o["timeout"],
+            "lost": o["lost"],
+            "in_system": m.in_system,
+        }
+
+    def summary(self) -> dict:
+        """The run so far, as the CLI's ``--json`` prints it."""
+        m = self.metrics
+        now = self.loop.now
+        completed = m.outcomes["completed"]
+        summary = self.totals()
+        summary.update({
+            "throughput": completed / now if now > 0 else 0.0,
+            "latency_mean": m.latency_sum / completed if completed else None,
+            "latency_p50": m.latency.quantile(0.50),
+            "latency_p95": m.latency.quantile(0.95),
+            "latency_p99": m.latency.quantile(0.99),
+            "mean_in_system": m.mean_in_system(now),
+            "mean_time_in_system": m.sojourn_sum / m.left if m.left else None,
+            "arrival_rate": m.arrived / now if now > 0 else 0.0,
+            "peak_in_system": m.in_system_peak,
+            "crashes": self.crashes,
+            "sim_time": now,
+            "finished": self.finished,
+        })
+        return summary
+
+    def snapshot(self) -> dict:
+        """What the page needs to draw this moment."""
+        service = self.service
+        now = self.loop.now
+        scenario = self.scenario
+        queue = service.queue
+        items = queue.items
+        shown = [item for _, item in zip(range(QUEUE_DISPLAY_CAP), items) if item is not None]
+        blocked = list(service.blocked.items())
+        down = self.restart_at is not None
+        return {
+            "now": now,
+            "finished": self.finished,
+            "draining": self.draining,
+            "down_until": self.restart_at,
+            "producers": [
+                {"index": p.index, "state": p.state, "since": p.since,
+                 "item": p.item.id if p.item is not None else None}
+                for p in service.producers if p.state != "done"
+            ] if not down else [],
+            "blocked": {
+                "count": len(blocked),
+                "oldest_since": min((since for _, since in blocked), default=None),
+                "items": [[item.id, since] for item, since in blocked[:BLOCKED_DISPLAY_CAP]],
+            },
+            "queue": {
+                "maxsize": queue.maxsize,
+                "size": len(items),
+                "items": [[item.id, now - item.arrived] for item in shown],
+                "more": max(0, len(items) - len(shown)),
+                "oldest_age": (now - items[0].arrived) if items and items[0] is not None else None,
+                "putters": len(queue.putters),
+                "getters": len(queue.getters),
+            },
+            "workers": [
+                {"index": w.index, "state": w.state, "since": w.since,
+                 "item": w.item.id if w.item is not None else None, "retiring": w.retiring}
+                for w in service.workers if w.state != "done"
+            ] if not down else [],
+            "semaphore": {
+                "limit": scenario.limit,
+                "held": service.semaphore.holders,
+                "waiting": sum(1 for w in service.workers if w.state == "permit"),
+            },
+            "downstream": {
+                "in_flight": service.in_flight,
+                "capacity": scenario.capacity,
+                "slowdown": max(1.0, service.in_flight / scenario.capacity) if scenario.capacity else 1.0,
+            },
+            "memory": {"held": self.metrics.in_system, "limit": scenario.memory,
+                       "peak": self.metrics.in_system_peak, "crashes": self.crashes},
+            "totals": self.totals(),
+        }
