@@ -175,8 +175,6 @@ def generate(scenario: Scenario) -> str:
                 global held
                 held -= 1
         '''))
-    forget = "\n    forget()" if s.memory else ""
-    forget8 = "\n        forget()" if s.memory else ""
 
     # Downstream ---------------------------------------------------------------------
     if s.capacity:
@@ -204,36 +202,38 @@ def generate(scenario: Scenario) -> str:
         produced.append("arrived_at[item] = now()")
     if s.memory:
         produced.append("admit()")
-    forget_age = "\n        arrived_at.pop(item)" if s.max_age else ""
+    # Lines that run when an item reaches its outcome before a worker takes it.
+    gone = (["arrived_at.pop(item)"] if s.max_age else []) + (["forget()"] if s.memory else [])
     if s.policy == "block":
         doc = "waits for room: backpressure"
-        put = "await queue.put(item)"
+        put = ["await queue.put(item)"]
     elif s.policy == "timeout":
         doc = "waits for room, but gives up after PUT_TIMEOUT seconds"
-        put = dedent(f"""\
-            try:
-                async with asyncio.timeout(PUT_TIMEOUT):
-                    await queue.put(item)
-            except TimeoutError:
-                log(f"put-timeout {{item}}"){forget_age}{forget8}
-                return""")
+        put = ["try:",
+               "    async with asyncio.timeout(PUT_TIMEOUT):",
+               "        await queue.put(item)",
+               "except TimeoutError:",
+               '    log(f"put-timeout {item}")',
+               *("    " + line for line in gone),
+               "    return"]
     elif s.policy == "reject":
         doc = "never waits: a full queue rejects the new item"
-        put = dedent(f"""\
-            try:
-                queue.put_nowait(item)
-            except asyncio.QueueFull:
-                log(f"rejected {{item}}: queue full"){forget_age}{forget8}
-                return""")
+        put = ["try:",
+               "    queue.put_nowait(item)",
+               "except asyncio.QueueFull:",
+               '    log(f"rejected {item}: queue full")',
+               *("    " + line for line in gone),
+               "    return"]
     else:
         doc = "never waits: a full queue drops its oldest item to make room"
-        drop_age = "\n    arrived_at.pop(oldest)" if s.max_age else ""
-        put = dedent(f"""\
-            while queue.full():
-                oldest = queue.get_nowait()
-                queue.task_done()
-                log(f"dropped {{oldest}} to make room for {{item}}"){drop_age}{forget}
-            queue.put_nowait(item)""")
+        put = ["while queue.full():",
+               "    oldest = queue.get_nowait()",
+               "    queue.task_done()",
+               '    log(f"dropped {oldest} to make room for {item}")',
+               *(["    arrived_at.pop(oldest)"] if s.max_age else []),
+               *(["    forget()"] if s.memory else []),
+               "queue.put_nowait(item)"]
+    put = "\n".join(put)
     add("\n\nasync def submit(queue, item):\n"
         f'    """Produce one item and put it in the queue; the put {doc}."""\n'
         + indent("\n".join(produced) + "\n" + put + "\n"
@@ -300,28 +300,33 @@ def generate(scenario: Scenario) -> str:
         ''').replace("{start_bursts}", start_bursts))
 
     # Worker ---------------------------------------------------------------------------------
-    call = "await downstream(item)"
+    done = ["forget()"] if s.memory else []
     if s.timeout:
-        call = dedent(f"""\
-            try:
-                async with asyncio.timeout(TIMEOUT):
-                    await downstream(item)
-            except TimeoutError:
-                log(f"{{name}} timeout {{item}}")
-            else:
-                log(f"{{name}} handled {{item}}"){forget}""")
+        call = ["try:",
+                "    async with asyncio.timeout(TIMEOUT):",
+                "        await downstream(item)",
+                "except TimeoutError:",
+                '    log(f"{name} timeout {item}")',
+                "else:",
+                '    log(f"{name} handled {item}")',
+                *done]
+        if s.memory:
+            call.insert(5, "    forget()")
+            call[-1] = "    forget()"
     else:
-        call += '\nlog(f"{name} handled {item}")' + forget.replace("\n    ", "\n")
+        call = ["await downstream(item)", 'log(f"{name} handled {item}")', *done]
     if s.limit:
-        call = "async with semaphore:\n" + indent(call, "    ")
+        call = ["async with semaphore:", *("    " + line for line in call)]
+    call = "\n".join(call)
     stale = ""
     if s.max_age:
-        stale = dedent(f"""\
-            if now() - arrived_at.pop(item) > MAX_AGE:
-                log(f"{{name}} stale {{item}}"){forget}
-                queue.task_done()
-                continue
-        """)
+        stale = "\n".join([
+            "if now() - arrived_at.pop(item) > MAX_AGE:",
+            '    log(f"{name} stale {item}")',
+            *(["    forget()"] if s.memory else []),
+            "    queue.task_done()",
+            "    continue",
+        ]) + "\n"
     signature = "name, queue, semaphore" if s.limit else "name, queue"
     add(f"\n\nasync def worker({signature}):\n"
         '    """Take items one at a time until the shutdown sentinel arrives."""\n'
