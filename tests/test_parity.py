@@ -1,0 +1,152 @@
+"""Fidelity: the engine's trace equals the generated asyncio program's, line by line.
+
+Each scenario's program (``codegen.generate``) runs on real asyncio under a
+virtual clock (``virtual_clock.run_program``); the engine runs the same
+scenario. Both print ``<time> <event>`` lines; they must be identical, times
+included. Scenarios are chosen to hit the places where an approximate model
+would drift: same-instant ties (constant service, steady arrivals), timeouts
+that expire as work completes, woken putters racing new puts, crashes in the
+middle of a burst.
+"""
+
+from __future__ import annotations
+
+import pytest
+from virtual_clock import run_program
+
+from playground.codegen import generate
+from playground.scenario import Scenario
+from playground.sim import trace
+from playground.sim.engine import Engine
+
+# (id, link, until): until=None runs a finite scenario to its end.
+SCENARIOS = [
+    ("handbook", "preset=handbook", None),
+    ("block-open-poisson", "rate=60&queue=5&workers=2&limit=2&service_time=0.05", 8),
+    ("block-closed-steady-ties", "producer=closed&producers=3&arrivals=steady&rate=50&queue=3"
+     "&service_dist=constant&service_time=0.1&items=200", None),
+    ("closed-asap-many-producers", "producer=closed&producers=4&arrivals=asap&queue=2&workers=3"
+     "&limit=2&service_dist=constant&service_time=0.15&items=40", None),
+    ("closed-wave", "producer=closed&producers=4&arrivals=wave&period=2&rate=60&queue=4&items=300", None),
+    ("closed-bursts", "producer=closed&arrivals=bursts&burst=7&period=0.5&producers=2&queue=3&items=60",
+     None),
+    ("reject", "policy=reject&rate=80&queue=10&workers=4&limit=4&service_time=0.06", 10),
+    ("reject-steady-constant-ties", "policy=reject&arrivals=steady&rate=40&queue=2&workers=2&limit=2"
+     "&service_dist=constant&service_time=0.1", 6),
+    ("drop-oldest", "policy=drop-oldest&rate=80&queue=5", 8),
+    ("drop-oldest-max-age", "policy=drop-oldest&rate=80&queue=5&max_age=0.2", 8),
+    ("put-timeout", "policy=timeout&put_timeout=0.3&rate=80&queue=5", 8),
+    ("put-timeout-steady-ties", "policy=timeout&put_timeout=0.1&arrivals=steady&rate=100&queue=2"
+     "&service_dist=constant&service_time=0.05&workers=2&limit=1&timeout=0.05", 5),
+    ("put-timeout-bursts-finite", "policy=timeout&put_timeout=0.25&arrivals=bursts&burst=20&period=1"
+     "&queue=4&items=100", None),
+    ("processing-timeout-lognormal", "timeout=0.12&rate=60&service_dist=lognormal", 8),
+    ("processing-timeout-at-completion", "timeout=0.1&service_dist=constant&service_time=0.1"
+     "&arrivals=steady&rate=30", 4),
+    ("max-age", "max_age=0.5&rate=80&queue=50", 8),
+    ("limit-below-workers", "workers=8&limit=2&rate=30&queue=10&service_time=0.05", 8),
+    ("capacity-congestion", "arrivals=steady&rate=40&workers=8&limit=3&capacity=2"
+     "&service_dist=constant&items=150", None),
+    ("no-semaphore-capacity", "workers=16&limit=0&capacity=3&rate=40&queue=20", 8),
+    ("open-bursts-block-timeout", "arrivals=bursts&burst=30&period=1&rate=5&queue=10&timeout=0.2", 6),
+    ("wave-reject", "arrivals=wave&period=3&rate=50&policy=reject&queue=5", 10),
+    ("drain-finite-open", "rate=50&queue=4&items=120&workers=3&limit=2", None),
+    ("unbounded-oom", "preset=unbounded-oom", 40),
+    ("oom-timeout", "memory=30&restart=0.5&rate=100&queue=0&timeout=0.3", 8),
+    ("oom-closed-asap", "memory=20&producer=closed&producers=5&arrivals=asap&queue=0&items=500"
+     "&restart=1", None),
+    ("oom-mid-burst", "arrivals=bursts&burst=40&period=1&memory=35&queue=0", 6),
+    ("everything", "policy=drop-oldest&max_age=0.2&memory=50&timeout=0.1&rate=80&queue=5&capacity=3"
+     "&workers=6&limit=4", 8),
+]
+
+
+def engine_trace(scenario: Scenario, until: float | None) -> list[str]:
+    engine = Engine(scenario, event_cap=None)
+    engine.run(until)
+    if until is None:
+        assert engine.finished, "a finite scenario must run to its end"
+    return [trace.line(event) for event in engine.read_events()]
+
+
+@pytest.mark.parametrize("link, until", [(link, until) for _, link, until in SCENARIOS],
+                         ids=[name for name, _, _ in SCENARIOS])
+def test_engine_trace_equals_generated_program(link, until):
+    scenario = Scenario.from_link(link)
+    program = run_program(generate(scenario), until=until)
+    engine = engine_trace(scenario, until)
+    assert len(program) > 20, "the scenario should produce a real trace"
+    if program != engine:
+        first = next(i for i, (a, b) in enumerate(zip(program + [""], engine + [""])) if a != b)
+        context = slice(max(0, first - 3), first + 3)
+        pytest.fail(f"traces differ at line {first}:\nprogram: {program[context]}\nengine:  {engine[context]}")
+
+
+def test_scenarios_cover_every_policy_and_feature():
+    scenarios = [Scenario.from_link(link) for _, link, _ in SCENARIOS]
+    assert {s.policy for s in scenarios} == {"block", "timeout", "reject", "drop-oldest"}
+    assert {s.producer for s in scenarios} == {"open", "closed"}
+    assert {s.arrivals for s in scenarios} == {"steady", "poisson", "bursts", "wave", "asap"}
+    assert {s.service_dist for s in scenarios} == {"constant", "exponential", "lognormal"}
+    assert any(s.max_age for s in scenarios)
+    assert any(s.timeout for s in scenarios)
+    assert any(s.capacity for s in scenarios)
+    assert any(s.memory for s in scenarios)
+    assert any(0 < s.limit < s.workers for s in scenarios)
+    assert any(s.limit == 0 for s in scenarios)
+    assert sum(1 for s in scenarios if s.items) >= 5  # finite runs drain and shut down
+    assert len(scenarios) >= 20
+
+
+def test_handbook_trace_is_the_handbooks():
+    """The handbook's program, with its shutdown fixed, prints exactly this."""
+    assert engine_trace(Scenario.from_link("preset=handbook"), None) == [
+        "0.000 produce 0 qsize before: 0",
+        "0.000 enqueued 0 qsize after: 1",
+        "0.000 produce 1 qsize before: 1",
+        "0.000 enqueued 1 qsize after: 2",
+        "0.000 produce 2 qsize before: 2",
+        "0.000 enqueued 2 qsize after: 1",
+        "0.000 produce 3 qsize before: 1",
+        "0.000 enqueued 3 qsize after: 2",
+        "0.000 produce 4 qsize before: 2",
+        "0.000 enqueued 4 qsize after: 2",
+        "0.000 produce 5 qsize before: 2",
+        "0.150 worker-0 handled 0",
+        "0.150 worker-1 handled 1",
+        "0.150 enqueued 5 qsize after: 1",
+        "0.300 worker-2 handled 2",
+        "0.300 worker-0 handled 3",
+        "0.450 worker-1 handled 4",
+        "0.450 worker-2 handled 5",
+        "0.450 worker-0 shutdown",
+        "0.450 worker-1 shutdown",
+        "0.450 worker-2 shutdown",
+    ]
+
+
+def test_generated_program_runs_standalone(tmp_path):
+    """The code view's program is a complete script: it runs with plain python."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "handbook.py"
+    path.write_text(generate(Scenario.from_link("preset=handbook")))
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines][-3:] == [
+        "worker-0 shutdown", "worker-1 shutdown", "worker-2 shutdown"]
+    assert len(lines) == 21
+
+
+def test_parity_traces_show_every_kind_of_event():
+    """The scenarios above are only worth comparing if every event kind happens in them."""
+    kinds = set()
+    for _, link, until in SCENARIOS:
+        engine = Engine(Scenario.from_link(link), event_cap=None)
+        engine.run(until)
+        kinds |= {event[1] for event in engine.read_events()}
+    assert kinds == {trace.PRODUCE, trace.ENQUEUED, trace.HANDLED, trace.SHUTDOWN, trace.REJECTED,
+                     trace.DROPPED, trace.PUT_TIMEOUT, trace.STALE, trace.TIMEOUT, trace.CRASH,
+                     trace.RESTART}
