@@ -74,6 +74,41 @@ class ProducerSlot:
         self.burst_left = 0
 
 
+class _Request:
+    """The first step of an open request's task: ``request(item)`` up to its put.
+
+    Most puts do not wait (room in the queue, or a policy that never waits), so
+    most requests end in their first step; making a Task and a generator for
+    each would cost more than the rest of the request. Only a put that waits
+    becomes a real Task, started right here, so nothing else can tell.
+    """
+
+    __slots__ = ("service", "item_id")
+
+    def __init__(self, service: "Service", item_id: int):
+        self.service = service
+        self.item_id = item_id
+
+    def __call__(self) -> None:
+        service = self.service
+        loop = service.loop
+        requests = service.requests
+        loop.current = None  # no Task: a crash here must close every task
+        try:
+            item = service.engine.produce(self.item_id, service.queue.qsize())
+        except Killed as killed:
+            killed.after()
+            return
+        if service.put_would_wait():
+            requests.light -= 1
+            task = Task(loop, service.put(item), requests, start=False)
+            requests.tasks.add(task)
+            task()
+        else:
+            service.put_now(item)
+            loop.ready.append(requests.light_done)  # TaskGroup._on_task_done, one hop on
+
+
 class Service:
     """One life of the service: its queue, semaphore and tasks.
 
@@ -115,7 +150,7 @@ class Service:
             task = self._live_producer_task()
             if task is None:
                 break
-            yield from task
+            yield task
         yield from self.requests.wait()  # control bursts of a closed run
         yield from self.queue.join()
         self.shutting_down = True
@@ -163,7 +198,7 @@ class Service:
                 slot.state = "pausing"
                 slot.since = loop.now
                 try:
-                    yield from sleep(loop, gap)
+                    yield sleep(loop, gap)
                 except Cancelled:  # drained or retired while pausing
                     break
             if slot.burst_left > 0:
@@ -198,13 +233,13 @@ class Service:
             else:
                 gap = draws.poisson_gap(engine.arrival_random, scenario.rate)
             try:
-                yield from sleep(loop, gap)
+                yield sleep(loop, gap)
             except Cancelled:  # drained or switched to closed producers
                 break
             item_id = engine.next_id()
             if item_id is None:
                 break
-            requests.create_task(self.request(item_id))
+            self.start_request(item_id)
         yield from requests.wait()
 
     def bursts(self):
@@ -212,57 +247,70 @@ class Service:
         engine = self.engine
         while True:
             try:
-                yield from sleep(self.loop, engine.scenario.period)
+                yield sleep(self.loop, engine.scenario.period)
             except Cancelled:
                 return
             for _ in range(engine.scenario.burst):
                 item_id = engine.next_id()
                 if item_id is None:
                     return
-                self.requests.create_task(self.request(item_id))
+                self.start_request(item_id)
 
     def request(self, item_id: int):
-        """request(): one open arrival."""
+        """request(): one open arrival, as a task. (Arrivals use _Request, which
+        is the same task made only when its put has to wait.)"""
         item = self.engine.produce(item_id, self.queue.qsize())
         yield from self.put(item)
 
+    def start_request(self, item_id: int) -> None:
+        """requests.create_task(request(item)): its first step runs one hop from now."""
+        self.requests.light += 1
+        self.loop.ready.append(_Request(self, item_id))
+
     def put(self, item: Item):
         """put(): the overload policy decides what a put does when the queue is full."""
+        if not self.put_would_wait():
+            self.put_now(item)
+            return
         engine = self.engine
         loop = self.loop
         queue = self.queue
         scenario = engine.scenario
-        policy = scenario.policy
-        if policy == "reject":
-            if queue.full():  # put_nowait raises QueueFull
+        self.blocked[item] = loop.now
+        try:
+            if scenario.policy == "timeout":
+                yield from timeout(loop, loop.current, scenario.put_timeout, queue.put(item))
+            else:
+                yield from queue.put(item)
+        except TimeoutError:
+            engine.record(ev.PUT_TIMEOUT, item.id, None)
+            engine.outcome(item, "put-timeout")
+            return
+        finally:
+            del self.blocked[item]
+        item.enqueued = loop.now
+        engine.record(ev.ENQUEUED, item.id, queue.qsize())
+
+    def put_would_wait(self) -> bool:
+        return self.queue.full() and self.engine.scenario.policy in ("block", "timeout")
+
+    def put_now(self, item: Item) -> None:
+        """A put that does not wait: the queue has room, or the policy never waits.
+        (With room, asyncio.timeout would arm and disarm a timer that never fires.)"""
+        engine = self.engine
+        queue = self.queue
+        if queue.full():
+            if engine.scenario.policy == "reject":  # put_nowait raised QueueFull
                 engine.record(ev.REJECTED, item.id, None)
                 engine.outcome(item, "rejected")
                 return
-            queue.put_nowait(item)
-        elif policy == "drop-oldest":
-            while queue.full():
+            while queue.full():  # drop-oldest
                 oldest = queue.get_nowait()
                 queue.task_done()
                 engine.record(ev.DROPPED, oldest.id, item.id)
                 engine.outcome(oldest, "dropped")
-            queue.put_nowait(item)
-        else:
-            blocked = queue.full()
-            if blocked:
-                self.blocked[item] = loop.now
-            try:
-                if policy == "timeout":
-                    yield from timeout(loop, loop.current, scenario.put_timeout, queue.put(item))
-                else:
-                    yield from queue.put(item)
-            except TimeoutError:
-                engine.record(ev.PUT_TIMEOUT, item.id, None)
-                engine.outcome(item, "put-timeout")
-                return
-            finally:
-                if blocked:
-                    del self.blocked[item]
-        item.enqueued = loop.now
+        queue.put_nowait(item)
+        item.enqueued = self.loop.now
         engine.record(ev.ENQUEUED, item.id, queue.qsize())
 
     # Workers ----------------------------------------------------------------------
@@ -281,21 +329,25 @@ class Service:
         engine = self.engine
         loop = self.loop
         queue = self.queue
+        items = queue.items
         index = slot.index
         while not slot.retiring:
             slot.state = "idle"
             slot.item = None
             slot.since = loop.now
-            try:
-                item = yield from queue.get()
-            except Cancelled:  # retired while idle
-                break
+            if items:  # get() does not suspend when an item is there
+                item = queue.get_nowait()
+            else:
+                try:
+                    item = yield from queue.get()
+                except Cancelled:  # retired while idle
+                    break
             if item is None:
                 break
             now = loop.now
             item.got = now
-            max_age = engine.scenario.max_age
-            if max_age and now - item.arrived > max_age:
+            scenario = engine.scenario
+            if scenario.max_age and now - item.arrived > scenario.max_age:
                 engine.record(ev.STALE, item.id, index)
                 engine.outcome(item, "stale")
                 queue.task_done()
@@ -304,21 +356,27 @@ class Service:
             slot.item = item
             slot.since = now
             semaphore = self.semaphore
-            yield from semaphore.acquire()
+            if not semaphore.try_acquire():
+                yield from semaphore.acquire()
             slot.state = "calling"
             slot.since = item.started = loop.now
             limit = engine.scenario.timeout
-            try:
-                if limit:
+            if limit:
+                try:
                     yield from timeout(loop, slot.task, limit, self.downstream())
+                except TimeoutError:
+                    engine.record(ev.TIMEOUT, item.id, index)
+                    engine.outcome(item, "timeout")
                 else:
-                    yield from self.downstream()
-            except TimeoutError:
-                engine.record(ev.TIMEOUT, item.id, index)
-                engine.outcome(item, "timeout")
+                    engine.record(ev.HANDLED, item.id, index)
+                    engine.completed(item)
             else:
+                # downstream() without the try/finally: nothing cancels this call
+                # (a crash discards the whole service, in_flight included).
+                yield self.call_downstream()
+                self.in_flight -= 1
                 engine.record(ev.HANDLED, item.id, index)
-                engine.outcome(item, "completed")
+                engine.completed(item)
             semaphore.release()
             queue.task_done()
         engine.record(ev.SHUTDOWN, index, None)
@@ -327,19 +385,24 @@ class Service:
         slot.since = loop.now
 
     def downstream(self):
-        """downstream(): the call takes a random time, longer when the downstream
-        is past its capacity: a call that starts while n calls are in flight
-        (itself included) takes ``service x max(1, n / capacity)``."""
+        """downstream(): one call, counted in flight until it ends or is cancelled."""
+        try:
+            yield self.call_downstream()
+        finally:
+            self.in_flight -= 1
+
+    def call_downstream(self):
+        """Start a downstream call: count it in flight, return the sleep it takes.
+
+        Past its capacity the downstream slows down: a call that starts while n
+        calls are in flight (itself included) takes ``service x max(1, n / capacity)``."""
         engine = self.engine
         scenario = engine.scenario
         self.in_flight += 1
-        try:
-            duration = draws.service_time(engine.service_random, scenario.service_dist, scenario.service_time)
-            if scenario.capacity:
-                duration = duration * max(1, self.in_flight / scenario.capacity)
-            yield from sleep(self.loop, duration)
-        finally:
-            self.in_flight -= 1
+        duration = draws.service_time(engine.service_random, scenario.service_dist, scenario.service_time)
+        if scenario.capacity:
+            duration = duration * max(1, self.in_flight / scenario.capacity)
+        return sleep(self.loop, duration)
 
     # Live changes -------------------------------------------------------------------
 
@@ -424,9 +487,10 @@ class Engine:
         self.arrival_random = draws.arrival_stream(scenario.seed)
         self.service_random = draws.service_stream(scenario.seed)
         self.events: deque = deque(maxlen=self.event_cap)
-        self.events_dropped = 0  # events that fell off an unread, full trace
+        self.events_overflowed = False  # the last read found the ring full
         self.metrics = Metrics(self.window, self.keep_windows)
         self._unread_windows = 0
+        self._halt_when_finished = False
         self.issued = 0  # item ids handed out
         self.draining = False
         self.finished = False
@@ -455,13 +519,17 @@ class Engine:
     def run(self, until: float | None = None) -> None:
         """Run to sim time ``until``, or to the end of a finite run (whichever first)."""
         loop = self.loop
-        self.advance(loop.now)  # what is ready now
-        while not self.finished:
-            deadline = loop.next_deadline()
-            if deadline is None or (until is not None and deadline > until):
-                break
-            self.advance(deadline)
-        if until is not None and not self.finished and until > loop.now:
+        if until is None and not self.scenario.items and not self.draining:
+            raise ValueError("an endless run needs an end time: run(until=...)")
+        if not self.finished:
+            self._halt_when_finished = True
+            try:
+                loop.run_until(float("inf") if until is None else until)
+            finally:
+                self._halt_when_finished = False
+                loop.halt = False
+        self._close_windows(loop.now)
+        if until is not None and until > loop.now:
             self.advance(until)
 
     # Called by the service ----------------------------------------------------------
@@ -500,14 +568,23 @@ class Engine:
         metrics.outcome(now, item, reason)
         self._arrival_sum -= item.arrived
 
+    def completed(self, item: Item) -> None:
+        """outcome(item, "completed"), the common case, made cheap."""
+        now = self.loop.now
+        metrics = self.metrics
+        if now >= metrics._end:
+            self._close_windows(now)
+        metrics.completed(now, item)
+        self._arrival_sum -= item.arrived
+
     def record(self, kind: str, a, b) -> None:
-        events = self.events
-        if len(events) == self.event_cap:
-            self.events_dropped += 1
-        events.append((self.loop.now, kind, a, b))
+        """Add an event to the trace (a ring: unread old events fall off)."""
+        self.events.append((self.loop.now, kind, a, b))
 
     def _finish(self) -> None:
         self.finished = True
+        if self._halt_when_finished:
+            self.loop.halt = True  # run() ends with this instant
 
     def _crash(self) -> None:
         """Out of memory: the service dies at once with everything it held."""
@@ -520,20 +597,20 @@ class Engine:
         self.crashes += 1
         self.record(ev.CRASH, lost, None)
         # Tear the service down: no task of it may run or schedule anything again.
-        loop.closed = True
-        current = loop.current
+        real_queues = loop.detach()
+        current = loop.current  # unwinds by itself (None for a _Request)
         for task in list(self.service.all_tasks()):
             if task is not current:
                 task.gen.close()
-        loop.clear()
         self.restart_at = now + self.scenario.restart
 
-        def schedule_restart():
+        def after_unwinding():
+            loop.attach(real_queues)
             loop.call_at(self.restart_at, self._restart)
 
-        raise Killed(schedule_restart)
+        raise Killed(after_unwinding)
 
-    def _restart(self, _arg=None) -> None:
+    def _restart(self) -> None:
         self.restart_at = None
         self.record(ev.RESTART, None, None)
         self.service = Service(self)
@@ -598,7 +675,7 @@ class Engine:
             item_id = self.next_id()
             if item_id is None:
                 break
-            service.requests.create_task(service.request(item_id))
+            service.start_request(item_id)
 
     def _drain(self) -> None:
         if self.draining:
@@ -620,8 +697,11 @@ class Engine:
     # Reading -------------------------------------------------------------------------------
 
     def read_events(self) -> list[tuple]:
-        """Events since the last read: ``(time, kind, a, b)`` tuples (see trace)."""
+        """Events since the last read: ``(time, kind, a, b)`` tuples (see trace).
+        If the ring is full, older unread events have fallen off (see
+        ``events_overflowed``)."""
         events = list(self.events)
+        self.events_overflowed = len(events) == self.event_cap
         self.events.clear()
         return events
 
@@ -651,13 +731,14 @@ class Engine:
         m = self.metrics
         now = self.loop.now
         completed = m.outcomes["completed"]
+        latency_sum, latency = m.totals_now()
         summary = self.totals()
         summary.update({
             "throughput": completed / now if now > 0 else 0.0,
-            "latency_mean": m.latency_sum / completed if completed else None,
-            "latency_p50": m.latency.quantile(0.50),
-            "latency_p95": m.latency.quantile(0.95),
-            "latency_p99": m.latency.quantile(0.99),
+            "latency_mean": latency_sum / completed if completed else None,
+            "latency_p50": latency.quantile(0.50),
+            "latency_p95": latency.quantile(0.95),
+            "latency_p99": latency.quantile(0.99),
             "mean_in_system": m.mean_in_system(now),
             "mean_time_in_system": m.sojourn_sum / m.left if m.left else None,
             "arrival_rate": m.arrived / now if now > 0 else 0.0,

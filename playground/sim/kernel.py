@@ -23,6 +23,7 @@ from collections import deque
 from heapq import heappop, heappush
 
 PENDING, DONE, CANCELLED = 0, 1, 2
+_INFINITY = float("inf")
 
 
 class Cancelled(BaseException):
@@ -37,88 +38,86 @@ class Killed(BaseException):
         self.after = after
 
 
-class Timer:
-    """A scheduled callback (asyncio.TimerHandle); cancelling it just skips it."""
-
-    __slots__ = ("callback", "arg", "cancelled")
-
-    def __init__(self, callback, arg):
-        self.callback = callback
-        self.arg = arg
-        self.cancelled = False
-
-    def cancel(self):
-        self.cancelled = True
-
-
 class Loop:
-    """The event loop: a ready queue of callbacks and a timer heap on virtual time."""
+    """The event loop: a ready queue of callbacks and a timer heap on virtual time.
 
-    __slots__ = ("now", "ready", "timers", "_seq", "closed", "current")
+    Callbacks take no arguments; a Task or a sleeping Future is itself the
+    callback (``__call__``), which saves an allocation on every hop.
+    """
+
+    __slots__ = ("now", "ready", "timers", "_seq", "current", "halt")
 
     def __init__(self, now: float = 0.0):
         self.now = now
-        self.ready = deque()  # (callback, arg) pairs, run FIFO
-        self.timers = []  # (when, seq, Timer): seq keeps equal deadlines FIFO
+        self.ready = deque()  # callables, run FIFO
+        self.timers = []  # (when, seq, callable): seq keeps equal deadlines FIFO
         self._seq = 0
-        # While a crashed service is torn down its cleanup code must not
-        # schedule anything: a closed loop drops new callbacks.
-        self.closed = False
         self.current = None  # the task running now (asyncio.current_task())
+        self.halt = False  # set to stop run_until at the end of this instant
 
-    def call_soon(self, callback, arg=None):
-        if not self.closed:
-            self.ready.append((callback, arg))
+    def call_soon(self, callback) -> None:
+        self.ready.append(callback)
 
-    def call_at(self, when: float, callback, arg=None) -> Timer:
-        timer = Timer(callback, arg)
-        if not self.closed:
-            self._seq += 1
-            heappush(self.timers, (when, self._seq, timer))
-        return timer
+    def call_at(self, when: float, callback) -> None:
+        self._seq += 1
+        heappush(self.timers, (when, self._seq, callback))
 
     def next_deadline(self) -> float | None:
-        """When the next live timer fires, or None."""
-        timers = self.timers
-        while timers and timers[0][2].cancelled:
-            heappop(timers)
-        return timers[0][0] if timers else None
+        """When the next timer fires (possibly one whose work was cancelled), or None."""
+        return self.timers[0][0] if self.timers else None
 
     def run_until(self, until: float) -> None:
-        """Run every callback due at or before ``until``, then set the clock to it."""
+        """Run every callback due at or before ``until``, then set the clock to it
+        (unless ``halt`` was set: then stop at the end of the current instant)."""
         ready = self.ready
         timers = self.timers
         popleft = ready.popleft
+        append = ready.append
         while True:
             while ready:
-                callback, arg = popleft()
-                callback(arg)
+                popleft()()
+            if self.halt:
+                return
             if not timers or timers[0][0] > until:
                 break
             when = timers[0][0]
             self.now = when
             while timers and timers[0][0] == when:
-                timer = heappop(timers)[2]
-                if not timer.cancelled:
-                    ready.append((timer.callback, timer.arg))
-        if until > self.now:
+                append(heappop(timers)[2])
+        if self.now < until < _INFINITY:
             self.now = until
 
-    def clear(self) -> None:
-        """Forget every pending callback and timer (a crash ends them all)."""
-        self.ready.clear()
-        self.timers.clear()
+    def detach(self):
+        """Give the loop fresh, throwaway queues; return the real ones.
+
+        A crashed service is torn down by closing its generators, whose cleanup
+        code may schedule things; with the queues detached it schedules nothing
+        that will run. ``attach`` puts the real (emptied) queues back."""
+        real = (self.ready, self.timers)
+        self.ready = deque()
+        self.timers = []
+        return real
+
+    def attach(self, real) -> None:
+        ready, timers = real
+        ready.clear()
+        timers.clear()
+        self.ready, self.timers = ready, timers
 
 
 class Future:
-    """asyncio.Future: a result that is set once; its callbacks run one hop later."""
+    """asyncio.Future: a result that is set once; its callbacks run one hop later.
 
-    __slots__ = ("loop", "state", "value", "callbacks")
+    ``callbacks`` is None, one callable, or a list (most futures have exactly
+    one waiter, so no list is made for them). Calling a future sets its
+    result unless it was cancelled: that is a sleep's timer callback.
+    """
+
+    __slots__ = ("loop", "state", "callbacks")
 
     def __init__(self, loop: Loop):
         self.loop = loop
         self.state = PENDING
-        self.value = None
         self.callbacks = None
 
     def done(self) -> bool:
@@ -129,89 +128,110 @@ class Future:
 
     def add_done_callback(self, callback) -> None:
         if self.state != PENDING:
-            self.loop.call_soon(callback, self)
+            self.loop.ready.append(callback)
         elif self.callbacks is None:
-            self.callbacks = [callback]
-        else:
+            self.callbacks = callback
+        elif type(self.callbacks) is list:
             self.callbacks.append(callback)
+        else:
+            self.callbacks = [self.callbacks, callback]
 
-    def _schedule_callbacks(self) -> None:
-        callbacks = self.callbacks
-        if callbacks:
-            self.callbacks = None
-            call_soon = self.loop.call_soon
-            for callback in callbacks:
-                call_soon(callback, self)
-
-    def set_result(self, value=None) -> None:
+    def set_result(self, _value=None) -> None:
         self.state = DONE
-        self.value = value
-        self._schedule_callbacks()
+        callbacks = self.callbacks
+        if callbacks is not None:
+            self.callbacks = None
+            if type(callbacks) is list:
+                self.loop.ready.extend(callbacks)
+            else:
+                self.loop.ready.append(callbacks)
+
+    def __call__(self) -> None:
+        # futures._set_result_unless_cancelled, the timer callback of a sleep
+        if self.state == PENDING:
+            self.set_result()
 
     def cancel(self) -> bool:
         if self.state != PENDING:
             return False
         self.state = CANCELLED
-        self._schedule_callbacks()
+        callbacks = self.callbacks
+        if callbacks is not None:
+            self.callbacks = None
+            if type(callbacks) is list:
+                self.loop.ready.extend(callbacks)
+            else:
+                self.loop.ready.append(callbacks)
         return True
 
     def __iter__(self):
         # ``yield from fut`` is ``await fut``: suspend only if not done yet.
+        # (A task resumed from a cancelled future gets Cancelled thrown in.)
         if self.state == PENDING:
             yield self
         if self.state == CANCELLED:
             raise Cancelled
-        return self.value
-
-
-def _set_result_unless_cancelled(future: Future) -> None:
-    if future.state == PENDING:
-        future.set_result(None)
 
 
 class Task(Future):
-    """asyncio.Task: drives a generator; its first step runs one hop after creation."""
+    """asyncio.Task: drives a generator; its first step runs one hop after creation.
 
-    __slots__ = ("gen", "waiting_on", "must_cancel", "cancel_requests")
+    The generator yields the pending Future it waits for; the task is that
+    future's callback (``__call__`` is the step), so it resumes one hop after
+    the future is done, with Cancelled thrown in if it was cancelled.
+    """
 
-    def __init__(self, loop: Loop, gen):
+    __slots__ = ("gen", "waiting_on", "must_cancel", "cancel_requests", "group")
+
+    def __init__(self, loop: Loop, gen, group=None, start=True):
         Future.__init__(self, loop)
         self.gen = gen
         self.waiting_on = None
         self.must_cancel = False
         self.cancel_requests = 0
-        loop.call_soon(self._step)
+        self.group = group  # the TaskGroup told when this task is done
+        if start:
+            loop.ready.append(self)
 
-    def _step(self, _arg=None) -> None:
+    def __call__(self) -> None:
         if self.state != PENDING:
             return
+        waited = self.waiting_on
         self.waiting_on = None
         self.loop.current = self
         try:
-            if self.must_cancel:
+            if self.must_cancel or (waited is not None and waited.state == CANCELLED):
                 self.must_cancel = False
                 future = self.gen.throw(Cancelled())
             else:
                 future = self.gen.send(None)
-        except StopIteration as stop:
-            Future.set_result(self, stop.value)
+        except StopIteration:
+            self._done(DONE)
         except Cancelled:
-            Future.cancel(self)
+            self._done(CANCELLED)
         except Killed as killed:
             self.state = CANCELLED
-            self.loop.closed = False
             killed.after()
         else:
-            if future.callbacks is None:
-                future.callbacks = [self._wakeup]
+            callbacks = future.callbacks
+            if callbacks is None:
+                future.callbacks = self
+            elif type(callbacks) is list:
+                callbacks.append(self)
             else:
-                future.callbacks.append(self._wakeup)
+                future.callbacks = [callbacks, self]
             self.waiting_on = future
             if self.must_cancel and future.cancel():
                 self.must_cancel = False
 
-    def _wakeup(self, _future) -> None:
-        self._step()
+    def _done(self, state: int) -> None:
+        if self.group is not None:
+            # TaskGroup._on_task_done: registered first, so it runs first
+            self.loop.ready.append(_GroupDone(self.group, self))
+        if state == DONE:
+            Future.set_result(self)
+        else:
+            Future.cancel(self)
 
     def cancel(self) -> bool:
         if self.state != PENDING:
@@ -228,31 +248,32 @@ class Task(Future):
         return self.cancel_requests
 
 
-def sleep(loop: Loop, delay: float):
-    """asyncio.sleep(delay) for delay > 0: a future set by a timer."""
+def sleep(loop: Loop, delay: float) -> Future:
+    """asyncio.sleep(delay) for delay > 0: ``yield sleep(loop, delay)``.
+
+    asyncio also cancels the timer if the sleep is cancelled; here the timer
+    just finds its future cancelled and does nothing, which is the same."""
     future = Future(loop)
-    timer = loop.call_at(loop.now + delay, _set_result_unless_cancelled, future)
-    try:
-        return (yield from future)
-    finally:
-        timer.cancel()
+    loop._seq += 1
+    heappush(loop.timers, (loop.now + delay, loop._seq, future))
+    return future
 
 
 class _Deadline:
-    """The state of one ``asyncio.timeout`` block."""
+    """The state of one ``asyncio.timeout`` block; calling it is the timer firing."""
 
-    __slots__ = ("task", "expiring", "timer")
+    __slots__ = ("task", "expiring", "armed")
 
     def __init__(self, task: Task):
         self.task = task
         self.expiring = False
-        self.timer = None
+        self.armed = True  # False once the block is left: the timer does nothing
 
-
-def _on_deadline(deadline: _Deadline) -> None:
-    deadline.task.cancel()
-    deadline.expiring = True
-    deadline.timer = None
+    def __call__(self) -> None:
+        if self.armed:
+            self.armed = False
+            self.task.cancel()
+            self.expiring = True
 
 
 def timeout(loop: Loop, task: Task, delay: float, body):
@@ -262,7 +283,7 @@ def timeout(loop: Loop, task: Task, delay: float, body):
     TimeoutError unless someone else also cancelled the task.
     """
     deadline = _Deadline(task)
-    deadline.timer = loop.call_at(loop.now + delay, _on_deadline, deadline)
+    loop.call_at(loop.now + delay, deadline)
     cancelling = task.cancel_requests
     try:
         return (yield from body)
@@ -273,9 +294,7 @@ def timeout(loop: Loop, task: Task, delay: float, body):
                 raise TimeoutError from None
         raise
     finally:
-        if deadline.timer is not None:
-            deadline.timer.cancel()
-            deadline.timer = None
+        deadline.armed = False
         if deadline.expiring:  # expired as the body finished: nothing to convert
             task.uncancel()
 
@@ -331,7 +350,7 @@ class Queue:
             putter = Future(self.loop)
             self.putters.append(putter)
             try:
-                yield from putter
+                yield putter
             except BaseException:
                 putter.cancel()
                 try:
@@ -356,7 +375,7 @@ class Queue:
             getter = Future(self.loop)
             self.getters.append(getter)
             try:
-                yield from getter
+                yield getter
             except BaseException:
                 getter.cancel()
                 try:
@@ -409,7 +428,7 @@ class Event:
         waiter = Future(self.loop)
         self.waiters.append(waiter)
         try:
-            yield from waiter
+            yield waiter
             return True
         finally:
             self.waiters.remove(waiter)
@@ -451,7 +470,7 @@ class Semaphore:
         self.waiters.append(waiter)
         try:
             try:
-                yield from waiter
+                yield waiter
             finally:
                 self.waiters.remove(waiter)
         except Cancelled:
@@ -462,6 +481,14 @@ class Semaphore:
         self.holders += 1
         if self.value > 0:
             self._wake_up_next()
+        return True
+
+    def try_acquire(self) -> bool:
+        """acquire() when it would not wait; False (and nothing taken) when it would."""
+        if self.locked():
+            return False
+        self.value -= 1
+        self.holders += 1
         return True
 
     def release(self) -> None:
@@ -492,33 +519,53 @@ class Semaphore:
             self._wake_up_next()
 
 
+class _GroupDone:
+    """TaskGroup._on_task_done for one finished task, as a ready-queue callback."""
+
+    __slots__ = ("group", "task")
+
+    def __init__(self, group, task):
+        self.group = group
+        self.task = task
+
+    def __call__(self) -> None:
+        self.group.tasks.discard(self.task)
+        self.group._check_completed()
+
+
 class TaskGroup:
     """asyncio.TaskGroup's bookkeeping: the tasks it started, and waiting for
     all of them on exit. (Errors never reach a group here: a crash tears the
     whole service down at once; see engine.)"""
 
-    __slots__ = ("loop", "tasks", "on_completed")
+    __slots__ = ("loop", "tasks", "light", "on_completed")
 
     def __init__(self, loop: Loop):
         self.loop = loop
         self.tasks: set[Task] = set()
+        # Tasks run without a Task object (see engine._Request), counted until
+        # their done callback has run.
+        self.light = 0
         self.on_completed: Future | None = None
 
-    def create_task(self, gen) -> Task:
-        task = Task(self.loop, gen)
-        self.tasks.add(task)
-        task.add_done_callback(self._on_task_done)
-        return task
+    def light_done(self) -> None:
+        self.light -= 1
+        self._check_completed()
 
-    def _on_task_done(self, task: Task) -> None:
-        self.tasks.discard(task)
-        if self.on_completed is not None and not self.tasks and self.on_completed.state == PENDING:
+    def _check_completed(self) -> None:
+        if (self.on_completed is not None and not self.tasks and not self.light
+                and self.on_completed.state == PENDING):
             self.on_completed.set_result(True)
+
+    def create_task(self, gen) -> Task:
+        task = Task(self.loop, gen, self)
+        self.tasks.add(task)
+        return task
 
     def wait(self):
         """``__aexit__`` of ``async with TaskGroup()``: wait until every task is done."""
-        while self.tasks:
+        while self.tasks or self.light:
             if self.on_completed is None:
                 self.on_completed = Future(self.loop)
-            yield from self.on_completed
+            yield self.on_completed
             self.on_completed = None

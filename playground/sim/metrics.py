@@ -54,6 +54,17 @@ class Histogram:
         return None
 
 
+def _parts(done: list) -> tuple[list, list, list, list]:
+    """Each completed item's time blocked in put, in the queue, waiting for a permit, in service."""
+    put, queue, permit, service = [], [], [], []
+    for item, t in done:
+        put.append(item.enqueued - item.arrived)
+        queue.append(item.got - item.enqueued)
+        permit.append(item.started - item.got)
+        service.append(t - item.started)
+    return put, queue, permit, service
+
+
 class Window:
     """One closed window of sim time: counts, latency percentiles and levels."""
 
@@ -94,7 +105,6 @@ class Metrics:
         self.windows: deque[Window] = deque(maxlen=keep)  # recent closed windows
         self.closed = 0  # windows closed so far; Window.index counts from 0
         self._end = window  # the open window's end
-        self._reset_open()
         # Running totals over the whole run.
         self.arrived = 0
         self.outcomes = dict.fromkeys(OUTCOMES, 0)
@@ -107,53 +117,57 @@ class Metrics:
         self.in_system_peak = 0
         self._area = 0.0
         self._area_since = 0.0
+        self._reset_open()
 
     def _reset_open(self) -> None:
         self._arrived = 0
         self._outcomes = dict.fromkeys(OUTCOMES, 0)
         self._calls_done = 0
-        self._latency: list[float] = []
-        self._parts: list[tuple[float, float, float, float]] = []
-        self._memory_peak = 0
+        self._completed: list = []  # (item, when) for items completed in the open window
+        self._memory_peak = self.in_system
 
     # Recording -----------------------------------------------------------
-
-    def _advance_area(self, now: float) -> None:
-        self._area += self.in_system * (now - self._area_since)
-        self._area_since = now
+    # Hot paths: called for every item, so they do the least they can; the
+    # latency work happens once per window, in close_until.
 
     def arrival(self, now: float) -> None:
         self.arrived += 1
         self._arrived += 1
-        self._advance_area(now)
+        self._area += self.in_system * (now - self._area_since)
+        self._area_since = now
         self.in_system += 1
         if self.in_system > self._memory_peak:
             self._memory_peak = self.in_system
             if self.in_system > self.in_system_peak:
                 self.in_system_peak = self.in_system
 
+    def completed(self, now: float, item) -> None:
+        self._completed.append((item, now))
+        self.outcomes["completed"] += 1
+        self.left += 1
+        self._area += self.in_system * (now - self._area_since)
+        self._area_since = now
+        self.in_system -= 1
+        self.sojourn_sum += now - item.arrived
+
     def outcome(self, now: float, item, reason: str) -> None:
         """An item left the system. ``item`` has arrived/enqueued/got/started times."""
+        if reason == "completed":
+            self.completed(now, item)
+            return
         self.outcomes[reason] += 1
         self._outcomes[reason] += 1
-        self._advance_area(now)
+        self._area += self.in_system * (now - self._area_since)
+        self._area_since = now
         self.in_system -= 1
         self.left += 1
         self.sojourn_sum += now - item.arrived
-        if reason == "completed":
-            total = now - item.arrived
-            self.latency.add(total)
-            self.latency_sum += total
-            self._latency.append(total)
-            self._parts.append((
-                item.enqueued - item.arrived,
-                item.got - item.enqueued,
-                item.started - item.got,
-                now - item.started,
-            ))
+        if reason == "timeout":
             self._calls_done += 1
-        elif reason == "timeout":
-            self._calls_done += 1
+
+    def _advance_area(self, now: float) -> None:
+        self._area += self.in_system * (now - self._area_since)
+        self._area_since = now
 
     def lose_all(self, now: float, items_lost: int) -> None:
         """A crash: everything in the system is lost at once."""
@@ -172,14 +186,17 @@ class Metrics:
         """Close every window that ended at or before ``now``; return them."""
         closed = []
         while self._end <= now:
+            done = self._completed
+            self._fold_completed(done)
             window = Window()
             window.index = self.closed
             window.start = self._end - self.window
             window.end = self._end
             window.arrived = self._arrived
             window.outcomes = self._outcomes
-            window.calls_done = self._calls_done
-            latencies = sorted(self._latency)
+            window.outcomes["completed"] = len(done)
+            window.calls_done = self._calls_done + len(done)
+            latencies = sorted(t - item.arrived for item, t in done)
             window.latency = {
                 "p50": percentile(latencies, 0.50),
                 "p95": percentile(latencies, 0.95),
@@ -187,8 +204,8 @@ class Metrics:
                 "mean": sum(latencies) / len(latencies) if latencies else None,
             }
             parts = {}
-            for position, name in enumerate(LATENCY_PARTS):
-                values = sorted(p[position] for p in self._parts)
+            for name, values in zip(LATENCY_PARTS, _parts(done)):
+                values.sort()
                 parts[name] = {
                     "p50": percentile(values, 0.50),
                     "p95": percentile(values, 0.95),
@@ -204,8 +221,29 @@ class Metrics:
             self.closed += 1
             self._end = self.closed * self.window + self.window
             self._reset_open()
-            self._memory_peak = self.in_system
         return closed
+
+    def _fold_completed(self, done: list) -> None:
+        """Add completed items to the run-long totals."""
+        add = self.latency.add
+        total = 0.0
+        for item, t in done:
+            latency = t - item.arrived
+            add(latency)
+            total += latency
+        self.latency_sum += total
+
+    def totals_now(self):
+        """Run-long (latency sum, latency histogram) of completed items, open window included."""
+        done = self._completed
+        histogram = Histogram()
+        histogram.counts = dict(self.latency.counts)
+        histogram.total = self.latency.total
+        total = self.latency_sum
+        for item, t in done:
+            histogram.add(t - item.arrived)
+            total += t - item.arrived
+        return total, histogram
 
     # Totals -------------------------------------------------------------------
 

@@ -1,0 +1,230 @@
+"""Our engine vs SimPy 4 on the same M/M/c/K model. Prints numbers; it is not a test.
+
+Model: Poisson arrivals at rate λ, exponential service with mean 1/μ, c servers,
+at most K items in the system (K − c waiting), arrivals that find the system full
+are rejected, open producer, the same number of arrivals for both simulators.
+
+- Engine: ``Engine(scenario, event_cap=10_000)`` with every piece of bookkeeping on
+  (metrics windows, trace events into the bounded ring), scenario
+  ``arrivals=poisson&producer=open&policy=reject&workers=c&limit=c&queue=K-c&items=N``,
+  then ``engine.run()`` to the end.
+- SimPy: the idiomatic model: a source process sleeping ``expovariate(λ)`` between
+  arrivals, one process per arrival that is rejected if all c servers are busy and
+  ``len(resource.queue) >= K - c``, else holds a ``simpy.Resource(capacity=c)`` for
+  ``expovariate(μ)``.
+
+Both draw from ``random.Random`` streams seeded like the engine's (``draws``), so the
+two runs see the same arrival gaps and, since both serve FIFO, the same service
+times: their counts should agree exactly, and their means to float rounding.
+
+Wall time is ``time.perf_counter()`` around construction + run; engine and SimPy
+runs are interleaved (A B A B ...) so machine noise hits both; medians are printed.
+
+    python bench/engine.py                 # 200k arrivals, ρ = 0.5 0.9 1.5, 5 repeats
+    python bench/engine.py --quick         # 20k arrivals, 3 repeats
+    python bench/engine.py --profile       # also a cProfile of one engine run
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import platform
+import pstats
+import random
+import statistics
+import sys
+import time
+
+import simpy
+
+from playground import theory
+from playground.scenario import Scenario
+from playground.sim import draws
+from playground.sim.engine import Engine
+
+
+def scenario_for(rho: float, servers: int, queue: int, service_time: float, arrivals: int,
+                 seed: int) -> Scenario:
+    rate = rho * servers / service_time
+    return Scenario.from_link(
+        f"arrivals=poisson&producer=open&service_dist=exponential&policy=reject&capacity=0"
+        f"&rate={rate!r}&workers={servers}&limit={servers}&queue={queue}"
+        f"&service_time={service_time!r}&items={arrivals}&seed={seed}"
+    )
+
+
+# -- our engine ---------------------------------------------------------------------------
+
+
+def run_engine(scenario: Scenario) -> dict:
+    engine = Engine(scenario, event_cap=10_000)
+    engine.run()
+    s = engine.summary()
+    assert s["finished"] and s["arrived"] == scenario.items, s
+    return {
+        "arrived": s["arrived"],
+        "completed": s["completed"],
+        "rejected": s["rejected"],
+        "blocking": s["rejected"] / s["arrived"],
+        "throughput": s["completed"] / s["sim_time"],
+        "mean_in_system": s["mean_in_system"],
+        "latency_mean": s["latency_mean"],
+        "sim_time": s["sim_time"],
+    }
+
+
+# -- SimPy 4 -------------------------------------------------------------------------------
+
+
+def run_simpy(scenario: Scenario) -> dict:
+    lam = scenario.rate
+    mu = 1.0 / scenario.service_time
+    c = scenario.workers
+    waiting_room = scenario.queue  # K - c
+    n = scenario.items
+    arrival_rng = draws.arrival_stream(scenario.seed)
+    service_rng = draws.service_stream(scenario.seed)
+
+    env = simpy.Environment()
+    servers = simpy.Resource(env, capacity=c)
+    stats = {"completed": 0, "rejected": 0, "latency_sum": 0.0}
+
+    def customer(env):
+        arrived = env.now
+        if servers.count == c and len(servers.queue) >= waiting_room:
+            stats["rejected"] += 1
+            return
+        with servers.request() as req:
+            yield req
+            yield env.timeout(service_rng.expovariate(mu))
+        stats["completed"] += 1
+        stats["latency_sum"] += env.now - arrived
+
+    def source(env):
+        for _ in range(n):
+            yield env.timeout(arrival_rng.expovariate(lam))
+            env.process(customer(env))
+
+    env.process(source(env))
+    env.run()
+    now = env.now
+    completed = stats["completed"]
+    return {
+        "arrived": n,
+        "completed": completed,
+        "rejected": stats["rejected"],
+        "blocking": stats["rejected"] / n,
+        "throughput": completed / now,
+        # Everyone has left by the end, so the time integral of the number in system
+        # equals the sum of sojourn times (rejected items stay 0 s).
+        "mean_in_system": stats["latency_sum"] / now,
+        "latency_mean": stats["latency_sum"] / completed if completed else None,
+        "sim_time": now,
+    }
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+def timed(fn, scenario):
+    gc.collect()
+    start = time.perf_counter()
+    result = fn(scenario)
+    return time.perf_counter() - start, result
+
+
+def rel(x, ref):
+    if x is None or ref is None:
+        return float("nan")
+    if ref == 0:
+        return 0.0 if x == 0 else float("inf")
+    return (x - ref) / ref
+
+
+def profile_engine(scenario: Scenario, top: int = 15) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_engine(scenario)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arrivals", type=int, default=200_000, help="arrivals per run (default 200000)")
+    parser.add_argument("--loads", type=float, nargs="+", default=[0.5, 0.9, 1.5],
+                        help="per-server loads ρ = λ/(cμ) (default 0.5 0.9 1.5)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each simulator per load")
+    parser.add_argument("--workers", type=int, default=4, help="servers c (default 4)")
+    parser.add_argument("--queue", type=int, default=10, help="waiting room K - c (default 10)")
+    parser.add_argument("--service-time", type=float, default=0.05, help="mean service time 1/μ (s)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="20k arrivals, 3 repeats")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print a cProfile (top 15 by tottime) of one engine run at the middle load")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.arrivals, args.repeats = 20_000, 3
+
+    c, q = args.workers, args.queue
+    print(f"Python {platform.python_version()} ({platform.python_implementation()}) on "
+          f"{platform.platform()}, {platform.machine()}, {platform.processor() or 'cpu ?'}")
+    print(f"SimPy {simpy.__version__}; M/M/{c}/{c + q}, service mean {args.service_time} s, "
+          f"{args.arrivals} arrivals, {args.repeats} interleaved repeats, medians; seed {args.seed}")
+    print()
+
+    head = (f"{'rho':>4} {'arrivals':>8} {'engine jobs/s':>13} {'SimPy jobs/s':>12} {'eng/SimPy':>9}")
+    print(head)
+    rows = []
+    for rho in args.loads:
+        scenario = scenario_for(rho, c, q, args.service_time, args.arrivals, args.seed)
+        t_eng, t_simpy = [], []
+        res_eng = res_simpy = None
+        for _ in range(args.repeats):
+            dt, res_eng = timed(run_engine, scenario)
+            t_eng.append(dt)
+            dt, res_simpy = timed(run_simpy, scenario)
+            t_simpy.append(dt)
+        eng_rate = args.arrivals / statistics.median(t_eng)
+        simpy_rate = args.arrivals / statistics.median(t_simpy)
+        print(f"{rho:>4g} {args.arrivals:>8} {eng_rate:>13,.0f} {simpy_rate:>12,.0f} "
+              f"{eng_rate / simpy_rate:>8.2f}x", flush=True)
+        rows.append((rho, scenario, res_eng, res_simpy, t_eng, t_simpy))
+
+    print()
+    print("Raw wall times (s), engine | SimPy:")
+    for rho, _, _, _, t_eng, t_simpy in rows:
+        print(f"  rho={rho:g}: " + " ".join(f"{t:.3f}" for t in t_eng) + " | "
+              + " ".join(f"{t:.3f}" for t in t_simpy))
+
+    print()
+    print("Agreement with M/M/c/K (theory.mmck); rel = (sim - theory) / theory")
+    metrics = (("blocking", "blocking"), ("throughput", "throughput"),
+               ("mean_in_system", "mean_in_system"), ("latency_mean", "mean_latency"))
+    print(f"{'rho':>4} {'metric':<15} {'theory':>11} {'engine':>11} {'rel':>8} {'SimPy':>11} {'rel':>8}")
+    for rho, scenario, res_eng, res_simpy, _, _ in rows:
+        th = theory.mmck(scenario.rate, scenario.service_time, c, c + q)
+        for key, th_key in metrics:
+            ref = getattr(th, th_key)
+            print(f"{rho:>4g} {key:<15} {ref:>11.5g} {res_eng[key]:>11.5g} {rel(res_eng[key], ref):>+8.2%} "
+                  f"{res_simpy[key]:>11.5g} {rel(res_simpy[key], ref):>+8.2%}")
+        same = (res_eng["completed"], res_eng["rejected"]) == (res_simpy["completed"], res_simpy["rejected"])
+        print(f"{'':>4} {'same counts':<15} {'':>11} {str(same):>11}  (engine {res_eng['completed']} done / "
+              f"{res_eng['rejected']} rejected; SimPy {res_simpy['completed']} / {res_simpy['rejected']})")
+
+    if args.profile:
+        rho = args.loads[len(args.loads) // 2]
+        scenario = scenario_for(rho, c, q, args.service_time, args.arrivals, args.seed)
+        print()
+        print(f"cProfile of one engine run, rho={rho:g}, top 15 by tottime:")
+        print(profile_engine(scenario))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

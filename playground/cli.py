@@ -1,0 +1,222 @@
+"""The command line: run a scenario headless, print its trace or its asyncio program.
+
+    backpressure-playground run LINK [--until SECONDS] [--json]
+    backpressure-playground trace LINK [--until SECONDS]
+    backpressure-playground code LINK
+    backpressure-playground presets
+
+LINK is anything `Scenario.from_link` takes: a query (``queue=5&policy=reject``),
+``preset=NAME`` or a whole URL pasted from the browser. Errors are sentences on stderr
+with exit status 2, the way argparse reports its own; stdout then stays empty.
+
+`main(argv)` returns the exit status instead of exiting, so tests call it in-process.
+With no command it prints help; the web server will become the default command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from . import codegen
+from .presets import PRESETS
+from .scenario import Scenario, ScenarioError
+from .sim import trace
+from .sim.engine import Engine
+
+PROG = "backpressure-playground"
+
+#: Sim seconds the trace command advances between prints: small enough that a long or
+#: endless trace streams instead of piling up in memory, large enough to print in bulk.
+TRACE_CHUNK = 1.0
+
+
+class UsageError(Exception):
+    """A refused command line; ``str(e)`` is the sentence to print."""
+
+
+# Commands ------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = _scenario(args.link)
+    until = _until(args.until, scenario)
+    engine = Engine(scenario, event_cap=0)  # nobody reads the trace here
+    engine.run(until)
+    summary = engine.summary()
+    if args.json:
+        print(json.dumps({**summary, "link": scenario.to_link()}))
+    else:
+        print(format_summary(scenario, summary))
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    scenario = _scenario(args.link)
+    until = _until(args.until, scenario)
+    engine = Engine(scenario, event_cap=None)  # read after every chunk, so nothing is lost
+    out = sys.stdout
+    while True:
+        target = engine.now + TRACE_CHUNK
+        if until is not None:
+            target = min(target, until)
+        engine.run(target)
+        events = engine.read_events()
+        if events:
+            out.write("".join(trace.line(event) + "\n" for event in events))
+            out.flush()
+        if engine.finished or (until is not None and engine.now >= until):
+            return 0
+        if until is None and engine.next_event_time() is None:
+            # A finite run that can make no more progress: nothing will ever happen again.
+            raise UsageError(f"the run stopped making progress at {engine.now:.3f} s before it finished.")
+
+
+def cmd_code(args: argparse.Namespace) -> int:
+    source = codegen.generate(_scenario(args.link))
+    sys.stdout.write(source if source.endswith("\n") else source + "\n")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    rows = [(preset.name, preset.title, preset.link) for preset in PRESETS.values()]
+    print(_table([("name", "title", "link"), *rows]))
+    return 0
+
+
+# Parsing -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Watch an async service take load: bounded queues, semaphores, timeouts and "
+        "drop policies, simulated exactly as the asyncio program they stand for.",
+        epilog="LINK is a share link's query (queue=5&policy=reject), preset=NAME, or a whole URL "
+        "pasted from the browser. Quote it in the shell: & separates commands there.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help: str):
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def link(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("link", metavar="LINK", help="the scenario: query, preset=NAME or URL")
+
+    def until(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--until", metavar="SECONDS",
+            help="stop at this sim time (needed when the link runs endlessly, i.e. items=0)",
+        )
+
+    run = command("run", cmd_run, "run a scenario headless and print a summary of the run")
+    link(run)
+    until(run)
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    trace_ = command("trace", cmd_trace, "print the event trace, one event a line, as it happens")
+    link(trace_)
+    until(trace_)
+
+    code = command("code", cmd_code, "print the asyncio program the scenario stands for")
+    link(code)
+
+    command("presets", cmd_presets, "list the presets: name, title and link")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 itself on a malformed command line
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        # No command: for now, help. The web server (`serve`) becomes the default here.
+        parser.print_help()
+        return 0
+    try:
+        return handler(args)
+    except (ScenarioError, UsageError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly. Point stdout at devnull so the
+        # interpreter's final flush does not complain again (Python's signal docs recipe).
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass  # stdout has no file descriptor (captured in a test): nothing to flush
+        return 1
+
+
+def _scenario(link: str) -> Scenario:
+    return Scenario.from_link(link)
+
+
+def _until(raw: str | None, scenario: Scenario) -> float | None:
+    """The --until sim time as a float, or None for 'to the end of a finite run'."""
+    if raw is None:
+        if scenario.items == 0:
+            raise UsageError(
+                "this scenario runs endlessly (items=0); pass --until SECONDS to say when to stop, "
+                "or give the link items=N."
+            )
+        return None
+    try:
+        until = float(raw)
+    except ValueError:
+        until = math.nan
+    if not math.isfinite(until) or until < 0:
+        raise UsageError(f"--until must be a finite number of seconds, 0 or more; got {raw!r}.")
+    return until
+
+
+# Output --------------------------------------------------------------------------------
+
+
+def format_summary(scenario: Scenario, summary: dict) -> str:
+    """The human summary of a run: one aligned table."""
+
+    def ms(seconds: float | None) -> str:
+        return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+    end = "finished" if summary["finished"] else "stopped"
+    rows = [
+        ("link", scenario.to_link()),
+        ("sim time", f"{summary['sim_time']:.3f} s ({end})"),
+        ("arrived", str(summary["arrived"])),
+        ("completed", str(summary["completed"])),
+        ("rejected", str(summary["rejected"])),
+        ("dropped", str(summary["dropped"])),
+        ("put timeouts", str(summary["put_timeouts"])),
+        ("stale", str(summary["stale"])),
+        ("call timeouts", str(summary["timeouts"])),
+        ("lost (crash)", str(summary["lost"])),
+        ("in system", str(summary["in_system"])),
+    ]
+    if scenario.memory:
+        rows.append(("crashes", str(summary["crashes"])))
+    rows += [
+        ("throughput", f"{summary['throughput']:.2f} items/s"),
+        ("latency mean", ms(summary["latency_mean"])),
+        ("latency p50", ms(summary["latency_p50"])),
+        ("latency p95", ms(summary["latency_p95"])),
+        ("latency p99", ms(summary["latency_p99"])),
+        ("mean in system", f"{summary['mean_in_system']:.2f} items"),
+    ]
+    return _table(rows)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows as left-aligned columns; the last column is not padded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[-1]]) for row in rows
+    )
