@@ -35,9 +35,9 @@ class Item:
     def __init__(self, item_id: int, arrived: float):
         self.id = item_id
         self.arrived = arrived  # produced (the request arrived)
-        self.enqueued = arrived  # its put returned
-        self.got = arrived  # a worker took it from the queue
-        self.started = arrived  # its downstream call began (permit held)
+        # Set as the item gets there (read only for completed items):
+        # enqueued (its put returned), got (a worker took it from the queue),
+        # started (its downstream call began, permit held).
 
 
 class WorkerSlot:
@@ -106,7 +106,7 @@ class _Request:
             task()
         else:
             service.put_now(item)
-            loop.ready.append(requests.light_done)  # TaskGroup._on_task_done, one hop on
+            loop.ready.append(requests.light_done_callback)  # TaskGroup._on_task_done, one hop on
 
 
 class Service:
@@ -549,7 +549,7 @@ class Engine:
         """An item arrives: log it, count it in memory; past the limit, crash."""
         now = self.loop.now
         item = Item(item_id, now)
-        self.record(ev.PRODUCE, item_id, qsize)
+        self.events.append((now, ev.PRODUCE, item_id, qsize))
         metrics = self.metrics
         if now >= metrics._end:
             self._close_windows(now)

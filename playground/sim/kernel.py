@@ -80,8 +80,21 @@ class Loop:
                 return
             if not timers or timers[0][0] > until:
                 break
-            when = timers[0][0]
+            when, _, callback = heappop(timers)
             self.now = when
+            if type(callback) is Future and not (timers and timers[0][0] == when):
+                # The common case, inlined: one sleep ends alone at this
+                # instant; its Future.__call__ just readies its waiters.
+                if callback.state == PENDING:
+                    callback.state = DONE
+                    waiters = callback.callbacks
+                    callback.callbacks = None
+                    if type(waiters) is list:
+                        ready.extend(waiters)
+                    elif waiters is not None:
+                        append(waiters)
+                continue
+            append(callback)
             while timers and timers[0][0] == when:
                 append(heappop(timers)[2])
         if self.now < until < _INFINITY:
@@ -538,7 +551,7 @@ class TaskGroup:
     all of them on exit. (Errors never reach a group here: a crash tears the
     whole service down at once; see engine.)"""
 
-    __slots__ = ("loop", "tasks", "light", "on_completed")
+    __slots__ = ("loop", "tasks", "light", "on_completed", "light_done_callback")
 
     def __init__(self, loop: Loop):
         self.loop = loop
@@ -547,6 +560,7 @@ class TaskGroup:
         # their done callback has run.
         self.light = 0
         self.on_completed: Future | None = None
+        self.light_done_callback = self.light_done  # bound once, used per request
 
     def light_done(self) -> None:
         self.light -= 1
