@@ -23,6 +23,8 @@ from .metrics import Metrics
 
 #: Items listed one by one in a snapshot's queue; the rest are summarized.
 QUEUE_DISPLAY_CAP = 64
+#: Overload policies whose put waits for room.
+WAITING_POLICIES = frozenset(("block", "timeout"))
 #: Blocked open requests listed one by one in a snapshot.
 BLOCKED_DISPLAY_CAP = 64
 
@@ -94,12 +96,13 @@ class _Request:
         loop = service.loop
         requests = service.requests
         loop.current = None  # no Task: a crash here must close every task
+        queue = service.queue
         try:
-            item = service.engine.produce(self.item_id, service.queue.qsize())
+            item = service.engine.produce(self.item_id, len(queue.items))
         except Killed as killed:
             killed.after()
             return
-        if service.put_would_wait():
+        if queue.full() and service.engine.scenario.policy in WAITING_POLICIES:
             requests.light -= 1
             task = Task(loop, service.put(item), requests, start=False)
             requests.tasks.add(task)
@@ -292,7 +295,7 @@ class Service:
         engine.record(ev.ENQUEUED, item.id, queue.qsize())
 
     def put_would_wait(self) -> bool:
-        return self.queue.full() and self.engine.scenario.policy in ("block", "timeout")
+        return self.queue.full() and self.engine.scenario.policy in WAITING_POLICIES
 
     def put_now(self, item: Item) -> None:
         """A put that does not wait: the queue has room, or the policy never waits.

@@ -207,7 +207,7 @@ class Task(Future):
             loop.ready.append(self)
 
     def __call__(self) -> None:
-        if self.state != PENDING:
+        if self.state:  # done already (PENDING is 0)
             return
         waited = self.waiting_on
         self.waiting_on = None
@@ -220,22 +220,24 @@ class Task(Future):
                 future = self.gen.send(None)
         except StopIteration:
             self._done(DONE)
+            return
         except Cancelled:
             self._done(CANCELLED)
+            return
         except Killed as killed:
             self.state = CANCELLED
             killed.after()
+            return
+        callbacks = future.callbacks
+        if callbacks is None:
+            future.callbacks = self
+        elif type(callbacks) is list:
+            callbacks.append(self)
         else:
-            callbacks = future.callbacks
-            if callbacks is None:
-                future.callbacks = self
-            elif type(callbacks) is list:
-                callbacks.append(self)
-            else:
-                future.callbacks = [callbacks, self]
-            self.waiting_on = future
-            if self.must_cancel and future.cancel():
-                self.must_cancel = False
+            future.callbacks = [callbacks, self]
+        self.waiting_on = future
+        if self.must_cancel and future.cancel():
+            self.must_cancel = False
 
     def _done(self, state: int) -> None:
         if self.group is not None:
