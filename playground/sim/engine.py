@@ -95,7 +95,6 @@ class _Request:
         service = self.service
         loop = service.loop
         requests = service.requests
-        loop.current = None  # no Task: a crash here must close every task
         queue = service.queue
         try:
             item = service.engine.produce(self.item_id, len(queue.items))
@@ -242,7 +241,8 @@ class Service:
             item_id = engine.next_id()
             if item_id is None:
                 break
-            self.start_request(item_id)
+            requests.light += 1  # start_request(item_id), inlined: it runs per item
+            loop.ready.append(_Request(self, item_id))
         yield from requests.wait()
 
     def bursts(self):
@@ -313,8 +313,8 @@ class Service:
                 engine.record(ev.DROPPED, oldest.id, item.id)
                 engine.outcome(oldest, "dropped")
         queue.put_nowait(item)
-        item.enqueued = self.loop.now
-        engine.record(ev.ENQUEUED, item.id, queue.qsize())
+        now = item.enqueued = self.loop.now
+        engine.events.append((now, ev.ENQUEUED, item.id, len(queue.items)))
 
     # Workers ----------------------------------------------------------------------
 
@@ -378,7 +378,7 @@ class Service:
                 # (a crash discards the whole service, in_flight included).
                 yield self.call_downstream()
                 self.in_flight -= 1
-                engine.record(ev.HANDLED, item.id, index)
+                engine.events.append((loop.now, ev.HANDLED, item.id, index))
                 engine.completed(item)
             semaphore.release()
             queue.task_done()
@@ -462,6 +462,12 @@ class Service:
         if self.bursts_task is not None and not self.bursts_task.done():
             self.bursts_task.cancel()
 
+    def held_items(self):
+        """Every item the service holds: queued, with workers, waiting to be put."""
+        yield from (item for item in self.queue.items if item is not None)
+        yield from (slot.item for slot in self.workers if slot.item is not None)
+        yield from self.blocked
+
     def all_tasks(self):
         yield self.main
         yield from self.group.tasks
@@ -500,7 +506,7 @@ class Engine:
         self.crashes = 0
         self.restart_at = None  # while crashed: when the service comes back
         self.control_log: list[tuple[float, dict]] = []
-        self._arrival_sum = 0.0  # sum of arrival times of items in the system
+        self._update_id_limit()
         self.service = Service(self)
 
     # Time -----------------------------------------------------------------------
@@ -539,14 +545,14 @@ class Engine:
 
     def next_id(self) -> int | None:
         """The next item id, or None once producing is over (items reached, or drain)."""
-        if self.draining:
-            return None
-        items = self.scenario.items
-        if items and self.issued >= items:
-            return None
         item_id = self.issued
-        self.issued += 1
+        if item_id >= self._id_limit:
+            return None
+        self.issued = item_id + 1
         return item_id
+
+    def _update_id_limit(self) -> None:
+        self._id_limit = -1 if self.draining else (self.scenario.items or float("inf"))
 
     def produce(self, item_id: int, qsize: int) -> Item:
         """An item arrives: log it, count it in memory; past the limit, crash."""
@@ -557,7 +563,6 @@ class Engine:
         if now >= metrics._end:
             self._close_windows(now)
         metrics.arrival(now)
-        self._arrival_sum += now
         memory = self.scenario.memory
         if memory and metrics.in_system > memory:
             self._crash()
@@ -569,7 +574,6 @@ class Engine:
         if now >= metrics._end:
             self._close_windows(now)
         metrics.outcome(now, item, reason)
-        self._arrival_sum -= item.arrived
 
     def completed(self, item: Item) -> None:
         """outcome(item, "completed"), the common case, made cheap."""
@@ -578,7 +582,6 @@ class Engine:
         if now >= metrics._end:
             self._close_windows(now)
         metrics.completed(now, item)
-        self._arrival_sum -= item.arrived
 
     def record(self, kind: str, a, b) -> None:
         """Add an event to the trace (a ring: unread old events fall off)."""
@@ -594,16 +597,14 @@ class Engine:
         loop = self.loop
         now = loop.now
         lost = self.metrics.in_system
-        self.metrics.lost_sojourn(lost * now - self._arrival_sum)
+        self.metrics.lost_sojourn(sum(now - item.arrived for item in self.service.held_items()))
         self.metrics.lose_all(now, lost)
-        self._arrival_sum = 0.0
         self.crashes += 1
         self.record(ev.CRASH, lost, None)
         # Tear the service down: no task of it may run or schedule anything again.
         real_queues = loop.detach()
-        current = loop.current  # unwinds by itself (None for a _Request)
         for task in list(self.service.all_tasks()):
-            if task is not current:
+            if not task.gen.gi_running:  # the crashing task unwinds by itself
                 task.gen.close()
         self.restart_at = now + self.scenario.restart
 
@@ -665,6 +666,7 @@ class Engine:
             raise ScenarioError("preset cannot change while running; open its link instead.",
                                 "preset", changes["preset"])
         self.scenario = new
+        self._update_id_limit()
         if self.restart_at is None:
             self.service.apply(old, new)
 
@@ -684,6 +686,7 @@ class Engine:
         if self.draining:
             return
         self.draining = True
+        self._update_id_limit()
         if self.restart_at is None:
             self.service._stop_arrivals()
 
@@ -743,7 +746,7 @@ class Engine:
             "latency_p95": latency.quantile(0.95),
             "latency_p99": latency.quantile(0.99),
             "mean_in_system": m.mean_in_system(now),
-            "mean_time_in_system": m.sojourn_sum / m.left if m.left else None,
+            "mean_time_in_system": m.sojourn_now() / m.left if m.left else None,
             "arrival_rate": m.arrived / now if now > 0 else 0.0,
             "peak_in_system": m.in_system_peak,
             "crashes": self.crashes,

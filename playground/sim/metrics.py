@@ -26,32 +26,63 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 
 
 class Histogram:
-    """Counts of values in buckets 1% wide (log scale), for run-long percentiles."""
+    """Run-long latency percentiles in bounded memory.
 
-    __slots__ = ("counts", "total")
+    Exact while there are few values (they are kept); past ``EXACT`` values
+    they move into buckets 1% wide on a log scale, and a percentile is its
+    bucket's middle, clamped to the smallest and largest value seen."""
+
+    __slots__ = ("values", "counts", "total", "low", "high")
+    EXACT = 4096
     _LOG_STEP = math.log(1.01)
     _FLOOR = 1e-6  # seconds; anything shorter counts as this
 
     def __init__(self):
+        self.values: list[float] | None = []
         self.counts: dict[int, int] = {}
         self.total = 0
+        self.low = math.inf
+        self.high = -math.inf
+
+    def copy(self) -> "Histogram":
+        other = Histogram()
+        other.values = None if self.values is None else list(self.values)
+        other.counts = dict(self.counts)
+        other.total, other.low, other.high = self.total, self.low, self.high
+        return other
 
     def add(self, value: float) -> None:
+        self.total += 1
+        if value < self.low:
+            self.low = value
+        if value > self.high:
+            self.high = value
+        if self.values is not None:
+            self.values.append(value)
+            if len(self.values) > self.EXACT:
+                for kept in self.values:
+                    self._count(kept)
+                self.values = None
+        else:
+            self._count(value)
+
+    def _count(self, value: float) -> None:
         index = int(math.log(max(value, self._FLOOR) / self._FLOOR) / self._LOG_STEP)
         self.counts[index] = self.counts.get(index, 0) + 1
-        self.total += 1
 
     def quantile(self, q: float) -> float | None:
         if not self.total:
             return None
+        if self.values is not None:
+            return percentile(sorted(self.values), q)
         rank = max(1, math.ceil(q * self.total))
         seen = 0
         for index in sorted(self.counts):
             seen += self.counts[index]
             if seen >= rank:
-                # the bucket's geometric middle
-                return self._FLOOR * math.exp((index + 0.5) * self._LOG_STEP)
-        return None
+                middle = self._FLOOR * math.exp((index + 0.5) * self._LOG_STEP)
+                return min(max(middle, self.low), self.high)
+        return self.high
 
 
 def _parts(done: list) -> tuple[list, list, list, list]:
@@ -142,13 +173,12 @@ class Metrics:
                 self.in_system_peak = self.in_system
 
     def completed(self, now: float, item) -> None:
-        self._completed.append((item, now))
+        self._completed.append((item, now))  # latency and sojourn: at window close
         self.outcomes["completed"] += 1
         self.left += 1
         self._area += self.in_system * (now - self._area_since)
         self._area_since = now
         self.in_system -= 1
-        self.sojourn_sum += now - item.arrived
 
     def outcome(self, now: float, item, reason: str) -> None:
         """An item left the system. ``item`` has arrived/enqueued/got/started times."""
@@ -232,18 +262,21 @@ class Metrics:
             add(latency)
             total += latency
         self.latency_sum += total
+        self.sojourn_sum += total
 
     def totals_now(self):
         """Run-long (latency sum, latency histogram) of completed items, open window included."""
         done = self._completed
-        histogram = Histogram()
-        histogram.counts = dict(self.latency.counts)
-        histogram.total = self.latency.total
+        histogram = self.latency.copy()
         total = self.latency_sum
         for item, t in done:
             histogram.add(t - item.arrived)
             total += t - item.arrived
         return total, histogram
+
+    def sojourn_now(self) -> float:
+        """Sum of time in system of every item that left, open window included."""
+        return self.sojourn_sum + sum(t - item.arrived for item, t in self._completed)
 
     # Totals -------------------------------------------------------------------
 
