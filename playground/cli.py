@@ -1,5 +1,6 @@
 """The command line: run a scenario headless, print its trace or its asyncio program.
 
+    backpressure-playground [serve] [--host H] [--port P] [limits...]
     backpressure-playground run LINK [--until SECONDS] [--json]
     backpressure-playground trace LINK [--until SECONDS]
     backpressure-playground code LINK
@@ -10,7 +11,7 @@ LINK is anything `Scenario.from_link` takes: a query (``queue=5&policy=reject``)
 with exit status 2, the way argparse reports its own; stdout then stays empty.
 
 `main(argv)` returns the exit status instead of exiting, so tests call it in-process.
-With no command it prints help; the web server will become the default command.
+With no command it starts the web server (``serve``).
 """
 
 from __future__ import annotations
@@ -128,7 +129,50 @@ def build_parser() -> argparse.ArgumentParser:
     link(code)
 
     command("presets", cmd_presets, "list the presets: name, title and link")
+
+    serve = command("serve", cmd_serve, "start the web server (the default command)")
+    add_server_options(serve)
+    add_server_options(parser)
     return parser
+
+
+#: Server options: (option, settings field, help). Each also reads PLAYGROUND_<FIELD>.
+SERVER_OPTIONS = [
+    ("--host", "host", "address to listen on (default 127.0.0.1)"),
+    ("--port", "port", "port to listen on (default 8000)"),
+    ("--max-sessions", "max_sessions", "live sessions at most; past it new ones get 503 (default 1000)"),
+    ("--max-sessions-per-client", "max_sessions_per_client", "live sessions per address (default 20)"),
+    ("--frame-rate", "frame_rate", "frames per second per stream (default 20)"),
+    ("--grace", "grace", "seconds an unwatched session lives on (default 30)"),
+    ("--lifetime", "lifetime", "seconds a session lives at most (default 7200)"),
+    ("--tick-budget", "tick_budget", "simulation instants one session may run per frame (default 4000)"),
+    ("--max-items", "max_items", "items a simulated service may hold with no memory limit (default 50000)"),
+]
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    for option, field, help in SERVER_OPTIONS:
+        parser.add_argument(option, dest=field, metavar=field.split("_")[-1].upper(),
+                            default=None, help=f"{help}; env PLAYGROUND_{field.upper()}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env(**{field: getattr(args, field, None) for _, field, _ in SERVER_OPTIONS})
+    except SettingsError as error:
+        raise UsageError(str(error)) from None
+    app = create_app(settings)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"Backpressure Playground: open http://{host}:{settings.port}/ (Ctrl-C stops it)", flush=True)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
+                            timeout_graceful_shutdown=1, access_log=False)
+    uvicorn.Server(config).run()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,9 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)  # exits 2 itself on a malformed command line
     handler = getattr(args, "handler", None)
     if handler is None:
-        # No command: for now, help. The web server (`serve`) becomes the default here.
-        parser.print_help()
-        return 0
+        handler = cmd_serve  # no command: start the web server
     try:
         return handler(args)
     except (ScenarioError, UsageError) as error:

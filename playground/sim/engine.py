@@ -515,12 +515,17 @@ class Engine:
     def now(self) -> float:
         return self.loop.now
 
-    def advance(self, to_time: float) -> None:
-        """Run every event up to and including ``to_time``; the clock ends there."""
+    def advance(self, to_time: float, max_instants: float = float("inf")) -> bool:
+        """Run every event up to and including ``to_time``; the clock ends there.
+
+        With ``max_instants`` (a work budget) it may stop earlier, at the end of
+        an instant; it returns whether it reached ``to_time``. Where it stops
+        changes nothing about the run: the next advance carries on."""
         if to_time < self.loop.now:
             raise ValueError(f"cannot go back in time from {self.loop.now} to {to_time}")
-        self.loop.run_until(to_time)
-        self._close_windows(to_time)
+        reached = self.loop.run_until(to_time, max_instants)
+        self._close_windows(self.loop.now)
+        return reached
 
     def next_event_time(self) -> float | None:
         return self.loop.next_deadline()

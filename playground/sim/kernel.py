@@ -66,20 +66,26 @@ class Loop:
         """When the next timer fires (possibly one whose work was cancelled), or None."""
         return self.timers[0][0] if self.timers else None
 
-    def run_until(self, until: float) -> None:
-        """Run every callback due at or before ``until``, then set the clock to it
-        (unless ``halt`` was set: then stop at the end of the current instant)."""
+    def run_until(self, until: float, max_instants: float = _INFINITY) -> bool:
+        """Run every callback due at or before ``until``, then set the clock to it.
+
+        Stops early, at the end of an instant, if ``halt`` is set or after
+        ``max_instants`` instants (a budget); returns True if ``until`` was reached."""
         ready = self.ready
         timers = self.timers
         popleft = ready.popleft
         append = ready.append
+        instants = 0
         while True:
             while ready:
                 popleft()()
             if self.halt:
-                return
+                return False
             if not timers or timers[0][0] > until:
                 break
+            instants += 1
+            if instants > max_instants:
+                return False
             when, _, callback = heappop(timers)
             self.now = when
             if type(callback) is Future and not (timers and timers[0][0] == when):
@@ -99,6 +105,7 @@ class Loop:
                 append(heappop(timers)[2])
         if self.now < until < _INFINITY:
             self.now = until
+        return True
 
     def detach(self):
         """Give the loop fresh, throwaway queues; return the real ones.

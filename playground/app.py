@@ -1,0 +1,303 @@
+"""The web app: its whole URL surface in one list of routes.
+
+Every per-session path carries the session id, so a proxy can route a
+session's stream and its controls to the same process. Errors are raised as
+``PlaygroundError`` (or ``ScenarioError``) anywhere and turned into JSON
+responses in one handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from pathlib import Path
+
+import anyio
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sse_starlette import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from . import frames
+from .errors import BadRequest, Invalid, PlaygroundError, TooLarge, Unauthorized
+from .presets import PRESETS
+from .scenario import FIELDS, Scenario, ScenarioError
+from .sessions import SessionManager
+from .settings import Settings
+from .stream import frame_events
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+     b"form-action 'self'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (streams pass through untouched): adds the headers to every response."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# Request helpers -----------------------------------------------------------------------------
+
+
+async def read_json(request: Request, limit: int):
+    """The request body as JSON, refusing bodies over ``limit`` bytes before reading them all."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise TooLarge(f"the request body is {int(length)} bytes; at most {limit} are accepted.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(f"the request body is over {limit} bytes, the most accepted.")
+    if not body:
+        raise BadRequest("the request body must be a JSON object; it was empty.")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}.") from None
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized('send the session token as "Authorization: Bearer <token>".')
+    return token.strip()
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def scenario_from_body(body) -> Scenario:
+    if not isinstance(body, dict):
+        raise BadRequest('the body must be a JSON object: scenario keys, or {"link": "..."}.')
+    try:
+        if "link" in body:
+            if set(body) != {"link"} or not isinstance(body["link"], str):
+                raise BadRequest('{"link": "..."} takes a link string and nothing else.')
+            return Scenario.from_link(body["link"])
+        return Scenario.from_mapping(body)
+    except ScenarioError as error:
+        raise Invalid(str(error), field=error.field) from None
+
+
+# Endpoints --------------------------------------------------------------------------------------
+
+
+async def index(request: Request):
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, "index.html", {"presets": PRESETS.values()})
+
+
+async def create_session(request: Request):
+    manager: SessionManager = request.app.state.manager
+    body = await read_json(request, manager.settings.max_body)
+    scenario = scenario_from_body(body)
+    session = manager.create(scenario, client_address(request))
+    base = f"/api/sessions/{session.id}"
+    return JSONResponse({
+        "id": session.id,
+        "token": session.token,
+        "scenario": scenario.to_dict(),
+        "link": scenario.to_link(),
+        "stream": f"{base}/stream",
+        "control": f"{base}/control",
+    }, status_code=201, headers={"Location": base})
+
+
+async def stream(request: Request):
+    manager: SessionManager = request.app.state.manager
+    session = manager.get(request.path_params["session_id"])
+    shutdown = anyio.Event()
+    return EventSourceResponse(
+        frame_events(session, manager, shutdown),
+        ping=15,
+        send_timeout=manager.settings.send_timeout,
+        shutdown_event=shutdown,
+        shutdown_grace_period=0.5,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def control(request: Request):
+    manager: SessionManager = request.app.state.manager
+    status = 500
+    try:
+        session = manager.get(request.path_params["session_id"])
+        session.check_token(bearer_token(request))
+        session.take_control_token(manager.clock())
+        body = await read_json(request, manager.settings.max_body)
+        result = session.control(body, manager.clock())
+        status = 200
+        return JSONResponse(result)
+    except PlaygroundError as error:
+        status = error.status
+        raise
+    finally:
+        manager.controls[status] += 1
+
+
+async def delete_session(request: Request):
+    manager: SessionManager = request.app.state.manager
+    session = manager.get(request.path_params["session_id"])
+    session.check_token(bearer_token(request))
+    manager.end(session, "the page closed this session.")
+    return Response(status_code=204)
+
+
+async def close_session(request: Request):
+    """DELETE for navigator.sendBeacon, which can only POST: the token is in the body."""
+    manager: SessionManager = request.app.state.manager
+    session = manager.get(request.path_params["session_id"])
+    body = await read_json(request, manager.settings.max_body)
+    token = body.get("token") if isinstance(body, dict) else None
+    session.check_token(token if isinstance(token, str) else None)
+    manager.end(session, "the page closed this session.")
+    return Response(status_code=204)
+
+
+async def presets(request: Request):
+    return JSONResponse([
+        {"name": p.name, "title": p.title, "notice": p.notice, "link": p.link} for p in PRESETS.values()
+    ])
+
+
+async def fields(request: Request):
+    return JSONResponse({"fields": [f.to_json() for f in FIELDS.values()],
+                         "window_columns": frames.WINDOW_COLUMNS})
+
+
+async def check_scenario(request: Request):
+    """Validate and normalize a link: ``/api/scenario?queue=5&policy=reject``."""
+    try:
+        scenario = Scenario.from_link(request.url.query)
+    except ScenarioError as error:
+        raise Invalid(str(error), field=error.field) from None
+    return JSONResponse({"scenario": scenario.to_dict(), "link": scenario.to_link()})
+
+
+async def healthz(request: Request):
+    manager: SessionManager = request.app.state.manager
+    return JSONResponse({
+        "status": "ok",
+        "sessions": len(manager.sessions),
+        "streams": manager.streams,
+        "tick_lateness": manager.tick_lateness(),
+    })
+
+
+async def metrics(request: Request):
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def handle_error(request: Request, error: Exception):
+    if isinstance(error, ScenarioError):
+        error = Invalid(str(error), field=error.field)
+    headers = {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(math.ceil(error.retry_after))
+    return JSONResponse(error.to_json(), status_code=error.status, headers=headers)
+
+
+# The app ----------------------------------------------------------------------------------------------
+
+
+def _registry(manager: SessionManager) -> CollectorRegistry:
+    """Prometheus metrics read straight from the manager's counters."""
+    registry = CollectorRegistry()
+    Gauge("playground_sessions", "Live sessions", registry=registry).set_function(
+        lambda: len(manager.sessions))
+    Gauge("playground_streams", "Open frame streams", registry=registry).set_function(
+        lambda: manager.streams)
+
+    class _Counters:
+        def collect(self):
+            from prometheus_client.core import CounterMetricFamily
+
+            yield CounterMetricFamily("playground_sessions_created", "Sessions created",
+                                      value=manager.created)
+            yield CounterMetricFamily("playground_frames_sent", "Frames sent", value=manager.frames_sent)
+            yield CounterMetricFamily("playground_late_ticks", "Frame ticks more than 50 ms late",
+                                      value=manager.late_ticks)
+            refused = CounterMetricFamily("playground_sessions_refused", "Sessions refused",
+                                          labels=["reason"])
+            for reason in ("full", "per_client"):
+                refused.add_metric([reason], manager.refused[reason])
+            yield refused
+            controls = CounterMetricFamily("playground_control_requests", "Control requests",
+                                           labels=["status"])
+            for status, count in sorted(manager.controls.items()):
+                controls.add_metric([str(status)], count)
+            yield controls
+
+    registry.register(_Counters())
+    return registry
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    manager = SessionManager(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with anyio.create_task_group() as tasks:
+            async def reaper():
+                while True:
+                    await anyio.sleep(1)
+                    manager.reap()
+
+            tasks.start_soon(reaper)
+            yield
+            tasks.cancel_scope.cancel()
+
+    routes = [
+        Route("/", index),
+        Route("/api/sessions", create_session, methods=["POST"]),
+        Route("/api/sessions/{session_id}/stream", stream),
+        Route("/api/sessions/{session_id}/control", control, methods=["POST"]),
+        Route("/api/sessions/{session_id}", delete_session, methods=["DELETE"]),
+        Route("/api/sessions/{session_id}/close", close_session, methods=["POST"]),
+        Route("/api/presets", presets),
+        Route("/api/fields", fields),
+        Route("/api/scenario", check_scenario),
+        Route("/healthz", healthz),
+        Route("/metrics", metrics),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={PlaygroundError: handle_error, ScenarioError: handle_error})
+    app.state.manager = manager
+    app.state.settings = settings
+    app.state.registry = _registry(manager)
+    app.state.templates = Jinja2Templates(directory=TEMPLATES)  # autoescape is on for .html
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,68 @@
+"""Errors the web layer answers with, in one hierarchy; app.py turns them into responses.
+
+Each carries an HTTP status and a sentence for a person; some carry the field
+at fault or how long to wait before trying again.
+"""
+
+from __future__ import annotations
+
+
+class PlaygroundError(Exception):
+    """Base: ``status`` is the HTTP status, ``str(e)`` the sentence."""
+
+    status = 500
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.field = field
+        self.retry_after = retry_after
+
+    def to_json(self) -> dict:
+        body = {"error": str(self)}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after
+        return body
+
+
+class BadRequest(PlaygroundError):
+    status = 400
+
+
+class Unauthorized(PlaygroundError):
+    status = 401
+
+
+class Forbidden(PlaygroundError):
+    status = 403
+
+
+class NotFound(PlaygroundError):
+    status = 404
+
+
+class Gone(PlaygroundError):
+    """The session existed and has ended (reaped, lifetime, closed)."""
+
+    status = 410
+
+
+class TooLarge(PlaygroundError):
+    status = 413
+
+
+class Invalid(PlaygroundError):
+    """A scenario or control value was refused (ScenarioError)."""
+
+    status = 422
+
+
+class TooManyRequests(PlaygroundError):
+    status = 429
+
+
+class Full(PlaygroundError):
+    """The server refuses new work: the handbook's own policy, reject when full."""
+
+    status = 503

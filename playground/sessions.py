@@ -1,0 +1,348 @@
+"""Sessions: one sandboxed simulation per browser tab, advanced in real time x speed.
+
+A ``Session`` owns an engine and what a page controls about it (speed,
+pause); each frame it catches the engine up with the wall clock, within a
+work budget, so one heavy scenario falls behind real time instead of starving
+the others. The ``SessionManager`` creates them under caps (reject new work
+when full, the handbook's own policy), finds them, and reaps the ones nobody
+watches.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections import Counter, OrderedDict, deque
+
+from . import frames
+from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
+from .scenario import Scenario, ScenarioError
+from .settings import Settings
+from .sim.engine import Engine
+
+ACTIONS = ("pause", "resume", "step", "reset", "burst", "drain")
+SPEED_MIN, SPEED_MAX = 0.1, 20.0
+#: Events a session keeps for streams that fall behind (newest win).
+EVENT_RING = 400
+#: Ended session ids remembered, so their streams answer 410, not 404.
+ENDED_MEMORY = 10_000
+
+
+class Session:
+    """One running simulation and the page's controls over it."""
+
+    def __init__(self, session_id: str, token: str, client: str, scenario: Scenario,
+                 settings: Settings, now: float):
+        self.id = session_id
+        self.token = token  # a separate secret: knowing the id lets you watch, not drive
+        self.client = client
+        self.settings = settings
+        self.created = now
+        self.engine = self._new_engine(scenario)
+        self.run = 0  # counts resets; a page clears its charts when it changes
+        self.speed = 1.0
+        self.paused = False
+        self.wall = now  # the wall time the simulation has caught up to
+        self.throttled = False
+        self.effective_speed = 1.0
+        self.halted: str | None = None  # the sandbox stopped this run, and why
+        self.ended: str | None = None  # the session is over, and why
+        self.streams = 0
+        self.watched = False  # the clock starts when the first stream opens
+        self.idle_since = now  # when the last stream closed
+        self.frame_number = 0
+        self.windows: deque = deque(maxlen=frames.HISTORY_WINDOWS)  # (index, row)
+        self.events: deque = deque(maxlen=EVENT_RING)  # (seq, [t, kind, text])
+        self.event_seq = 0
+        self.events_skipped = 0  # events that never made it into the ring
+        self._tokens = float(settings.control_burst)
+        self._tokens_at = now
+
+    def _new_engine(self, scenario: Scenario) -> Engine:
+        return Engine(scenario, event_cap=EVENT_RING, keep_windows=8)
+
+    # Time ----------------------------------------------------------------------------
+
+    def catch_up(self, now: float) -> None:
+        """Advance the simulation to the wall clock, within the work budget."""
+        elapsed = max(0.0, now - self.wall)
+        self.wall = now
+        engine = self.engine
+        if self.paused or self.halted or self.ended or engine.finished or elapsed == 0:
+            self.throttled = False
+            self.effective_speed = 0.0 if (self.paused or self.halted or engine.finished) else self.speed
+            self._collect()
+            return
+        before = engine.now
+        reached = engine.advance(before + elapsed * self.speed, self.settings.tick_budget)
+        self.throttled = not reached
+        self.effective_speed = (engine.now - before) / elapsed
+        self._collect()
+        self._check_sandbox()
+
+    def step(self) -> None:
+        """Advance to the next moment something happens (or one frame, if nothing will)."""
+        engine = self.engine
+        target = engine.next_event_time()
+        if target is None or target <= engine.now:
+            target = engine.now + self.speed / self.settings.frame_rate
+        engine.advance(target, self.settings.tick_budget)
+        self._collect()
+        self._check_sandbox()
+
+    def _collect(self) -> None:
+        engine = self.engine
+        for window in engine.read_windows():
+            self.windows.append((window.index, frames.window(window)))
+        raw = engine.read_events()
+        if engine.events_overflowed:
+            self.events_skipped += 1
+        formatted, _ = frames.events(raw[-EVENT_RING:])
+        for event in formatted:
+            self.event_seq += 1
+            self.events.append((self.event_seq, event))
+
+    def _check_sandbox(self) -> None:
+        held = self.engine.metrics.in_system
+        limit = self.settings.max_items
+        if held > limit and not self.halted:
+            self.halted = (f"This run holds {held:,} items, more than the {limit:,} the playground "
+                           "simulates, so it stopped here. Set a memory limit below that to watch "
+                           "the service crash instead, or bound the queue.")
+
+    # Frames -----------------------------------------------------------------------------
+
+    def status(self) -> str:
+        if self.ended:
+            return "ended"
+        if self.halted:
+            return "halted"
+        if self.engine.finished:
+            return "finished"
+        if self.paused:
+            return "paused"
+        return "running"
+
+    def frame(self, cursor: "Cursor", full: bool = False) -> dict:
+        """The frame for one stream: state now, and what it has not seen yet."""
+        self.frame_number += 1
+        engine = self.engine
+        if cursor.run != self.run:
+            full = True
+            cursor.run = self.run
+            cursor.window = -1
+            cursor.event = self.event_seq - len(self.events)
+        windows = [row for index, row in self.windows if index > cursor.window]
+        if self.windows:
+            cursor.window = self.windows[-1][0]
+        new_events = [event for seq, event in self.events if seq > cursor.event]
+        skipped = max(0, len(new_events) - frames.FRAME_EVENTS)
+        cursor.event = self.event_seq
+        frame = {
+            "n": self.frame_number,
+            "run": self.run,
+            "t": round(engine.now, 3),
+            "status": self.status(),
+            "speed": self.speed,
+            "effective_speed": round(self.effective_speed, 2),
+            "throttled": self.throttled,
+            "state": frames.snapshot(engine),
+            "windows": windows,
+            "events": new_events[skipped:],
+            "events_skipped": skipped,
+        }
+        message = self.ended or self.halted
+        if self.throttled and not message:
+            message = (f"This scenario needs more work than one session may do per frame: it runs at "
+                       f"{self.effective_speed:.2f}x instead of {self.speed:g}x.")
+        if message:
+            frame["message"] = message
+        if full:
+            frame["full"] = True
+            frame["link"] = engine.scenario.to_link()
+            frame["scenario"] = engine.scenario.to_dict()
+            frame["paused"] = self.paused
+            frame["window_columns"] = frames.WINDOW_COLUMNS
+            frame["window"] = engine.window
+        return frame
+
+    # Controls ---------------------------------------------------------------------------
+
+    def check_token(self, token: str | None) -> None:
+        if token is None or not secrets.compare_digest(token, self.token):
+            raise Forbidden("that token does not control this session.")
+
+    def take_control_token(self, now: float) -> None:
+        """Rate-limit controls: a token bucket per session."""
+        rate, burst = self.settings.control_rate, self.settings.control_burst
+        self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        if self._tokens < 1:
+            wait = (1 - self._tokens) / rate
+            raise TooManyRequests(f"too many control requests: at most {rate:g} a second; "
+                                  f"try again in {wait:.1f} s.", retry_after=max(1, math.ceil(wait)))
+        self._tokens -= 1
+
+    def control(self, body: dict, now: float) -> dict:
+        """Apply a control body: all of it, or (with an error) none of it."""
+        if not isinstance(body, dict) or not body:
+            raise Invalid('a control is a JSON object with any of "set", "action" (with "n"), "speed".')
+        unknown = set(body) - {"set", "action", "n", "speed"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise Invalid(f"unknown control key {key!r}; use set, action (with n for burst) or speed.",
+                          field=key)
+        speed = body.get("speed")
+        if "speed" in body:
+            if (isinstance(speed, bool) or not isinstance(speed, (int, float)) or not math.isfinite(speed)
+                    or not SPEED_MIN <= speed <= SPEED_MAX):
+                raise Invalid(f"speed must be a number from {SPEED_MIN:g} to {SPEED_MAX:g}; got {speed!r}.",
+                              field="speed")
+        action = body.get("action")
+        if "action" in body and action not in ACTIONS:
+            raise Invalid(f"action must be one of {', '.join(ACTIONS)}; got {action!r}.", field="action")
+        if "n" in body and action != "burst":
+            raise Invalid('"n" goes with "action": "burst".', field="n")
+        n = body.get("n", 10)
+        if action == "burst":
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000:
+                raise Invalid(f"n must be an integer from 1 to 10000; got {n!r}.", field="n")
+            if self.engine.draining or self.engine.finished:
+                raise Invalid("the run is draining or finished: no more arrivals. Reset to start again.",
+                              field="action")
+            if self.engine.restart_at is not None:
+                raise Invalid("the service is down after running out of memory; burst once it restarts.",
+                              field="action")
+        if self.ended:
+            raise Gone(self.ended)
+        self.catch_up(now)  # controls apply at the simulation's present
+        if "set" in body:
+            try:
+                self.engine.apply({"set": body["set"]})
+            except ScenarioError as error:
+                raise Invalid(str(error), field=error.field) from None
+        if action == "pause":
+            self.paused = True
+        elif action == "resume":
+            self.paused = False
+        elif action == "step":
+            self.paused = True
+            self.step()
+        elif action == "reset":
+            self.engine = self._new_engine(self.engine.scenario)
+            self.run += 1
+            self.halted = None
+            self.windows.clear()
+            self.events.clear()
+        elif action == "burst":
+            self.engine.apply({"action": "burst", "n": n})
+        elif action == "drain":
+            self.engine.apply({"action": "drain"})
+        if speed is not None:
+            self.speed = float(speed)
+        self.wall = now
+        return self.describe()
+
+    def describe(self) -> dict:
+        scenario = self.engine.scenario
+        return {"id": self.id, "scenario": scenario.to_dict(), "link": scenario.to_link(),
+                "speed": self.speed, "paused": self.paused, "status": self.status(),
+                "t": round(self.engine.now, 3)}
+
+
+class Cursor:
+    """What one stream has sent so far: which run, the last window and event."""
+
+    __slots__ = ("run", "window", "event")
+
+    def __init__(self):
+        self.run = -1
+        self.window = -1
+        self.event = 0
+
+
+class SessionManager:
+    """Every live session of this process, under caps, reaped when unwatched."""
+
+    def __init__(self, settings: Settings, clock=time.monotonic):
+        self.settings = settings
+        self.clock = clock
+        self.sessions: dict[str, Session] = {}
+        self.ended: OrderedDict[str, str] = OrderedDict()  # id -> why it ended
+        self.by_client: Counter = Counter()
+        self.streams = 0
+        # Counters for /metrics and /healthz.
+        self.created = 0
+        self.refused: Counter = Counter()
+        self.frames_sent = 0
+        self.late_ticks = 0
+        self.controls: Counter = Counter()
+        self.lateness: deque = deque(maxlen=2000)  # (wall time, seconds late) of recent ticks
+
+    def create(self, scenario: Scenario, client: str) -> Session:
+        settings = self.settings
+        if len(self.sessions) >= settings.max_sessions:
+            self.refused["full"] += 1
+            raise Full(f"the playground is full ({settings.max_sessions} sessions); try again shortly.",
+                       retry_after=10)
+        if self.by_client[client] >= settings.max_sessions_per_client:
+            self.refused["per_client"] += 1
+            raise Full(f"this address already runs {settings.max_sessions_per_client} sessions, the "
+                       "most one address may; close one, or try again shortly.", retry_after=10)
+        session = Session(secrets.token_urlsafe(16), secrets.token_urlsafe(24), client, scenario,
+                          settings, self.clock())
+        self.sessions[session.id] = session
+        self.by_client[client] += 1
+        self.created += 1
+        return session
+
+    def get(self, session_id: str) -> Session:
+        session = self.sessions.get(session_id)
+        if session is not None:
+            return session
+        if session_id in self.ended:
+            raise Gone(self.ended[session_id])
+        raise NotFound("there is no session with that id; start a new one.")
+
+    def end(self, session: Session, why: str) -> None:
+        if session.id not in self.sessions:
+            return
+        session.ended = why
+        del self.sessions[session.id]
+        self.by_client[session.client] -= 1
+        if self.by_client[session.client] <= 0:
+            del self.by_client[session.client]
+        self.ended[session.id] = why
+        while len(self.ended) > ENDED_MEMORY:
+            self.ended.popitem(last=False)
+
+    def reap(self) -> int:
+        """End sessions nobody has watched for the grace period, or past their lifetime."""
+        now = self.clock()
+        settings = self.settings
+        reaped = 0
+        for session in list(self.sessions.values()):
+            if now - session.created > settings.lifetime:
+                self.end(session, f"this session reached its {settings.lifetime / 3600:g} h lifetime "
+                                  "and ended; start a new one to carry on.")
+                reaped += 1
+            elif session.streams == 0 and now - session.idle_since > settings.grace:
+                self.end(session, f"no page watched this session for {settings.grace:g} s, so it ended.")
+                reaped += 1
+        return reaped
+
+    def note_lateness(self, now: float, late: float) -> None:
+        self.lateness.append((now, late))
+        if late > 0.05:
+            self.late_ticks += 1
+
+    def tick_lateness(self) -> dict:
+        """How late frame ticks ran over the last 10 s: p50, p99 and max, in ms."""
+        now = self.clock()
+        recent = sorted(late for at, late in self.lateness if now - at <= 10)
+        if not recent:
+            return {"p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+        pick = lambda q: recent[min(len(recent) - 1, int(q * len(recent)))]  # noqa: E731
+        return {"p50_ms": round(pick(0.5) * 1000, 1), "p99_ms": round(pick(0.99) * 1000, 1),
+                "max_ms": round(recent[-1] * 1000, 1)}

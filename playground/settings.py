@@ -1,0 +1,80 @@
+"""Server settings: limits and rates, from the command line or the environment.
+
+Every setting has an environment variable ``PLAYGROUND_<NAME>`` (for example
+``PLAYGROUND_MAX_SESSIONS=200``) and a command-line option ``--max-sessions``;
+the option wins.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, fields
+
+
+class SettingsError(ValueError):
+    """A setting was refused; ``str(e)`` names it, its value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Live sessions in this process; past it new sessions get 503.
+    max_sessions: int = 1000
+    #: Live sessions per client address.
+    max_sessions_per_client: int = 20
+    #: Frames per second each stream gets.
+    frame_rate: float = 20.0
+    #: Seconds a session with no open stream lives on before it is reaped.
+    grace: float = 30.0
+    #: Seconds a session may live at most.
+    lifetime: float = 7200.0
+    #: Simulation work one session may do per frame (event-loop callbacks);
+    #: a session that needs more falls behind real time instead.
+    tick_budget: int = 4000
+    #: Items one simulated service may hold when the scenario sets no memory
+    #: limit; past it the run halts with a sentence (the sandbox's own limit).
+    max_items: int = 50_000
+    #: Control requests per session: a burst of this many, refilled per second.
+    control_burst: int = 30
+    control_rate: float = 10.0
+    #: Largest request body accepted, in bytes.
+    max_body: int = 4096
+    #: Seconds a frame may take to send before the stream is closed.
+    send_timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides) -> "Settings":
+        """Defaults, then ``PLAYGROUND_*`` variables, then ``overrides`` (not None)."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field in fields(cls):
+            raw = environ.get(f"PLAYGROUND_{field.name.upper()}")
+            if raw is not None:
+                values[field.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.validated(**values)
+
+    @classmethod
+    def validated(cls, **values) -> "Settings":
+        converted = {}
+        types = {field.name: field.type for field in fields(cls)}
+        for name, raw in values.items():
+            if name not in types:
+                raise SettingsError(f"unknown setting {name!r}.")
+            kind = types[name]
+            if kind == "str":
+                converted[name] = str(raw)
+                continue
+            try:
+                value = int(raw) if kind == "int" else float(raw)
+            except (TypeError, ValueError):
+                raise SettingsError(f"{name} must be a {'whole ' if kind == 'int' else ''}number; "
+                                    f"got {raw!r}.") from None
+            low = 0 if name == "port" else 0.001
+            if not math.isfinite(value) or value < low or (name == "port" and value > 65535):
+                allowed = "0 to 65535" if name == "port" else "greater than 0"
+                raise SettingsError(f"{name} must be {allowed}; got {raw!r}.")
+            converted[name] = value
+        return cls(**converted)

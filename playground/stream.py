@@ -1,0 +1,66 @@
+"""The frame stream: one Server-Sent Events connection per tab carries everything.
+
+The generator wakes at the frame rate, catches its session up with the wall
+clock and yields the newest frame. It never queues frames: while a slow client
+is still taking the last one, ticks pass and the next frame it gets is the
+newest (a client that never reads costs one suspended generator, and
+sse-starlette's send timeout ends it).
+"""
+
+from __future__ import annotations
+
+import anyio
+from sse_starlette import ServerSentEvent
+
+from . import frames
+from .sessions import Cursor, Session, SessionManager
+
+#: Milliseconds a browser waits before reconnecting a dropped stream.
+RETRY_MS = 1000
+
+
+async def frame_events(session: Session, manager: SessionManager, shutdown: anyio.Event):
+    """Frames for one stream until the session ends, the client goes, or the server stops."""
+    clock = manager.clock
+    interval = 1 / manager.settings.frame_rate
+    cursor = Cursor()
+    session.streams += 1
+    manager.streams += 1
+    try:
+        if not session.watched:  # the run starts when someone first watches it
+            session.watched = True
+            session.wall = clock()
+        session.catch_up(clock())
+        yield _frame(session, manager, cursor, full=True, retry=True)
+        next_at = clock() + interval
+        while True:
+            delay = next_at - clock()
+            if delay > 0:
+                await anyio.sleep(delay)
+            if shutdown.is_set():
+                yield ServerSentEvent(data='{"reason":"the server is shutting down"}', event="bye")
+                return
+            now = clock()
+            manager.note_lateness(now, max(0.0, now - next_at))
+            # The next tick is one interval on, but never in the past: a late
+            # stream does not burst to catch up.
+            next_at = max(next_at + interval, now)
+            if session.ended:
+                yield _frame(session, manager, cursor)
+                return
+            session.catch_up(now)
+            yield _frame(session, manager, cursor)
+    finally:
+        # Runs on every exit: normal end, client gone (CancelledError), send
+        # timeout (GeneratorExit).
+        session.streams -= 1
+        manager.streams -= 1
+        if session.streams == 0:
+            session.idle_since = clock()
+
+
+def _frame(session: Session, manager: SessionManager, cursor: Cursor, full=False, retry=False):
+    frame = session.frame(cursor, full=full)
+    manager.frames_sent += 1
+    return ServerSentEvent(data=frames.encode(frame), event="frame", id=str(frame["n"]),
+                           retry=RETRY_MS if retry else None)
