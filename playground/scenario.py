@@ -288,6 +288,16 @@ class Scenario:
                 "arrivals",
                 "asap",
             )
+        if self.arrivals == "asap" and (self.queue == 0 or self.policy not in ("block", "timeout")):
+            # An asap producer only pauses when its put waits; if it never waits it would
+            # produce forever without time passing, in asyncio and here alike.
+            raise ScenarioError(
+                "arrivals=asap needs a put that waits: a bounded queue (queue of 1 or more) and "
+                f"policy block or timeout; with queue={self.queue} and policy={self.policy} an asap "
+                "producer never pauses, so no time would ever pass.",
+                "arrivals",
+                "asap",
+            )
 
     # -- building ---------------------------------------------------------------------------
 

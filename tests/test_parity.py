@@ -53,7 +53,7 @@ SCENARIOS = [
     ("drain-finite-open", "rate=50&queue=4&items=120&workers=3&limit=2", None),
     ("unbounded-oom", "preset=unbounded-oom", 40),
     ("oom-timeout", "memory=30&restart=0.5&rate=100&queue=0&timeout=0.3", 8),
-    ("oom-closed-asap", "memory=20&producer=closed&producers=5&arrivals=asap&queue=0&items=500"
+    ("oom-closed-asap", "memory=20&producer=closed&producers=5&arrivals=asap&queue=30&items=500"
      "&restart=1", None),
     ("oom-mid-burst", "arrivals=bursts&burst=40&period=1&memory=35&queue=0", 6),
     ("everything", "policy=drop-oldest&max_age=0.2&memory=50&timeout=0.1&rate=80&queue=5&capacity=3"

@@ -178,6 +178,18 @@ def test_unknown_key_suggests():
         Scenario.from_link("put-timeout=3")
 
 
+@pytest.mark.parametrize("link", [
+    "arrivals=asap&producer=closed&policy=reject",
+    "arrivals=asap&producer=closed&policy=drop-oldest",
+    "arrivals=asap&producer=closed&queue=0",
+])
+def test_asap_needs_a_put_that_waits(link):
+    with pytest.raises(ScenarioError) as caught:
+        Scenario.from_link(link)
+    assert caught.value.field == "arrivals"
+    assert "never pauses" in str(caught.value)
+
+
 def test_asap_with_closed_is_fine():
     s = Scenario.from_link("arrivals=asap&producer=closed")
     assert s.arrivals == "asap"
@@ -282,7 +294,11 @@ def _field_values(field):
 def scenarios(draw):
     values = {key: draw(_field_values(field)) for key, field in FIELDS.items()}
     if values["arrivals"] == "asap":
+        # asap needs closed producers whose put can wait (see test_asap_needs_a_put_that_waits)
         values["producer"] = "closed"
+        values["queue"] = max(1, values["queue"])
+        if values["policy"] not in ("block", "timeout"):
+            values["policy"] = "block"
     preset = draw(st.none() | st.sampled_from(list(PRESETS)))
     return Scenario(**values, preset=preset)
 

@@ -639,6 +639,9 @@ class Engine:
         ``{"action": "reset"}``."""
         if not isinstance(control, dict):
             raise ScenarioError("a control must be a JSON object.", None, control)
+        # Settle the present first: what is due now runs before the control, as
+        # it does when a logged control is replayed after advance(at).
+        self.advance(self.loop.now)
         if "set" in control:
             changes = control["set"]
             if not isinstance(changes, dict) or not changes:
@@ -766,10 +769,10 @@ class Engine:
         now = self.loop.now
         scenario = self.scenario
         queue = service.queue
-        items = queue.items
-        shown = [item for _, item in zip(range(QUEUE_DISPLAY_CAP), items) if item is not None]
-        blocked = list(service.blocked.items())
         down = self.restart_at is not None
+        items = queue.items if not down else ()  # a crashed service holds nothing
+        shown = [item for _, item in zip(range(QUEUE_DISPLAY_CAP), items) if item is not None]
+        blocked = list(service.blocked.items()) if not down else []
         return {
             "now": now,
             "finished": self.finished,
@@ -791,8 +794,8 @@ class Engine:
                 "items": [[item.id, now - item.arrived] for item in shown],
                 "more": max(0, len(items) - len(shown)),
                 "oldest_age": (now - items[0].arrived) if items and items[0] is not None else None,
-                "putters": len(queue.putters),
-                "getters": len(queue.getters),
+                "putters": len(queue.putters) if not down else 0,
+                "getters": len(queue.getters) if not down else 0,
             },
             "workers": [
                 {"index": w.index, "state": w.state, "since": w.since,
@@ -801,11 +804,11 @@ class Engine:
             ] if not down else [],
             "semaphore": {
                 "limit": scenario.limit,
-                "held": service.semaphore.holders,
-                "waiting": sum(1 for w in service.workers if w.state == "permit"),
+                "held": service.semaphore.holders if not down else 0,
+                "waiting": sum(1 for w in service.workers if w.state == "permit") if not down else 0,
             },
             "downstream": {
-                "in_flight": service.in_flight,
+                "in_flight": service.in_flight if not down else 0,
                 "capacity": scenario.capacity,
                 "slowdown": max(1.0, service.in_flight / scenario.capacity) if scenario.capacity else 1.0,
             },
