@@ -1,0 +1,50 @@
+"""Shared fixtures: factories for an in-process app client and for a real server process."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from playground.app import create_app
+from playground.settings import Settings
+from server_helpers import Server
+
+
+@pytest.fixture
+def make_client():
+    """``make_client(**settings)``: a TestClient (lifespan running) for a fresh app."""
+    clients = []
+
+    def make(raise_server_exceptions: bool = True, **settings) -> TestClient:
+        client = TestClient(create_app(Settings(**settings)),
+                            raise_server_exceptions=raise_server_exceptions)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def make_server():
+    """``make_server(**env)``: a real server with ``PLAYGROUND_<NAME>=value`` for each keyword.
+
+    Terminated after the test; its log must show no traceback and no ERROR line.
+    """
+    servers = []
+
+    def make(**env) -> Server:
+        server = Server(env)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+    for server in servers:
+        if getattr(server, "log_checked", False):
+            continue
+        log = server.log()
+        assert "Traceback" not in log and "ERROR" not in log, f"server log:\n{log}"
