@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import anyio
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sse_starlette import EventSourceResponse
+from sse_starlette.sse import SendTimeoutError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -64,6 +66,35 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class FrameStreamResponse(EventSourceResponse):
+    """An SSE response whose send timeout (a client that stopped reading) just ends the stream."""
+
+    def __init__(self, *args, on_timeout=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_timeout = on_timeout
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            # The generator's finally has run; uvicorn closes the connection.
+            logger.info("closed a frame stream whose client stopped reading (send timeout)")
+            if self.on_timeout:
+                self.on_timeout()
+
+
+class _QuietStuckClients(logging.Filter):
+    """uvicorn reports a response it had to cut off as an ERROR; for a frame stream
+    ended by its send timeout that is expected (logged above as INFO), not a fault."""
+
+    def filter(self, record):
+        return record.getMessage() != "ASGI callable returned without completing response."
+
+
+logger = logging.getLogger("playground")
+logging.getLogger("uvicorn.error").addFilter(_QuietStuckClients())
+
+
 # Request helpers -----------------------------------------------------------------------------
 
 
@@ -83,6 +114,8 @@ async def read_json(request: Request, limit: int):
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"the request body is not valid JSON: {error}.") from None
+    except RecursionError:
+        raise BadRequest("the request body nests too deeply to be a scenario or a control.") from None
 
 
 def bearer_token(request: Request) -> str:
@@ -138,12 +171,13 @@ async def stream(request: Request):
     manager: SessionManager = request.app.state.manager
     session = manager.get(request.path_params["session_id"])
     shutdown = anyio.Event()
-    return EventSourceResponse(
+    return FrameStreamResponse(
         frame_events(session, manager, shutdown),
         ping=15,
         send_timeout=manager.settings.send_timeout,
         shutdown_event=shutdown,
         shutdown_grace_period=0.5,
+        on_timeout=manager.note_send_timeout,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 

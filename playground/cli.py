@@ -171,7 +171,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Backpressure Playground: open http://{host}:{settings.port}/ (Ctrl-C stops it)", flush=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
                             timeout_graceful_shutdown=1, access_log=False)
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after a clean shutdown
+        pass
     return 0
 
 

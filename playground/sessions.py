@@ -84,10 +84,13 @@ class Session:
     def step(self) -> None:
         """Advance to the next moment something happens (or one frame, if nothing will)."""
         engine = self.engine
-        target = engine.next_event_time()
-        if target is None or target <= engine.now:
-            target = engine.now + self.speed / self.settings.frame_rate
-        engine.advance(target, self.settings.tick_budget)
+        before = len(engine.events)
+        engine.advance(engine.now)  # what is due right now, if anything
+        if len(engine.events) == before:  # nothing to see yet: on to the next moment
+            target = engine.next_event_time()
+            if target is None or target <= engine.now:
+                target = engine.now + self.speed / self.settings.frame_rate
+            engine.advance(target, self.settings.tick_budget)
         self._collect()
         self._check_sandbox()
 
@@ -136,8 +139,12 @@ class Session:
         windows = [row for index, row in self.windows if index > cursor.window]
         if self.windows:
             cursor.window = self.windows[-1][0]
-        new_events = [event for seq, event in self.events if seq > cursor.event]
-        skipped = max(0, len(new_events) - frames.FRAME_EVENTS)
+        # Event seqs are consecutive and the ring holds the newest: count back from its end.
+        unseen = min(self.event_seq - cursor.event, len(self.events))
+        take = min(unseen, frames.FRAME_EVENTS)
+        skipped = unseen - take
+        events = self.events
+        new_events = [events[i][1] for i in range(len(events) - take, len(events))]
         cursor.event = self.event_seq
         frame = {
             "n": self.frame_number,
@@ -149,7 +156,7 @@ class Session:
             "throttled": self.throttled,
             "state": frames.snapshot(engine),
             "windows": windows,
-            "events": new_events[skipped:],
+            "events": new_events,
             "events_skipped": skipped,
         }
         message = self.ended or self.halted
@@ -170,7 +177,8 @@ class Session:
     # Controls ---------------------------------------------------------------------------
 
     def check_token(self, token: str | None) -> None:
-        if token is None or not secrets.compare_digest(token, self.token):
+        if token is None or not secrets.compare_digest(token.encode("utf-8", "replace"),
+                                                       self.token.encode()):
             raise Forbidden("that token does not control this session.")
 
     def take_control_token(self, now: float) -> None:
@@ -195,9 +203,14 @@ class Session:
                           field=key)
         speed = body.get("speed")
         if "speed" in body:
-            if (isinstance(speed, bool) or not isinstance(speed, (int, float)) or not math.isfinite(speed)
-                    or not SPEED_MIN <= speed <= SPEED_MAX):
-                raise Invalid(f"speed must be a number from {SPEED_MIN:g} to {SPEED_MAX:g}; got {speed!r}.",
+            try:
+                ok = (not isinstance(speed, bool) and isinstance(speed, (int, float))
+                      and SPEED_MIN <= float(speed) <= SPEED_MAX)
+            except OverflowError:  # an integer too large for a float
+                ok = False
+            if not ok:
+                shown = repr(speed) if len(repr(speed)) <= 40 else repr(speed)[:37] + "..."
+                raise Invalid(f"speed must be a number from {SPEED_MIN:g} to {SPEED_MAX:g}; got {shown}.",
                               field="speed")
         action = body.get("action")
         if "action" in body and action not in ACTIONS:
@@ -277,6 +290,7 @@ class SessionManager:
         self.refused: Counter = Counter()
         self.frames_sent = 0
         self.late_ticks = 0
+        self.send_timeouts = 0  # streams ended because their client stopped reading
         self.controls: Counter = Counter()
         self.lateness: deque = deque(maxlen=2000)  # (wall time, seconds late) of recent ticks
 
@@ -324,13 +338,16 @@ class SessionManager:
         reaped = 0
         for session in list(self.sessions.values()):
             if now - session.created > settings.lifetime:
-                self.end(session, f"this session reached its {settings.lifetime / 3600:g} h lifetime "
+                self.end(session, f"this session reached its lifetime of {_duration(settings.lifetime)} "
                                   "and ended; start a new one to carry on.")
                 reaped += 1
             elif session.streams == 0 and now - session.idle_since > settings.grace:
                 self.end(session, f"no page watched this session for {settings.grace:g} s, so it ended.")
                 reaped += 1
         return reaped
+
+    def note_send_timeout(self) -> None:
+        self.send_timeouts += 1
 
     def note_lateness(self, now: float, late: float) -> None:
         self.lateness.append((now, late))
@@ -346,3 +363,12 @@ class SessionManager:
         pick = lambda q: recent[min(len(recent) - 1, int(q * len(recent)))]  # noqa: E731
         return {"p50_ms": round(pick(0.5) * 1000, 1), "p99_ms": round(pick(0.99) * 1000, 1),
                 "max_ms": round(recent[-1] * 1000, 1)}
+
+
+def _duration(seconds: float) -> str:
+    """Seconds for people: '2 hours', '30 minutes', '45 seconds'."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds:g} seconds"

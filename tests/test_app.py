@@ -610,11 +610,9 @@ def test_fuzzed_scenario_mappings_never_500(make_client):
     check()
 
 
-# Bugs found while writing these tests ---------------------------------------------------------------
+# Bugs found while writing these tests (fixed) ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="math.isfinite() raises OverflowError on an int too large for a "
-                                       "float: Session.control answers 500 instead of 422")
 def test_a_huge_integer_speed_is_422(make_client):
     client = make_client(raise_server_exceptions=False)
     session = create(client)
@@ -623,8 +621,6 @@ def test_a_huge_integer_speed_is_422(make_client):
     assert response.status_code == 422
 
 
-@pytest.mark.xfail(strict=True, reason="json.loads raises RecursionError (not ValueError) on deep "
-                                       "nesting; read_json lets it through as a 500 instead of 400")
 @pytest.mark.parametrize("path", ["/api/sessions", "control"])
 def test_deeply_nested_json_is_400(make_client, path):
     client = make_client(raise_server_exceptions=False)
@@ -634,8 +630,6 @@ def test_deeply_nested_json_is_400(make_client, path):
     assert response.status_code == 400
 
 
-@pytest.mark.xfail(strict=True, reason="secrets.compare_digest raises TypeError on a non-ASCII str: "
-                                       "Session.check_token answers 500 instead of 403")
 @pytest.mark.parametrize("where", ["header", "close body"])
 def test_a_non_ascii_token_is_403(make_client, where):
     client = make_client(raise_server_exceptions=False)

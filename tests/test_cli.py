@@ -173,12 +173,29 @@ def test_presets_lists_every_preset(capsys):
         assert preset.name in out and preset.title in out and preset.link in out
 
 
-def test_no_arguments_prints_help(capsys):
-    status, out, err = run_cli(capsys)
-    assert status == 0
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exited.value.code == 0
     assert out.startswith("usage: backpressure-playground")
-    for command in ("run", "trace", "code", "presets"):
+    for command in ("serve", "run", "trace", "code", "presets", "--port", "--max-sessions"):
         assert command in out
+
+
+def test_no_arguments_starts_the_server(monkeypatch):
+    """With no command it serves; the server itself is tested in test_server.py."""
+    import playground.cli as cli
+
+    started = {}
+    monkeypatch.setattr(cli, "cmd_serve", lambda args: started.setdefault("port", args.port) or 0)
+    assert main([]) == 0 and "port" in started
+
+
+def test_bad_server_setting_is_a_sentence(capsys):
+    status = main(["serve", "--port", "99999"])
+    err = capsys.readouterr().err
+    assert status == 2 and "port" in err and "99999" in err
 
 
 # errors ----------------------------------------------------------------------------------
