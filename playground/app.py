@@ -246,6 +246,8 @@ async def healthz(request: Request):
         "sessions": len(manager.sessions),
         "streams": manager.streams,
         "tick_lateness": manager.tick_lateness(),
+        "frame_rate": round(1 / manager.frame_interval, 1),
+        "overloaded": manager.overloaded,
     })
 
 
@@ -284,7 +286,7 @@ def _registry(manager: SessionManager) -> CollectorRegistry:
                                       value=manager.late_ticks)
             refused = CounterMetricFamily("playground_sessions_refused", "Sessions refused",
                                           labels=["reason"])
-            for reason in ("full", "per_client"):
+            for reason in ("full", "per_client", "busy"):
                 refused.add_metric([reason], manager.refused[reason])
             yield refused
             controls = CounterMetricFamily("playground_control_requests", "Control requests",
@@ -306,7 +308,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with anyio.create_task_group() as tasks:
             async def reaper():
                 while True:
-                    await anyio.sleep(1)
+                    await anyio.sleep(0.5)
+                    manager.govern()
                     manager.reap()
 
             tasks.start_soon(reaper)

@@ -9,7 +9,7 @@ requests, workers, events) are capped and say how many more there are.
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from .sim import trace
 from .sim.engine import Engine
@@ -33,37 +33,69 @@ def _r(value, digits=3):
 
 
 def snapshot(engine: Engine) -> dict:
-    """The engine's state at this moment, compact."""
-    raw = engine.snapshot()
-    now = raw["now"]
-    queue = raw["queue"]
-    items = queue["items"][:QUEUE_ITEMS]
-    blocked = raw["blocked"]
-    workers = raw["workers"]
+    """The engine's state at this moment, compact. (Read straight from the
+    service rather than through Engine.snapshot(): this runs for every frame.)"""
+    now = engine.loop.now
+    scenario = engine.scenario
+    service = engine.service
+    metrics = engine.metrics
+    down = engine.restart_at is not None
+    queue = service.queue
+    items = []
+    size = 0
+    oldest = None
+    blocked_n, blocked_oldest, blocked_items = 0, None, []
+    producers, workers = [], []
+    held = waiting = in_flight = 0
+    if not down:
+        size = len(queue.items)
+        for item in queue.items:
+            if item is None:
+                continue
+            if oldest is None:
+                oldest = round(now - item.arrived, 2)
+            if len(items) == QUEUE_ITEMS:
+                break
+            items.append([item.id, round(now - item.arrived, 2)])
+        blocked = service.blocked
+        blocked_n = len(blocked)
+        if blocked_n:
+            for item, since in blocked.items():
+                if blocked_oldest is None:
+                    blocked_oldest = round(now - since, 2)
+                blocked_items.append([item.id, round(now - since, 2)])
+                if len(blocked_items) == BLOCKED_ITEMS:
+                    break
+        producers = [[p.index, _STATES[p.state], round(now - p.since, 2),
+                      p.item.id if p.item is not None else None]
+                     for p in service.producers if p.state != "done"]
+        for w in service.workers:
+            if w.state == "done":
+                continue
+            if w.state == "permit":
+                waiting += 1
+            if len(workers) < WORKER_ITEMS:
+                workers.append([w.index, _STATES[w.state], w.item.id if w.item is not None else None,
+                                round(now - w.since, 2)])
+        held = service.semaphore.holders
+        in_flight = service.in_flight
+    live_workers = sum(1 for w in service.workers if w.state != "done") if not down else 0
     return {
-        "producers": [[p["index"], _STATES[p["state"]], _r(now - p["since"], 2), p["item"]]
-                      for p in raw["producers"]],
-        "blocked": {
-            "n": blocked["count"],
-            "oldest": _r(now - blocked["oldest_since"], 2) if blocked["oldest_since"] is not None else None,
-            "items": [[item, _r(now - since, 2)] for item, since in blocked["items"][:BLOCKED_ITEMS]],
-        },
-        "queue": {
-            "max": queue["maxsize"],
-            "n": queue["size"],
-            "items": [[item, _r(age, 2)] for item, age in items],
-            "more": queue["size"] - len(items),
-            "oldest": _r(queue["oldest_age"], 2),
-        },
-        "workers": [[w["index"], _STATES[w["state"]], w["item"], _r(now - w["since"], 2)]
-                    for w in workers[:WORKER_ITEMS]],
-        "workers_more": max(0, len(workers) - WORKER_ITEMS),
-        "semaphore": raw["semaphore"],
-        "downstream": {**raw["downstream"], "slowdown": _r(raw["downstream"]["slowdown"], 2)},
-        "memory": raw["memory"],
-        "totals": raw["totals"],
-        "down_until": _r(raw["down_until"]),
-        "draining": raw["draining"],
+        "producers": producers,
+        "blocked": {"n": blocked_n, "oldest": blocked_oldest, "items": blocked_items},
+        "queue": {"max": queue.maxsize, "n": size, "items": items, "more": size - len(items),
+                  "oldest": oldest},
+        "workers": workers,
+        "workers_more": live_workers - len(workers),
+        "semaphore": {"limit": scenario.limit, "held": held, "waiting": waiting},
+        "downstream": {"in_flight": in_flight, "capacity": scenario.capacity,
+                       "slowdown": round(max(1.0, in_flight / scenario.capacity), 2)
+                       if scenario.capacity else 1.0},
+        "memory": {"held": metrics.in_system, "limit": scenario.memory,
+                   "peak": metrics.in_system_peak, "crashes": engine.crashes},
+        "totals": engine.totals(),
+        "down_until": _r(engine.restart_at),
+        "draining": engine.draining,
     }
 
 
@@ -100,4 +132,6 @@ def events(raw_events: list) -> tuple[list, int]:
 
 
 def encode(frame: dict) -> str:
-    return json.dumps(frame, separators=(",", ":"))
+    # orjson: frames are the server's hot path (tens of thousands a second), and
+    # it encodes them several times faster than the json module.
+    return orjson.dumps(frame).decode()

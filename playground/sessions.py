@@ -293,9 +293,35 @@ class SessionManager:
         self.send_timeouts = 0  # streams ended because their client stopped reading
         self.controls: Counter = Counter()
         self.lateness: deque = deque(maxlen=2000)  # (wall time, seconds late) of recent ticks
+        # Load shedding: when frame ticks run late the server is saturated; every
+        # stream then slows down together (the interval widens), and while it is
+        # wide new sessions are refused. So the server degrades, it does not fall over.
+        self.base_interval = 1 / settings.frame_rate
+        self.frame_interval = self.base_interval
+        self._late_window: list[float] = []
+
+    @property
+    def overloaded(self) -> bool:
+        return self.frame_interval > 1.5 * self.base_interval
+
+    def govern(self) -> None:
+        """Adjust the frame interval to the lateness seen since the last call (twice a second)."""
+        late = sorted(self._late_window)
+        self._late_window = []
+        if not late:
+            return
+        p90 = late[int(0.9 * (len(late) - 1))]
+        if p90 > 0.25 * self.base_interval:
+            self.frame_interval = min(self.frame_interval * 1.25, 10 * self.base_interval)
+        elif p90 < 0.1 * self.base_interval:
+            self.frame_interval = max(self.frame_interval / 1.1, self.base_interval)
 
     def create(self, scenario: Scenario, client: str) -> Session:
         settings = self.settings
+        if self.overloaded:
+            self.refused["busy"] += 1
+            raise Full("the playground is busy: its frames are already slowed down to keep up; "
+                       "try again shortly.", retry_after=5)
         if len(self.sessions) >= settings.max_sessions:
             self.refused["full"] += 1
             raise Full(f"the playground is full ({settings.max_sessions} sessions); try again shortly.",
@@ -351,6 +377,7 @@ class SessionManager:
 
     def note_lateness(self, now: float, late: float) -> None:
         self.lateness.append((now, late))
+        self._late_window.append(late)
         if late > 0.05:
             self.late_ticks += 1
 

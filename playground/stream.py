@@ -22,7 +22,7 @@ RETRY_MS = 1000
 async def frame_events(session: Session, manager: SessionManager, shutdown: anyio.Event):
     """Frames for one stream until the session ends, the client goes, or the server stops."""
     clock = manager.clock
-    interval = 1 / manager.settings.frame_rate
+    interval = manager.frame_interval
     cursor = Cursor()
     session.streams += 1
     manager.streams += 1
@@ -42,9 +42,10 @@ async def frame_events(session: Session, manager: SessionManager, shutdown: anyi
                 return
             now = clock()
             manager.note_lateness(now, max(0.0, now - next_at))
-            # The next tick is one interval on, but never in the past: a late
-            # stream does not burst to catch up.
-            next_at = max(next_at + interval, now)
+            # The next tick is one interval on; a late stream does not burst to
+            # catch up (and the manager widens the interval when the server is busy).
+            interval = manager.frame_interval
+            next_at = next_at + interval if now - next_at < interval else now + interval
             if session.ended:
                 yield _frame(session, manager, cursor)
                 return

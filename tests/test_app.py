@@ -371,8 +371,9 @@ def test_healthz(make_client):
     response = client.get("/healthz")
     assert response.status_code == 200
     data = response.json()
-    assert set(data) == {"status", "sessions", "streams", "tick_lateness"}
+    assert set(data) == {"status", "sessions", "streams", "tick_lateness", "frame_rate", "overloaded"}
     assert data["status"] == "ok" and data["sessions"] == 0 and data["streams"] == 0
+    assert data["frame_rate"] == 20.0 and data["overloaded"] is False
     assert set(data["tick_lateness"]) == {"p50_ms", "p99_ms", "max_ms"}
     create(client)
     assert client.get("/healthz").json()["sessions"] == 1
@@ -640,3 +641,22 @@ def test_a_non_ascii_token_is_403(make_client, where):
     else:
         response = client.post(f"/api/sessions/{session['id']}/close", json={"token": "été"})
     assert response.status_code == 403
+
+
+def test_an_overloaded_server_slows_frames_and_refuses_new_sessions(make_client):
+    """Load shedding: late ticks widen the frame interval; while it is wide, 503."""
+    client = make_client()
+    manager = client.app.state.manager
+    for _ in range(10):  # ticks 40 ms late, at 20 frames/s (50 ms apart)
+        for _ in range(20):
+            manager.note_lateness(manager.clock(), 0.04)
+        manager.govern()
+    assert manager.overloaded and 1 / manager.frame_interval < 20 / 1.5
+    response = client.post("/api/sessions", json={})
+    assert response.status_code == 503 and "busy" in response.json()["error"]
+    assert response.headers["Retry-After"] == "5"
+    for _ in range(40):  # on time again: the interval comes back down
+        manager.note_lateness(manager.clock(), 0.0)
+        manager.govern()
+    assert manager.frame_interval == manager.base_interval and not manager.overloaded
+    assert client.post("/api/sessions", json={}).status_code == 201
