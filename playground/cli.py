@@ -17,6 +17,7 @@ With no command it starts the web server (``serve``).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -167,6 +168,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except SettingsError as error:
         raise UsageError(str(error)) from None
     app = create_app(settings)
+    # Hundreds of simulations make many short-lived objects; the collector's
+    # default thresholds then run full collections often enough to stall every
+    # stream at once. Collect less often (cycles are still collected), and keep
+    # the objects made at start-up out of every collection.
+    gc.set_threshold(100_000, 50, 1000)
+    gc.freeze()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"Backpressure Playground: open http://{host}:{settings.port}/ (Ctrl-C stops it)", flush=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",

@@ -136,7 +136,9 @@ class Session:
             cursor.run = self.run
             cursor.window = -1
             cursor.event = self.event_seq - len(self.events)
-        windows = [row for index, row in self.windows if index > cursor.window]
+        # Window indexes are consecutive too: the unseen ones are the last few.
+        unseen_windows = min(self.windows[-1][0] - cursor.window, len(self.windows)) if self.windows else 0
+        windows = [self.windows[i][1] for i in range(len(self.windows) - unseen_windows, len(self.windows))]
         if self.windows:
             cursor.window = self.windows[-1][0]
         # Event seqs are consecutive and the ring holds the newest: count back from its end.
@@ -311,9 +313,9 @@ class SessionManager:
         if not late:
             return
         p90 = late[int(0.9 * (len(late) - 1))]
-        if p90 > 0.25 * self.base_interval:
+        if p90 > 0.8 * self.base_interval:
             self.frame_interval = min(self.frame_interval * 1.25, 10 * self.base_interval)
-        elif p90 < 0.1 * self.base_interval:
+        elif p90 < 0.4 * self.base_interval:
             self.frame_interval = max(self.frame_interval / 1.1, self.base_interval)
 
     def create(self, scenario: Scenario, client: str) -> Session:

@@ -649,7 +649,7 @@ def test_an_overloaded_server_slows_frames_and_refuses_new_sessions(make_client)
     manager = client.app.state.manager
     for _ in range(10):  # ticks 40 ms late, at 20 frames/s (50 ms apart)
         for _ in range(20):
-            manager.note_lateness(manager.clock(), 0.04)
+            manager.note_lateness(manager.clock(), 0.06)
         manager.govern()
     assert manager.overloaded and 1 / manager.frame_interval < 20 / 1.5
     response = client.post("/api/sessions", json={})
