@@ -9,6 +9,8 @@ sse-starlette's send timeout ends it).
 
 from __future__ import annotations
 
+import random
+
 import anyio
 from sse_starlette import ServerSentEvent
 
@@ -45,7 +47,12 @@ async def frame_events(session: Session, manager: SessionManager, shutdown: anyi
             # The next tick is one interval on; a late stream does not burst to
             # catch up (and the manager widens the interval when the server is busy).
             interval = manager.frame_interval
-            next_at = next_at + interval if now - next_at < interval else now + interval
+            if now - next_at < interval:
+                next_at += interval
+            else:
+                # Late by a whole tick: restart from now, at a random phase, so the
+                # streams that were late together do not stay bunched together.
+                next_at = now + interval * (0.5 + 0.5 * random.random())
             if session.ended:
                 yield _frame(session, manager, cursor)
                 return
