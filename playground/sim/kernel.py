@@ -156,8 +156,7 @@ class Future:
         else:
             self.callbacks = [self.callbacks, callback]
 
-    def set_result(self, _value=None) -> None:
-        self.state = DONE
+    def _schedule_callbacks(self) -> None:
         callbacks = self.callbacks
         if callbacks is not None:
             self.callbacks = None
@@ -165,6 +164,10 @@ class Future:
                 self.loop.ready.extend(callbacks)
             else:
                 self.loop.ready.append(callbacks)
+
+    def set_result(self, _value=None) -> None:
+        self.state = DONE
+        self._schedule_callbacks()
 
     def __call__(self) -> None:
         # futures._set_result_unless_cancelled, the timer callback of a sleep
@@ -175,13 +178,7 @@ class Future:
         if self.state != PENDING:
             return False
         self.state = CANCELLED
-        callbacks = self.callbacks
-        if callbacks is not None:
-            self.callbacks = None
-            if type(callbacks) is list:
-                self.loop.ready.extend(callbacks)
-            else:
-                self.loop.ready.append(callbacks)
+        self._schedule_callbacks()
         return True
 
     def __iter__(self):
