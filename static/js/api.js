@@ -1,0 +1,50 @@
+// api.js: the small HTTP surface the page talks to (same origin only).
+
+export class HttpError extends Error {
+  constructor(status, body, retryAfter) {
+    super((body && body.error) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+    this.field = this.body.field || null;
+    this.retryAfter = retryAfter;
+  }
+}
+
+async function request(url, options = {}) {
+  const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store', ...options });
+  let body = null;
+  const text = await response.text();
+  if (text) {
+    try { body = JSON.parse(text); } catch { body = { error: text }; }
+  }
+  if (!response.ok) {
+    const header = Number(response.headers.get('Retry-After'));
+    const retry = Number.isFinite(header) && header > 0 ? header : (body && body.retry_after) || 1;
+    throw new HttpError(response.status, body, retry);
+  }
+  return body;
+}
+
+function json(method, body, token) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return { method, headers, body: JSON.stringify(body) };
+}
+
+export const getFields = () => request('/api/fields');
+export const getPresets = () => request('/api/presets');
+export const checkScenario = (link) => request(`/api/scenario?${link}`);
+export const createSession = (link) => request('/api/sessions', json('POST', { link }));
+export const sendControl = (session, body) => request(session.control, json('POST', body, session.token));
+
+export function closeSession(session, { beacon = false } = {}) {
+  if (!session) return;
+  const url = `/api/sessions/${session.id}/close`;
+  const payload = JSON.stringify({ token: session.token });
+  if (beacon && navigator.sendBeacon) {
+    navigator.sendBeacon(url, new Blob([payload], { type: 'application/json' }));
+    return;
+  }
+  fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: payload,
+    keepalive: true }).catch(() => {});
+}

@@ -1,0 +1,417 @@
+// Five small canvas charts over a rolling 60 s window of sim time, one Chart class reused.
+// Rows are window rows in `columns` order (one per closed 0.5 s window). Values on hover: a
+// vertical line and the values drawn, and the same text in the canvas' title and aria-label.
+// Redraws only when data, hover, size or theme changed. No dependencies.
+
+const WINDOW_S = 60;
+const MAX_ROWS = 400;
+
+const FALLBACK = {
+  bg: "#ffffff", fg: "#1a1a1a", ok: "#1f9d55", warn: "#d97706", bad: "#dc2626",
+  muted: "#8a8f98", accent: "#2563eb", violet: "#7c3aed",
+};
+
+// Each series: column, label, colour (theme variable), transform, dash.
+const SPECS = [
+  {
+    key: "queue", title: "Queue and in flight", unit: "items", digits: 0,
+    series: [
+      { col: "queue", label: "queued", color: "accent" },
+      { col: "in_flight", label: "in flight", color: "warn", dash: [6, 4] },
+    ],
+  },
+  {
+    key: "latency", title: "Latency", unit: "ms", digits: 0,
+    series: [
+      { col: "p50", label: "p50", color: "ok", scale: 1000 },
+      { col: "p95", label: "p95", color: "warn", scale: 1000, dash: [6, 4] },
+      { col: "p99", label: "p99", color: "bad", scale: 1000, dash: [2, 3] },
+    ],
+  },
+  {
+    key: "throughput", title: "Arrivals, throughput, goodput", unit: "/s", digits: 1,
+    series: [
+      { col: "arrival_rate", label: "arrivals", color: "muted", dash: [2, 3] },
+      { col: "throughput", label: "throughput", color: "accent" },
+      { col: "goodput", label: "goodput", color: "ok", dash: [6, 4] },
+    ],
+  },
+  {
+    key: "outcomes", title: "Failed outcomes", unit: "/s", digits: 1, stacked: true,
+    series: [
+      { col: "rejected", label: "rejected", color: "bad", perSecond: true },
+      { col: "dropped", label: "dropped", color: "warn", perSecond: true },
+      { col: "put_timeout", label: "put timeout", color: "accent", perSecond: true },
+      { col: "stale", label: "stale", color: "muted", perSecond: true },
+      { col: "timeout", label: "timeout", color: "violet", perSecond: true },
+      { col: "lost", label: "lost", color: "fg", perSecond: true },
+    ],
+  },
+  {
+    key: "memory", title: "Memory", unit: "items", digits: 0,
+    series: [
+      { col: "memory", label: "held", color: "accent" },
+      { col: "memory_peak", label: "peak", color: "bad", dash: [6, 4] },
+    ],
+  },
+];
+
+function clamp(v, lo, hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+function niceStep(range, ticks) {
+  const raw = range / Math.max(1, ticks);
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  const m = raw / p;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+}
+
+function fmt(v, digits) {
+  if (v == null || !Number.isFinite(v)) return "–";
+  const a = Math.abs(v);
+  if (a >= 10000) return (v / 1000).toFixed(a >= 100000 ? 0 : 1) + "k";
+  if (a >= 100) return v.toFixed(0);
+  return v.toFixed(digits);
+}
+
+function fmtTick(v) {
+  if (v >= 1000) return (v / 1000) + "k";
+  return String(Math.round(v * 100) / 100);
+}
+
+class Chart {
+  constructor(owner, spec, container) {
+    this.owner = owner;
+    this.spec = spec;
+    const c = document.createElement("canvas");
+    c.className = "chart";
+    c.dataset.chart = spec.key;
+    c.setAttribute("role", "img");
+    c.setAttribute("aria-label", `${spec.title}: no data yet`);
+    c.width = 400;
+    c.height = 200;
+    container.appendChild(c);
+    this.canvas = c;
+    this.ctx = c.getContext("2d");
+    this.cssW = 0;
+    this.cssH = 0;
+    this.dpr = 1;
+    this.dirty = true;
+    this.hoverX = -1;      // css px, -1 = none
+    this.hoverIdx = -1;
+    this.label = "";
+    c.addEventListener("mousemove", (e) => {
+      const r = c.getBoundingClientRect();
+      this.hoverX = e.clientX - r.left;
+      this.dirty = true;
+    });
+    c.addEventListener("mouseleave", () => { this.hoverX = -1; this.dirty = true; });
+    this.resize();
+  }
+
+  resize() {
+    const c = this.canvas;
+    const w = c.clientWidth || 400;
+    const h = c.clientHeight || 200;
+    const dpr = Math.min(window.devicePixelRatio || 1, 3);
+    const bw = Math.max(1, Math.round(w * dpr)), bh = Math.max(1, Math.round(h * dpr));
+    if (bw !== c.width || bh !== c.height) { c.width = bw; c.height = bh; }
+    if (w !== this.cssW || h !== this.cssH || dpr !== this.dpr) {
+      this.cssW = w; this.cssH = h; this.dpr = dpr; this.dirty = true;
+    }
+  }
+
+  value(row, s, prevRow) {
+    const i = s.idx;
+    if (i < 0) return null;
+    let v = row[i];
+    if (v == null) return null;
+    if (s.scale) v *= s.scale;
+    if (s.perSecond) {
+      const tI = this.owner.tIdx;
+      const dt = prevRow ? row[tI] - prevRow[tI] : this.owner.windowS;
+      v /= dt > 0 && dt < 5 ? dt : this.owner.windowS;
+    }
+    return v;
+  }
+
+  setLabel(text) {
+    if (text === this.label) return;
+    this.label = text;
+    this.canvas.setAttribute("aria-label", text);
+    this.canvas.title = text;
+  }
+
+  describe(row, prevRow, prefix) {
+    const parts = [];
+    for (const s of this.spec.series) {
+      parts.push(`${s.label} ${fmt(this.value(row, s, prevRow), this.spec.digits)} ${this.spec.unit}`);
+    }
+    return `${this.spec.title}${prefix}: ${parts.join(", ")}`;
+  }
+
+  draw(C, font) {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const owner = this.owner, rows = owner.rows, spec = this.spec, ctx = this.ctx;
+    const W = this.cssW, H = this.cssH;
+    const u = clamp(Math.min(W / 30, H / 11), 10, 22);
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    ctx.fillStyle = C.bg;
+    ctx.fillRect(0, 0, W, H);
+    const fSmall = `${Math.round(u * 0.85)}px ${font}`;
+    const fTitle = `600 ${Math.round(u)}px ${font}`;
+    // Title and legend.
+    ctx.textBaseline = "top";
+    ctx.textAlign = "left";
+    ctx.font = fTitle;
+    ctx.fillStyle = C.fg;
+    ctx.fillText(`${spec.title} (${spec.unit})`, u * 0.5, u * 0.3);
+    ctx.font = fSmall;
+    let lx = u * 0.5, ly = u * 1.6;
+    for (const s of spec.series) {
+      const w = ctx.measureText(s.label).width + u * 2.2;
+      if (lx + w > W - u * 0.5) { lx = u * 0.5; ly += u * 1.1; }
+      ctx.strokeStyle = C[s.color];
+      ctx.fillStyle = C[s.color];
+      if (spec.stacked) ctx.fillRect(lx, ly + u * 0.2, u * 1.2, u * 0.6);
+      else {
+        ctx.lineWidth = 3;
+        ctx.setLineDash(s.dash || []);
+        ctx.beginPath(); ctx.moveTo(lx, ly + u * 0.5); ctx.lineTo(lx + u * 1.4, ly + u * 0.5); ctx.stroke();
+        ctx.setLineDash([]);
+      }
+      ctx.fillStyle = C.fg;
+      ctx.fillText(s.label, lx + u * 1.6, ly);
+      lx += w;
+    }
+    // Plot area.
+    const left = u * 3.4, right = W - u * 0.8, top = ly + u * 1.6, bottom = H - u * 1.6;
+    if (bottom - top < u * 2 || right - left < u * 4) return;
+    const tI = owner.tIdx;
+    const n = rows.length;
+    const tEnd = n ? Math.max(rows[n - 1][tI], WINDOW_S) : WINDOW_S;
+    const tStart = tEnd - WINDOW_S;
+    // y range
+    let ymax = 0;
+    const ser = spec.series;
+    for (let i = 0; i < n; i++) {
+      const prev = i ? rows[i - 1] : null;
+      let sum = 0;
+      for (let j = 0; j < ser.length; j++) {
+        const v = this.value(rows[i], ser[j], prev);
+        if (v == null) continue;
+        if (spec.stacked) sum += v; else if (v > ymax) ymax = v;
+      }
+      if (spec.stacked && sum > ymax) ymax = sum;
+    }
+    if (ymax <= 0) ymax = spec.unit === "ms" ? 100 : 1;
+    const step = niceStep(ymax * 1.08, Math.max(2, Math.floor((bottom - top) / (u * 2.2))));
+    const yTop = Math.ceil((ymax * 1.08) / step) * step;
+    const X = (t) => left + ((t - tStart) / WINDOW_S) * (right - left);
+    const Y = (v) => bottom - (v / yTop) * (bottom - top);
+    // Grid and ticks.
+    ctx.font = fSmall;
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = C.grid;
+    ctx.fillStyle = C.muted;
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    for (let v = 0; v <= yTop + step * 0.01; v += step) {
+      const y = Math.round(Y(v)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(right, y); ctx.stroke();
+      ctx.fillText(fmtTick(v), left - u * 0.3, y);
+    }
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    const xStep = W - left < u * 18 ? 20 : 10;
+    for (let t = Math.ceil(tStart / xStep) * xStep; t <= tEnd + 1e-6; t += xStep) {
+      const x = Math.round(X(t)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(x, bottom); ctx.lineTo(x, bottom + u * 0.3); ctx.stroke();
+      ctx.fillText(`${Math.round(t)} s`, clamp(x, left + u, right - u), bottom + u * 0.35);
+    }
+    ctx.strokeStyle = C.muted;
+    ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, bottom); ctx.lineTo(right, bottom); ctx.stroke();
+    // Series.
+    let first = 0;
+    while (first < n && rows[first][tI] < tStart) first++;
+    if (spec.stacked) {
+      const base = owner.stackBase;
+      for (let i = first; i < n; i++) base[i] = 0;
+      for (let j = 0; j < ser.length; j++) {
+        ctx.beginPath();
+        let any = false;
+        for (let i = first; i < n; i++) {
+          const v = this.value(rows[i], ser[j], i ? rows[i - 1] : null) || 0;
+          if (v > 0) any = true;
+          const x = X(rows[i][tI]), y = Y(base[i] + v);
+          if (i === first) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+        }
+        if (any) {
+          for (let i = n - 1; i >= first; i--) ctx.lineTo(X(rows[i][tI]), Y(base[i]));
+          ctx.closePath();
+          ctx.fillStyle = C[ser[j].color];
+          ctx.globalAlpha = 0.75;
+          ctx.fill();
+          ctx.globalAlpha = 1;
+          for (let i = first; i < n; i++) base[i] += this.value(rows[i], ser[j], i ? rows[i - 1] : null) || 0;
+        }
+      }
+    } else {
+      ctx.lineWidth = Math.max(2, u * 0.16);
+      ctx.lineJoin = "round";
+      for (let j = 0; j < ser.length; j++) {
+        ctx.strokeStyle = C[ser[j].color];
+        ctx.setLineDash(ser[j].dash || []);
+        ctx.beginPath();
+        let pen = false;
+        for (let i = first; i < n; i++) {
+          const v = this.value(rows[i], ser[j], i ? rows[i - 1] : null);
+          if (v == null) { pen = false; continue; }
+          const x = X(rows[i][tI]), y = Y(v);
+          if (pen) ctx.lineTo(x, y); else { ctx.moveTo(x, y); pen = true; }
+        }
+        ctx.stroke();
+      }
+      ctx.setLineDash([]);
+    }
+    // Hover: the nearest row.
+    let hi = -1;
+    if (this.hoverX >= left && this.hoverX <= right && n > first) {
+      const t = tStart + ((this.hoverX - left) / (right - left)) * WINDOW_S;
+      let best = Infinity;
+      for (let i = first; i < n; i++) {
+        const d = Math.abs(rows[i][tI] - t);
+        if (d < best) { best = d; hi = i; }
+      }
+    }
+    if (hi >= 0) {
+      const row = rows[hi], prev = hi ? rows[hi - 1] : null;
+      const x = Math.round(X(row[tI])) + 0.5;
+      ctx.strokeStyle = C.fg;
+      ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, bottom); ctx.stroke();
+      // A box with the values.
+      ctx.font = fSmall;
+      const lines = [`t ${row[tI].toFixed(1)} s`];
+      for (const s of ser) lines.push(`${s.label} ${fmt(this.value(row, s, prev), spec.digits)} ${spec.unit}`);
+      let bw = 0;
+      for (const l of lines) bw = Math.max(bw, ctx.measureText(l).width);
+      bw += u * 1.8;
+      const lh = u * 1.05, bh = lines.length * lh + u * 0.5;
+      let bx = x + u * 0.5;
+      if (bx + bw > right) bx = x - u * 0.5 - bw;
+      const by = top;
+      ctx.fillStyle = C.panel;
+      ctx.strokeStyle = C.muted;
+      ctx.fillRect(bx, by, bw, bh);
+      ctx.strokeRect(bx + 0.5, by + 0.5, bw, bh);
+      ctx.textAlign = "left";
+      ctx.textBaseline = "top";
+      for (let k = 0; k < lines.length; k++) {
+        if (k > 0) {
+          ctx.fillStyle = C[ser[k - 1].color];
+          ctx.fillRect(bx + u * 0.4, by + u * 0.25 + k * lh + u * 0.2, u * 0.6, u * 0.6);
+        }
+        ctx.fillStyle = C.fg;
+        ctx.fillText(lines[k], bx + u * 1.2, by + u * 0.25 + k * lh);
+      }
+      this.setLabel(this.describe(row, prev, ` at ${row[tI].toFixed(1)} s`));
+    } else if (n) {
+      this.setLabel(this.describe(rows[n - 1], n > 1 ? rows[n - 2] : null, ` (latest, t ${rows[n - 1][tI].toFixed(1)} s)`));
+    } else {
+      this.setLabel(`${spec.title}: no data yet`);
+    }
+    this.hoverIdx = hi;
+  }
+}
+
+export class Charts {
+  constructor(container, columns) {
+    this.container = container;
+    this.columns = columns && columns.length ? columns : ["t", "arrival_rate", "throughput", "goodput",
+      "rejected", "dropped", "put_timeout", "stale", "timeout", "lost", "p50", "p95", "p99", "put_p95",
+      "queue_p95", "service_p95", "queue", "in_flight", "memory", "memory_peak"];
+    this.tIdx = this.columns.indexOf("t");
+    this.windowS = 0.5;
+    this.rows = [];
+    this.stackBase = new Float64Array(MAX_ROWS + 8);
+    this.colors = {};
+    this.font = "system-ui, sans-serif";
+    this.themeKey = "";
+    this.themeAt = -1e9;
+    // Remove any charts left from an earlier instance, then create ours.
+    for (const old of container.querySelectorAll("canvas.chart")) old.remove();
+    this.charts = SPECS.map((spec) => {
+      for (const s of spec.series) s.idx = this.columns.indexOf(s.col);
+      return new Chart(this, spec, container);
+    });
+    const onResize = () => { for (const c of this.charts) c.resize(); };
+    if (window.ResizeObserver) {
+      this.ro = new ResizeObserver(onResize);
+      for (const c of this.charts) this.ro.observe(c.canvas);
+    }
+    window.addEventListener("resize", onResize);
+  }
+
+  reset() {
+    this.rows.length = 0;
+    for (const c of this.charts) { c.dirty = true; }
+  }
+
+  add(rows) {
+    if (!rows || !rows.length) return;
+    const tI = this.tIdx;
+    for (const row of rows) {
+      const n = this.rows.length;
+      if (n && row[tI] < this.rows[n - 1][tI]) this.rows.length = 0;   // a new run
+      else if (n && row[tI] === this.rows[n - 1][tI]) { this.rows[n - 1] = row; continue; }
+      this.rows.push(row);
+    }
+    const n = this.rows.length;
+    if (n > 1) {
+      const dt = this.rows[n - 1][tI] - this.rows[n - 2][tI];
+      if (dt > 0 && dt < 5) this.windowS = dt;
+    }
+    // Keep the last 60 s (plus one row so the first per-second value has a predecessor).
+    const cutoff = this.rows[n - 1][tI] - WINDOW_S - 1;
+    let drop = 0;
+    while (drop < n - 1 && this.rows[drop][tI] < cutoff) drop++;
+    if (n - drop > MAX_ROWS) drop = n - MAX_ROWS;
+    if (drop) this.rows.splice(0, drop);
+    for (const c of this.charts) c.dirty = true;
+  }
+
+  readTheme() {
+    const now = performance.now();
+    if (now - this.themeAt < 1000) return;
+    this.themeAt = now;
+    const cs = getComputedStyle(this.charts[0].canvas);
+    let key = cs.fontFamily + "|";
+    const vals = {};
+    for (const k in FALLBACK) { vals[k] = cs.getPropertyValue("--" + k).trim(); key += vals[k] + "|"; }
+    const panel = cs.getPropertyValue("--panel").trim();
+    key += panel;
+    if (key === this.themeKey) return;
+    this.themeKey = key;
+    for (const k in FALLBACK) this.colors[k] = vals[k] || FALLBACK[k];
+    this.colors.panel = panel || this.colors.bg;
+    this.colors.grid = this.colors.muted;
+    this.font = cs.fontFamily || "system-ui, sans-serif";
+    // A faint grid: the muted colour at low alpha.
+    const ctx = this.charts[0].ctx;
+    ctx.save();
+    ctx.fillStyle = this.colors.muted;
+    const m = ctx.fillStyle;   // normalized: #rrggbb or rgba(...)
+    ctx.restore();
+    if (m[0] === "#") {
+      const r = parseInt(m.slice(1, 3), 16), g = parseInt(m.slice(3, 5), 16), b = parseInt(m.slice(5, 7), 16);
+      this.colors.grid = `rgba(${r},${g},${b},0.3)`;
+    }
+    for (const c of this.charts) c.dirty = true;
+  }
+
+  draw() {
+    this.readTheme();
+    for (const c of this.charts) c.draw(this.colors, this.font);
+  }
+}

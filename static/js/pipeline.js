@@ -1,0 +1,842 @@
+// The pipeline, animated on a canvas: producers -> queue -> workers -> permits -> downstream -> done.
+// Frames arrive ~20/s; draw() runs every animation frame and eases every shape towards the newest
+// frame. Items that end badly (rejected, dropped, put-timeout, stale, timeout, lost in a crash) fall
+// away as particles with a colour and a short label. No dependencies, no allocations in the hot path
+// beyond a few strings.
+
+const FALLBACK = {
+  bg: "#ffffff", fg: "#1a1a1a", ok: "#1f9d55", warn: "#d97706", bad: "#dc2626",
+  muted: "#8a8f98", accent: "#2563eb",
+};
+
+// Where each outcome comes from, its colour (a theme variable) and its label.
+const OUTCOMES = {
+  "rejected": { color: "bad", label: "rejected", from: "entry" },
+  "dropped": { color: "warn", label: "dropped", from: "head" },
+  "put-timeout": { color: "accent", label: "put timed out", from: "entry" },
+  "stale": { color: "muted", label: "stale", from: "head" },
+  "timeout": { color: "bad", label: "timed out", from: "downstream" },
+  "crash": { color: "bad", label: "lost", from: "queue" },
+  "lost": { color: "bad", label: "lost", from: "queue" },
+};
+
+const MAX_PARTICLES = 240;
+const MAX_TOKENS = 400;
+const FRAME_MS = 50;          // frames come at 20/s
+const EASE_MS = 90;           // time constant of the easing
+const PARTICLE_MS = 1400;
+
+function clamp(v, lo, hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/** Parse any CSS colour to [r, g, b] using a scratch 2d context. */
+function makeColorParser() {
+  const c = document.createElement("canvas");
+  c.width = c.height = 1;
+  const ctx = c.getContext("2d", { willReadFrequently: true });
+  return (css, fallback) => {
+    ctx.clearRect(0, 0, 1, 1);
+    ctx.fillStyle = fallback;
+    if (css) ctx.fillStyle = css;
+    ctx.fillRect(0, 0, 1, 1);
+    const d = ctx.getImageData(0, 0, 1, 1).data;
+    return [d[0], d[1], d[2]];
+  };
+}
+
+function rgb(c, a) {
+  return a === undefined || a >= 1
+    ? `rgb(${c[0]},${c[1]},${c[2]})`
+    : `rgba(${c[0]},${c[1]},${c[2]},${a.toFixed(3)})`;
+}
+
+function mix(a, b, t) {
+  return [Math.round(a[0] + (b[0] - a[0]) * t), Math.round(a[1] + (b[1] - a[1]) * t),
+    Math.round(a[2] + (b[2] - a[2]) * t)];
+}
+
+/** Fit n cells into a w x h box: returns [cols, rows, cell]. */
+function fitGrid(n, w, h, maxCell) {
+  if (n <= 0) return [1, 1, Math.min(maxCell, w, h)];
+  let best = [n, 1, 0];
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols);
+    const cell = Math.min(w / cols, h / rows, maxCell);
+    if (cell > best[2] + 0.01) best = [cols, rows, cell];
+  }
+  return best;
+}
+
+function fmtS(s) {
+  if (s == null) return "";
+  return s < 10 ? s.toFixed(1) + " s" : Math.round(s) + " s";
+}
+
+function plural(n, one, many) { return n === 1 ? one : many; }
+
+export class Pipeline {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.frame = null;
+    this.prev = null;
+    this.scenario = null;
+    this.frameAt = 0;
+    this.lastDraw = 0;
+    this.dirty = true;
+    this.cssW = 0;
+    this.cssH = 0;
+    this.dpr = 1;
+    this.colors = {};
+    this.rgb = {};
+    this.ageColors = [];
+    this.themeKey = "";
+    this.themeCheckedAt = -1e9;
+    this.parseColor = makeColorParser();
+    // Tokens: one per visible item id, eased towards its target position.
+    this.tokens = new Map();
+    this.tokenPool = [];
+    this.gen = 0;
+    // Particles: a fixed pool.
+    this.particles = [];
+    for (let i = 0; i < MAX_PARTICLES; i++) {
+      this.particles.push({ alive: false, x: 0, y: 0, vx: 0, vy: 0, born: 0, color: "", label: "", big: false });
+    }
+    this.pNext = 0;
+    this.labelAt = Object.create(null);   // kind -> last time a label was shown
+    this.flashUntil = 0;
+    this.smooth = { queue: 0, memory: 0, inflight: 0, blocked: 0, load: 0 };
+    this.L = null;     // layout
+    this.text = {};    // per-frame strings
+    this.reduced = false;
+    const mq = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
+    if (mq) {
+      this.reduced = mq.matches;
+      const onChange = () => { this.reduced = mq.matches; this.dirty = true; };
+      if (mq.addEventListener) mq.addEventListener("change", onChange);
+      else if (mq.addListener) mq.addListener(onChange);
+    }
+    if (window.ResizeObserver) {
+      this.ro = new ResizeObserver(() => this.resize());
+      this.ro.observe(canvas);
+    }
+    window.addEventListener("resize", () => this.resize());
+    this.resize();
+  }
+
+  // ---------------------------------------------------------------- sizing and theme
+  resize() {
+    const c = this.canvas;
+    const w = c.clientWidth || c.width || 300;
+    const h = c.clientHeight || c.height || 150;
+    const dpr = Math.min(window.devicePixelRatio || 1, 3);
+    const bw = Math.max(1, Math.round(w * dpr));
+    const bh = Math.max(1, Math.round(h * dpr));
+    if (bw !== c.width || bh !== c.height) {
+      c.width = bw;
+      c.height = bh;
+    }
+    if (w !== this.cssW || h !== this.cssH || dpr !== this.dpr) {
+      this.cssW = w;
+      this.cssH = h;
+      this.dpr = dpr;
+      this.L = null;
+      this.dirty = true;
+    }
+  }
+
+  readTheme(now) {
+    if (now - this.themeCheckedAt < 1000 && this.ageColors.length) return;
+    this.themeCheckedAt = now;
+    const cs = getComputedStyle(this.canvas);
+    let key = "";
+    const vals = {};
+    for (const k in FALLBACK) {
+      const v = cs.getPropertyValue("--" + k).trim();
+      vals[k] = v;
+      key += v + "|";
+    }
+    key += cs.fontFamily;
+    if (key === this.themeKey) return;
+    this.themeKey = key;
+    this.font = cs.fontFamily || "system-ui, sans-serif";
+    for (const k in FALLBACK) {
+      const c = this.parseColor(vals[k], FALLBACK[k]);
+      this.rgb[k] = c;
+      this.colors[k] = rgb(c);
+    }
+    const { ok, warn, bad } = this.rgb;
+    this.ageColors = [];
+    for (let i = 0; i <= 16; i++) {
+      const t = i / 16;
+      this.ageColors.push(rgb(t < 0.5 ? mix(ok, warn, t * 2) : mix(warn, bad, (t - 0.5) * 2)));
+    }
+    this.colors.faint = rgb(this.rgb.muted, 0.25);
+    this.colors.faintFg = rgb(this.rgb.fg, 0.08);
+    this.colors.badFlash = rgb(this.rgb.bad, 0.18);
+    this.colors.badBanner = rgb(this.rgb.bad, 0.92);
+    this.colors.scrim = rgb(this.rgb.bg, 0.55);
+    this.L = null;
+    this.dirty = true;
+  }
+
+  ageColor(age) {
+    // Green when fresh, amber at half the scale, red at the scale (max_age when set, else 2 s).
+    const sc = this.scenario;
+    const scale = sc && sc.max_age > 0 ? sc.max_age : 2.0;
+    const i = clamp(Math.round((age / scale) * 16), 0, 16);
+    return this.ageColors[i];
+  }
+
+  // ---------------------------------------------------------------- frames
+  setFrame(frame) {
+    if (!frame || !frame.state) return;
+    if (frame.scenario) this.scenario = frame.scenario;
+    const now = performance.now();
+    const prev = this.frame;
+    if (prev && (frame.run !== prev.run || frame.t < prev.t)) {
+      // A new run: forget tokens and particles.
+      this.tokens.forEach((tk) => this.tokenPool.push(tk));
+      this.tokens.clear();
+      for (const p of this.particles) p.alive = false;
+    }
+    this.prev = prev;
+    this.frame = frame;
+    this.frameAt = now;
+    this.dirty = true;
+    this.buildText(frame);
+    if (!this.L) return;
+    this.spawnFromEvents(frame, prev, now);
+  }
+
+  buildText(f) {
+    const s = f.state;
+    const T = this.text;
+    const q = s.queue;
+    T.queueCount = q.max > 0 ? `${q.n} / ${q.max}` : `${q.n}`;
+    T.queueTitle = q.max > 0 ? "queue" : "queue (unbounded)";
+    T.more = q.more > 0 ? `+${q.more} more` : "";
+    T.oldest = q.oldest != null && q.n > 0 ? `oldest ${fmtS(q.oldest)}` : "";
+    const b = s.blocked;
+    T.blocked = b.n > 0 ? `${b.n} waiting to put` : "";
+    T.blockedOldest = b.n > 0 && b.oldest != null ? `longest ${fmtS(b.oldest)}` : "";
+    const sem = s.semaphore;
+    T.permits = sem.limit > 0 ? `${sem.held} / ${sem.limit}` : "none";
+    T.permitWait = sem.waiting > 0 ? `${sem.waiting} waiting` : "";
+    const d = s.downstream;
+    T.downLoad = d.capacity > 0 ? `${d.in_flight} / ${d.capacity}` : `${d.in_flight} calls`;
+    T.slow = d.slowdown > 1.01 ? `×${d.slowdown.toFixed(1)} slower` : "";
+    const m = s.memory;
+    T.mem = m.limit > 0 ? `memory ${m.held} / ${m.limit} items` : `memory ${m.held} items (no limit)`;
+    T.memPeak = `peak ${m.peak}` + (m.crashes ? ` · ${m.crashes} ${plural(m.crashes, "crash", "crashes")}` : "");
+    const t = s.totals;
+    T.done = `${t.completed}`;
+    const parts = [];
+    if (t.rejected) parts.push(["rejected", `${t.rejected} rejected`]);
+    if (t.dropped) parts.push(["dropped", `${t.dropped} dropped`]);
+    if (t.put_timeouts) parts.push(["put-timeout", `${t.put_timeouts} put timeouts`]);
+    if (t.stale) parts.push(["stale", `${t.stale} stale`]);
+    if (t.timeouts) parts.push(["timeout", `${t.timeouts} timed out`]);
+    if (t.lost) parts.push(["lost", `${t.lost} lost`]);
+    T.failed = parts;
+    T.time = `t ${f.t.toFixed(1)} s`;
+    T.status = f.status && f.status !== "running" ? f.status : "";
+    T.arrivals = this.scenario
+      ? (this.scenario.producer === "closed"
+        ? `${this.scenario.producers} ${plural(this.scenario.producers, "producer", "producers")}`
+        : `${this.scenario.rate}/s arriving`)
+      : "";
+    T.restart = s.down_until != null ? `restarting in ${Math.max(0, s.down_until - f.t).toFixed(1)} s` : "";
+  }
+
+  // ---------------------------------------------------------------- layout
+  layout() {
+    const W = this.cssW, H = this.cssH;
+    const vertical = W < 560 && H > W * 0.9;
+    const u = clamp(Math.min(W / (vertical ? 22 : 46), H / (vertical ? 34 : 17)), 10, 44);
+    const pad = Math.round(u * 0.6);
+    const memH = Math.round(u * 2.4);
+    const L = { W, H, u, pad, vertical, font: this.font };
+    L.fSmall = `${Math.round(u * 0.85)}px ${this.font}`;
+    L.fBody = `${Math.round(u)}px ${this.font}`;
+    L.fBold = `600 ${Math.round(u)}px ${this.font}`;
+    L.fBig = `700 ${Math.round(u * 1.6)}px ${this.font}`;
+    L.fHuge = `800 ${Math.round(u * 2.2)}px ${this.font}`;
+    L.mem = { x: pad, y: H - memH - pad * 0.5, w: W - 2 * pad, h: memH };
+    const top = pad + u * 0.4;
+    const bottom = L.mem.y - pad;
+    if (!vertical) {
+      // Columns, left to right.
+      const fr = [0.15, 0.31, 0.17, 0.09, 0.13, 0.15];
+      const keys = ["prod", "queue", "workers", "permits", "down", "exit"];
+      let x = pad;
+      const avail = W - 2 * pad;
+      for (let i = 0; i < keys.length; i++) {
+        const w = avail * fr[i];
+        L[keys[i]] = { x: x + pad * 0.3, y: top + u * 1.6, w: w - pad * 0.6, h: bottom - top - u * 1.6, hx: x + w / 2, hy: top };
+        x += w;
+      }
+    } else {
+      // Rows, top to bottom, two columns where it helps.
+      const avail = bottom - top;
+      const rows = [["prod", 0.15], ["queue", 0.3], ["workers", 0.22], ["down", 0.33]];
+      let y = top;
+      for (const [k, f] of rows) {
+        const h = avail * f;
+        if (k === "workers") {
+          L.workers = { x: pad, y: y + u * 1.6, w: (W - 2 * pad) * 0.66, h: h - u * 1.8, hx: pad + (W - 2 * pad) * 0.33, hy: y };
+          L.permits = { x: pad + (W - 2 * pad) * 0.7, y: y + u * 1.6, w: (W - 2 * pad) * 0.3, h: h - u * 1.8, hx: pad + (W - 2 * pad) * 0.85, hy: y };
+        } else if (k === "down") {
+          L.down = { x: pad, y: y + u * 1.6, w: (W - 2 * pad) * 0.48, h: h - u * 1.8, hx: pad + (W - 2 * pad) * 0.24, hy: y };
+          L.exit = { x: pad + (W - 2 * pad) * 0.52, y: y + u * 1.6, w: (W - 2 * pad) * 0.48, h: h - u * 1.8, hx: pad + (W - 2 * pad) * 0.76, hy: y };
+        } else {
+          L[k] = { x: pad, y: y + u * 1.6, w: W - 2 * pad, h: h - u * 1.8, hx: W / 2, hy: y };
+        }
+        y += h;
+      }
+    }
+    this.L = L;
+    return L;
+  }
+
+  // ---------------------------------------------------------------- particles
+  spawn(x, y, vx, vy, born, color, label, big) {
+    const p = this.particles[this.pNext];
+    this.pNext = (this.pNext + 1) % MAX_PARTICLES;
+    p.alive = true; p.x = x; p.y = y; p.vx = vx; p.vy = vy; p.born = born;
+    p.color = color; p.label = label; p.big = big;
+  }
+
+  spawnFromEvents(f, prev, now) {
+    if (this.reduced || !f.events || !f.events.length) return;
+    const L = this.L;
+    const u = L.u;
+    const t0 = prev ? prev.t : f.t;
+    const span = Math.max(1e-6, f.t - t0);
+    let completed = 0;
+    for (let i = 0; i < f.events.length; i++) {
+      const ev = f.events[i];
+      const kind = ev[1];
+      const delay = prev ? clamp(((ev[0] - t0) / span) * FRAME_MS, 0, FRAME_MS) : 0;
+      const born = now + delay;
+      if (kind === "handled") {
+        if (++completed > 12) continue;
+        const d = L.down;
+        this.spawn(d.x + d.w * 0.9, d.y + d.h * (0.2 + Math.random() * 0.5),
+          (L.vertical ? 0.12 : 0.35) * u, L.vertical ? 0 : -0.02 * u, born, "ok", "", false);
+        continue;
+      }
+      const o = OUTCOMES[kind];
+      if (!o) continue;
+      let x, y;
+      if (o.from === "entry") { x = L.queue.x; y = L.queue.y + L.queue.h * 0.3; }
+      else if (o.from === "head") { x = L.queue.x + L.queue.w; y = L.queue.y + L.queue.h * 0.3; }
+      else if (o.from === "downstream") { x = L.down.x + L.down.w * 0.5; y = L.down.y + L.down.h * 0.3; }
+      else { x = L.queue.x + L.queue.w * 0.5; y = L.queue.y + L.queue.h * 0.3; }
+      const showLabel = !(this.labelAt[kind] > born - 700);
+      if (showLabel) this.labelAt[kind] = born;
+      if (kind === "crash") {
+        this.flashUntil = born + 900;
+        for (let k = 0; k < 60; k++) {
+          this.spawn(L.queue.x + Math.random() * L.queue.w, L.queue.y + Math.random() * L.queue.h * 0.8,
+            (Math.random() - 0.5) * 0.3 * u, -Math.random() * 0.2 * u, born + Math.random() * 200,
+            o.color, k === 0 ? "lost" : "", k === 0);
+        }
+        continue;
+      }
+      this.spawn(x, y, (Math.random() - 0.5) * 0.12 * u, -0.1 * u, born, o.color, showLabel ? o.label : "", false);
+    }
+  }
+
+  // ---------------------------------------------------------------- tokens
+  token(id, tx, ty, sx, sy) {
+    let tk = this.tokens.get(id);
+    if (!tk) {
+      if (this.tokens.size >= MAX_TOKENS) return null;
+      tk = this.tokenPool.pop() || { x: 0, y: 0, gen: 0, age: -1 };
+      tk.x = sx; tk.y = sy; tk.age = -1;
+      this.tokens.set(id, tk);
+    }
+    tk.gen = this.gen;
+    const k = this.ease;
+    tk.x += (tx - tk.x) * k;
+    tk.y += (ty - tk.y) * k;
+    return tk;
+  }
+
+  sweepTokens() {
+    const g = this.gen;
+    this.tokens.forEach((tk, id) => {
+      if (tk.gen !== g) { this.tokens.delete(id); this.tokenPool.push(tk); }
+    });
+  }
+
+  // ---------------------------------------------------------------- drawing helpers
+  roundRect(x, y, w, h, r) {
+    const ctx = this.ctx;
+    r = Math.min(r, w / 2, h / 2);
+    ctx.beginPath();
+    ctx.moveTo(x + r, y);
+    ctx.arcTo(x + w, y, x + w, y + h, r);
+    ctx.arcTo(x + w, y + h, x, y + h, r);
+    ctx.arcTo(x, y + h, x, y, r);
+    ctx.arcTo(x, y, x + w, y, r);
+    ctx.closePath();
+  }
+
+  header(r, label) {
+    const ctx = this.ctx, L = this.L;
+    ctx.font = L.fBold;
+    ctx.fillStyle = this.colors.muted;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    ctx.fillText(label, r.hx, r.hy);
+  }
+
+  item(x, y, s, age) {
+    const ctx = this.ctx;
+    ctx.fillStyle = this.ageColor(age);
+    this.roundRect(x - s / 2, y - s / 2, s, s, s * 0.22);
+    ctx.fill();
+  }
+
+  // ---------------------------------------------------------------- draw
+  draw(nowMs) {
+    const now = nowMs === undefined ? performance.now() : nowMs;
+    this.readTheme(now);
+    const f = this.frame;
+    const animating = !this.reduced;
+    if (!animating && !this.dirty) return;
+    const dt = this.lastDraw ? clamp(now - this.lastDraw, 0, 200) : 16;
+    this.lastDraw = now;
+    this.ease = animating ? 1 - Math.exp(-dt / EASE_MS) : 1;
+    this.dirty = false;
+    const ctx = this.ctx;
+    const L = this.L || this.layout();
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    ctx.fillStyle = this.colors.bg;
+    ctx.fillRect(0, 0, L.W, L.H);
+    if (!f) {
+      ctx.font = L.fBody;
+      ctx.fillStyle = this.colors.muted;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText("waiting for the first frame…", L.W / 2, L.H / 2);
+      return;
+    }
+    const s = f.state;
+    this.gen++;
+    const sm = this.smooth, k = this.ease;
+    sm.queue += (s.queue.n - sm.queue) * k;
+    sm.memory += (s.memory.held - sm.memory) * k;
+    sm.blocked += (s.blocked.n - sm.blocked) * k;
+    const cap = s.downstream.capacity;
+    const load = cap > 0 ? s.downstream.in_flight / cap : 0;
+    sm.load += (load - sm.load) * k;
+
+    const pulse = animating ? 0.5 + 0.5 * Math.sin(now / 160) : 1;
+    this.drawArrows(L);
+    this.drawProducers(L, s, pulse);
+    this.drawQueue(L, s);
+    this.drawWorkers(L, s);
+    this.drawPermits(L, s);
+    this.drawDownstream(L, s);
+    this.drawExit(L, s);
+    this.drawMemory(L, s);
+    this.sweepTokens();
+    if (animating) this.drawParticles(L, now, dt);
+    this.drawTopRight(L);
+    if (s.down_until != null || now < this.flashUntil) this.drawCrash(L, s, now, animating);
+  }
+
+  drawArrows(L) {
+    // Faint flow arrows between the sections.
+    const ctx = this.ctx;
+    ctx.strokeStyle = this.colors.faint;
+    ctx.fillStyle = this.colors.faint;
+    ctx.lineWidth = Math.max(2, L.u * 0.18);
+    const pairs = L.vertical
+      ? [[L.prod, L.queue], [L.queue, L.workers], [L.workers, L.down]]
+      : [[L.prod, L.queue], [L.queue, L.workers], [L.workers, L.permits], [L.permits, L.down], [L.down, L.exit]];
+    for (const [a, b] of pairs) {
+      let x1, y1, x2, y2;
+      if (L.vertical) { x1 = x2 = L.W / 2; y1 = a.y + a.h; y2 = b.y - L.u * 1.6; if (y2 - y1 < L.u * 0.6) continue; }
+      else { y1 = y2 = a.y + a.h * 0.45; x1 = a.x + a.w; x2 = b.x; if (x2 - x1 < L.u * 0.4) { x1 -= L.u * 0.2; x2 += L.u * 0.2; } }
+      ctx.beginPath(); ctx.moveTo(x1, y1); ctx.lineTo(x2, y2); ctx.stroke();
+      const ah = L.u * 0.35;
+      ctx.beginPath();
+      if (L.vertical) { ctx.moveTo(x2, y2); ctx.lineTo(x2 - ah, y2 - ah); ctx.lineTo(x2 + ah, y2 - ah); }
+      else { ctx.moveTo(x2, y2); ctx.lineTo(x2 - ah, y2 - ah); ctx.lineTo(x2 - ah, y2 + ah); }
+      ctx.fill();
+    }
+  }
+
+  drawProducers(L, s, pulse) {
+    const ctx = this.ctx, r = L.prod, u = L.u, C = this.colors, T = this.text;
+    const closed = this.scenario ? this.scenario.producer === "closed" : s.producers.length > 0;
+    this.header(r, closed ? "producers" : "arrivals");
+    if (closed && s.producers.length) {
+      const n = s.producers.length;
+      const shown = Math.min(n, 16);
+      const [cols, , cell] = fitGrid(shown, r.w, r.h - u * 1.2, u * 5);
+      const bw = cell * 0.86, bh = cell * 0.72;
+      for (let i = 0; i < shown; i++) {
+        const p = s.producers[i];
+        const cx = r.x + (i % cols + 0.5) * (r.w / cols);
+        const cy = r.y + (Math.floor(i / cols) + 0.5) * cell;
+        const blocked = p[1] === "b";
+        ctx.lineWidth = blocked ? Math.max(2, u * (0.18 + 0.14 * pulse)) : Math.max(1.5, u * 0.1);
+        ctx.strokeStyle = blocked ? C.bad : C.muted;
+        ctx.fillStyle = blocked ? C.badFlash : C.faintFg;
+        this.roundRect(cx - bw / 2, cy - bh / 2, bw, bh, u * 0.3);
+        ctx.fill();
+        ctx.stroke();
+        if (p[3] != null) {
+          const sz = bh * 0.42;
+          const tk = this.token(p[3], cx, cy - bh * 0.08, cx, cy);
+          if (tk) this.item(tk.x, tk.y, sz, p[2]);
+        }
+        if (bh > u * 2.2) {
+          ctx.font = L.fSmall;
+          ctx.textAlign = "center";
+          ctx.textBaseline = "bottom";
+          ctx.fillStyle = blocked ? C.bad : C.muted;
+          ctx.fillText(blocked ? "waiting " + fmtS(p[2]) : "pausing", cx, cy + bh / 2 - u * 0.1);
+        }
+      }
+      const blockedN = s.blocked.n;
+      ctx.font = L.fBold;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "bottom";
+      ctx.fillStyle = blockedN ? C.bad : C.muted;
+      const msg = n > shown ? `+${n - shown} more · ${blockedN} blocked` : blockedN ? `${blockedN} blocked` : T.arrivals;
+      ctx.fillText(msg, r.x + r.w / 2, r.y + r.h);
+      return;
+    }
+    // Open arrivals: a source and a pile of blocked putters.
+    const cx = r.x + r.w / 2;
+    ctx.font = L.fBody;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    ctx.fillStyle = C.fg;
+    ctx.fillText(T.arrivals, cx, r.y);
+    const bn = s.blocked.n;
+    if (bn > 0) {
+      const items = s.blocked.items;
+      const pileH = r.h - u * 4.2;
+      const shown = Math.min(items.length, 24);
+      const [cols, , cell] = fitGrid(shown, r.w * 0.9, pileH, u * 1.6);
+      const py = r.y + u * 1.6;
+      for (let i = 0; i < shown; i++) {
+        const it = items[i];
+        const x = r.x + r.w * 0.05 + (i % cols + 0.5) * (r.w * 0.9 / cols);
+        const y = py + pileH - (Math.floor(i / cols) + 0.5) * cell;
+        const tk = this.token(it[0], x, y, r.x, y);
+        if (tk) this.item(tk.x, tk.y, cell * 0.78, it[1]);
+      }
+      ctx.lineWidth = Math.max(2, u * (0.12 + 0.12 * pulse));
+      ctx.strokeStyle = C.bad;
+      this.roundRect(r.x, py - u * 0.3, r.w, pileH + u * 0.6, u * 0.4);
+      ctx.stroke();
+      ctx.font = L.fBold;
+      ctx.fillStyle = C.bad;
+      ctx.textBaseline = "bottom";
+      ctx.fillText(T.blocked, cx, r.y + r.h - u * 1.1);
+      ctx.font = L.fSmall;
+      ctx.fillText(T.blockedOldest, cx, r.y + r.h);
+    } else {
+      ctx.font = L.fSmall;
+      ctx.fillStyle = C.muted;
+      ctx.textBaseline = "middle";
+      ctx.fillText("nobody waiting", cx, r.y + r.h / 2);
+    }
+  }
+
+  drawQueue(L, s) {
+    const ctx = this.ctx, r = L.queue, u = L.u, C = this.colors, T = this.text;
+    const q = s.queue;
+    this.header(r, T.queueTitle);
+    const bounded = q.max > 0;
+    const slots = bounded ? Math.min(q.max, 40) : Math.max(q.items.length, 1);
+    const gridH = r.h - u * 3.4;
+    const gy = r.y + u * 0.2;
+    const [cols, rows, cell] = fitGrid(bounded ? slots : 40, r.w, gridH, u * 3.2);
+    const gw = cols * cell, gh = rows * cell;
+    const gx = r.x + (r.w - gw) / 2;
+    const full = bounded && q.n >= q.max;
+    // Outline of the queue; slots for a bounded one.
+    ctx.lineWidth = Math.max(2, u * 0.14);
+    ctx.strokeStyle = full ? C.warn : C.muted;
+    this.roundRect(gx - u * 0.25, gy - u * 0.25, gw + u * 0.5, (bounded ? gh : gridH) + u * 0.5, u * 0.35);
+    ctx.stroke();
+    const sz = cell * 0.8;
+    if (bounded) {
+      ctx.fillStyle = C.faintFg;
+      for (let i = 0; i < slots; i++) {
+        const x = gx + gw - (i % cols + 0.5) * cell;
+        const y = gy + (Math.floor(i / cols) + 0.5) * cell;
+        this.roundRect(x - sz / 2, y - sz / 2, sz, sz, sz * 0.22);
+        ctx.fill();
+      }
+    }
+    // Items: the oldest at the head (right, nearest the workers).
+    const items = q.items;
+    const entryX = L.vertical ? r.x + r.w / 2 : r.x - u;
+    const entryY = L.vertical ? r.y - u : gy + gh / 2;
+    for (let i = 0; i < items.length && i < 40; i++) {
+      const x = gx + gw - (i % cols + 0.5) * cell;
+      const y = bounded ? gy + (Math.floor(i / cols) + 0.5) * cell
+        : gy + gridH - (Math.floor(i / cols) + 0.5) * cell;   // unbounded: a stack growing upward
+      const tk = this.token(items[i][0], x, y, entryX, entryY);
+      if (tk) { tk.age = items[i][1]; this.item(tk.x, tk.y, sz, tk.age); }
+    }
+    // Count, "+N more", oldest age.
+    const by = r.y + r.h;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "bottom";
+    ctx.font = L.fBig;
+    ctx.fillStyle = full || (!bounded && q.n > 40) ? C.warn : C.fg;
+    const count = bounded ? T.queueCount : `${Math.round(this.reduced ? q.n : this.smooth.queue)}`;
+    ctx.fillText(count + (bounded ? "" : " queued"), r.x + r.w / 2, by - u * 1.1);
+    ctx.font = L.fSmall;
+    ctx.fillStyle = C.muted;
+    const line = T.more && T.oldest ? `${T.more} · ${T.oldest}` : T.more || T.oldest;
+    ctx.fillText(line, r.x + r.w / 2, by);
+  }
+
+  drawWorkers(L, s) {
+    const ctx = this.ctx, r = L.workers, u = L.u, C = this.colors;
+    this.header(r, "workers");
+    const ws = s.workers;
+    const n = Math.min(ws.length, 24);
+    const more = ws.length - n + (s.workers_more || 0);
+    const areaH = r.h - (more > 0 ? u * 1.2 : 0);
+    const [cols, , cell] = fitGrid(Math.max(n, 1), r.w, areaH, u * 4.5);
+    const bw = Math.min(r.w / cols, cell * 1.6) * 0.9, bh = cell * 0.8;
+    const qr = L.queue;
+    const fromX = qr.x + qr.w, fromY = qr.y + qr.h * 0.3;
+    ctx.textAlign = "center";
+    for (let i = 0; i < n; i++) {
+      const w = ws[i];
+      const cx = r.x + (i % cols + 0.5) * (r.w / cols);
+      const cy = r.y + (Math.floor(i / cols) + 0.5) * cell;
+      const st = w[1];
+      const col = st === "c" ? C.accent : st === "p" ? C.warn : C.muted;
+      ctx.lineWidth = Math.max(2, u * (st === "i" ? 0.08 : 0.16));
+      ctx.strokeStyle = col;
+      ctx.fillStyle = st === "i" ? C.bg : C.faintFg;
+      this.roundRect(cx - bw / 2, cy - bh / 2, bw, bh, u * 0.3);
+      ctx.fill();
+      ctx.stroke();
+      if (w[2] != null) {
+        const tk = this.token(w[2], cx - bw * 0.22, cy, fromX, fromY);
+        // Colour by the age the item had in the queue (seconds in this state when unknown).
+        if (tk) this.item(tk.x, tk.y, Math.min(bh * 0.5, u * 1.6), tk.age >= 0 ? tk.age : w[3]);
+      }
+      if (bh > u * 1.4 && bw > u * 3) {
+        ctx.font = L.fSmall;
+        ctx.textBaseline = "middle";
+        ctx.fillStyle = col;
+        const label = st === "c" ? "calling" : st === "p" ? "permit?" : "idle";
+        ctx.fillText(label, w[2] != null ? cx + bw * 0.18 : cx, cy);
+      }
+    }
+    if (more > 0) {
+      ctx.font = L.fSmall;
+      ctx.fillStyle = C.muted;
+      ctx.textBaseline = "bottom";
+      ctx.fillText(`+${more} more`, r.x + r.w / 2, r.y + r.h);
+    }
+  }
+
+  drawPermits(L, s) {
+    const ctx = this.ctx, r = L.permits, u = L.u, C = this.colors, T = this.text;
+    const sem = s.semaphore;
+    this.header(r, "permits");
+    ctx.textAlign = "center";
+    if (sem.limit > 0) {
+      const dots = Math.min(sem.limit, 32);
+      const [cols, , cell] = fitGrid(dots, r.w, r.h - u * 2.6, u * 2.4);
+      const gw = cols * cell;
+      const gx = r.x + (r.w - gw) / 2;
+      const rad = cell * 0.34;
+      ctx.lineWidth = Math.max(1.5, u * 0.12);
+      for (let i = 0; i < dots; i++) {
+        const x = gx + (i % cols + 0.5) * cell;
+        const y = r.y + (Math.floor(i / cols) + 0.5) * cell;
+        ctx.beginPath();
+        ctx.arc(x, y, rad, 0, Math.PI * 2);
+        if (i < sem.held) { ctx.fillStyle = sem.held >= sem.limit ? C.warn : C.accent; ctx.fill(); }
+        else { ctx.strokeStyle = C.muted; ctx.stroke(); }
+      }
+    }
+    ctx.textBaseline = "bottom";
+    ctx.font = L.fBold;
+    ctx.fillStyle = sem.limit > 0 && sem.held >= sem.limit ? C.warn : C.fg;
+    ctx.fillText(T.permits, r.x + r.w / 2, r.y + r.h - (T.permitWait ? u * 1.1 : 0));
+    if (T.permitWait) {
+      ctx.font = L.fSmall;
+      ctx.fillStyle = C.warn;
+      ctx.fillText(T.permitWait, r.x + r.w / 2, r.y + r.h);
+    }
+  }
+
+  drawDownstream(L, s) {
+    const ctx = this.ctx, r = L.down, u = L.u, C = this.colors, T = this.text;
+    const d = s.downstream;
+    this.header(r, "downstream");
+    const bx = r.x + r.w * 0.1, bw = r.w * 0.8;
+    const by = r.y, bh = r.h - u * 2.6;
+    // A tall box filling with load.
+    ctx.fillStyle = C.faintFg;
+    this.roundRect(bx, by, bw, bh, u * 0.4);
+    ctx.fill();
+    const load = d.capacity > 0 ? clamp(this.reduced ? d.in_flight / d.capacity : this.smooth.load, 0, 1.5) : 0;
+    if (d.capacity > 0) {
+      const fh = bh * Math.min(load, 1);
+      ctx.fillStyle = load >= 1 ? C.bad : load > 0.75 ? C.warn : C.ok;
+      this.roundRect(bx, by + bh - fh, bw, fh, u * 0.4);
+      ctx.fill();
+    } else {
+      // Unlimited: show in-flight calls as dots.
+      const n = Math.min(d.in_flight, 40);
+      if (n > 0) {
+        const [cols, , cell] = fitGrid(n, bw, bh, u * 1.6);
+        ctx.fillStyle = C.accent;
+        for (let i = 0; i < n; i++) {
+          ctx.beginPath();
+          ctx.arc(bx + (i % cols + 0.5) * (bw / cols), by + bh - (Math.floor(i / cols) + 0.5) * cell, cell * 0.3, 0, Math.PI * 2);
+          ctx.fill();
+        }
+      }
+    }
+    ctx.lineWidth = Math.max(2, u * 0.14);
+    ctx.strokeStyle = T.slow ? C.bad : C.muted;
+    this.roundRect(bx, by, bw, bh, u * 0.4);
+    ctx.stroke();
+    ctx.textAlign = "center";
+    ctx.textBaseline = "bottom";
+    ctx.font = L.fBold;
+    ctx.fillStyle = C.fg;
+    ctx.fillText(T.downLoad, r.x + r.w / 2, r.y + r.h - u * 1.1);
+    ctx.font = L.fSmall;
+    ctx.fillStyle = T.slow ? C.bad : C.muted;
+    ctx.fillText(T.slow || (d.capacity > 0 ? "capacity" : "no capacity limit"), r.x + r.w / 2, r.y + r.h);
+  }
+
+  drawExit(L, s) {
+    const ctx = this.ctx, r = L.exit, u = L.u, C = this.colors, T = this.text;
+    this.header(r, "done");
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    ctx.font = L.fBig;
+    ctx.fillStyle = C.ok;
+    ctx.fillText(T.done, r.x + r.w / 2, r.y);
+    ctx.font = L.fSmall;
+    ctx.fillText("completed", r.x + r.w / 2, r.y + u * 1.8);
+    let y = r.y + u * 3.4;
+    for (let i = 0; i < T.failed.length; i++) {
+      if (y > r.y + r.h - u * 0.8) break;
+      const [kind, text] = T.failed[i];
+      ctx.fillStyle = C[OUTCOMES[kind].color];
+      ctx.fillText(text, r.x + r.w / 2, y);
+      y += u * 1.15;
+    }
+  }
+
+  drawMemory(L, s) {
+    const ctx = this.ctx, r = L.mem, u = L.u, C = this.colors, T = this.text;
+    const m = s.memory;
+    const barY = r.y + u * 1.15, barH = r.h - u * 1.15;
+    const scale = m.limit > 0 ? m.limit : Math.max(m.peak * 1.25, 10);
+    const held = this.reduced ? m.held : this.smooth.memory;
+    const frac = clamp(held / scale, 0, 1);
+    ctx.fillStyle = C.faintFg;
+    this.roundRect(r.x, barY, r.w, barH, barH * 0.3);
+    ctx.fill();
+    if (frac > 0) {
+      ctx.fillStyle = m.limit > 0 ? (frac > 0.85 ? C.bad : frac > 0.6 ? C.warn : C.ok) : C.accent;
+      this.roundRect(r.x, barY, Math.max(barH * 0.6, r.w * frac), barH, barH * 0.3);
+      ctx.fill();
+    }
+    // Peak marker.
+    const px = r.x + r.w * clamp(m.peak / scale, 0, 1);
+    ctx.strokeStyle = C.fg;
+    ctx.lineWidth = Math.max(2, u * 0.12);
+    ctx.beginPath(); ctx.moveTo(px, barY - u * 0.15); ctx.lineTo(px, barY + barH + u * 0.05); ctx.stroke();
+    ctx.strokeStyle = m.limit > 0 ? C.bad : C.muted;
+    this.roundRect(r.x, barY, r.w, barH, barH * 0.3);
+    ctx.stroke();
+    ctx.font = L.fBold;
+    ctx.fillStyle = C.fg;
+    ctx.textBaseline = "bottom";
+    ctx.textAlign = "left";
+    ctx.fillText(T.mem, r.x, barY - u * 0.1);
+    ctx.font = L.fSmall;
+    ctx.fillStyle = m.crashes ? C.bad : C.muted;
+    ctx.textAlign = "right";
+    ctx.fillText(T.memPeak, r.x + r.w, barY - u * 0.1);
+  }
+
+  drawParticles(L, now, dt) {
+    const ctx = this.ctx, u = L.u, C = this.colors;
+    const g = 0.0009 * u * dt;   // gravity (per ms, scaled)
+    const step = dt / 16;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    ctx.font = L.fBold;
+    for (let i = 0; i < MAX_PARTICLES; i++) {
+      const p = this.particles[i];
+      if (!p.alive) continue;
+      const age = now - p.born;
+      if (age < 0) continue;
+      if (age > PARTICLE_MS || p.y > L.H + u * 2 || p.x > L.W + u * 2) { p.alive = false; continue; }
+      const isOk = p.color === "ok";
+      if (!isOk) p.vy += g;
+      p.x += p.vx * step;
+      p.y += p.vy * step;
+      const a = 1 - age / PARTICLE_MS;
+      ctx.globalAlpha = a;
+      ctx.fillStyle = C[p.color];
+      const sz = u * (p.big ? 1.0 : isOk ? 0.7 : 0.85);
+      ctx.fillRect(p.x - sz / 2, p.y - sz / 2, sz, sz);
+      if (p.label) {
+        ctx.globalAlpha = Math.min(1, a * 1.6);
+        ctx.fillText(p.label, p.x + sz, p.y - sz * 0.2);
+      }
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  drawTopRight(L) {
+    const ctx = this.ctx, C = this.colors, T = this.text;
+    ctx.font = L.fSmall;
+    ctx.textAlign = "right";
+    ctx.textBaseline = "top";
+    ctx.fillStyle = T.status ? C.warn : C.muted;
+    ctx.fillText(T.status ? `${T.status} · ${T.time}` : T.time, L.W - L.pad * 0.5, L.pad * 0.3);
+  }
+
+  drawCrash(L, s, now, animating) {
+    const ctx = this.ctx, u = L.u, C = this.colors;
+    // Flash: strong on the crash itself, a slow pulse while the service is down.
+    const flash = animating && now < this.flashUntil ? (this.flashUntil - now) / 900 : 0;
+    const pulse = animating ? 0.5 + 0.5 * Math.sin(now / 220) : 0.6;
+    ctx.fillStyle = C.badFlash;
+    ctx.globalAlpha = clamp(0.6 + 0.4 * pulse + flash * 2, 0, 1);
+    ctx.fillRect(0, 0, L.W, L.H);
+    ctx.globalAlpha = 1;
+    if (s.down_until == null) return;
+    const bh = u * 4.6;
+    const by = (L.mem.y - bh) / 2;
+    ctx.fillStyle = C.badBanner;
+    ctx.fillRect(0, by, L.W, bh);
+    ctx.fillStyle = "#ffffff";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    const huge = L.vertical ? L.fBig : L.fHuge;
+    ctx.font = huge;
+    ctx.fillText(L.W < 520 ? "OUT OF MEMORY" : "OUT OF MEMORY — restarting", L.W / 2, by + bh * 0.4);
+    ctx.font = L.fBold;
+    ctx.fillText(this.text.restart + (s.memory.crashes > 1 ? ` · crash #${s.memory.crashes}` : ""), L.W / 2, by + bh * 0.8);
+  }
+}

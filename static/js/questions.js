@@ -1,0 +1,111 @@
+// questions.js: the handbook's four questions, answered live from the scenario and the state.
+
+import { formatNumber } from './controls.js';
+
+const seconds = (s) => `${formatNumber(s)} s`;
+const plural = (n, one, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+function waitingNow(state) {
+  if (!state) return 0;
+  const blocked = state.blocked?.n || 0;
+  const producers = (state.producers || []).filter((p) => p[1] === 'b').length;
+  return Math.max(blocked, producers);
+}
+
+export function answers(scenario, state) {
+  const totals = state?.totals || {};
+  const unbounded = scenario.queue === 0;
+  const waiting = waitingNow(state);
+  const queued = state?.queue?.n ?? 0;
+  const { policy } = scenario;
+  const out = [];
+
+  // 1. Who waits?
+  if (unbounded) {
+    out.push(['Who waits?', `Producers never wait: the queue is unbounded (${plural(queued, 'item')} queued now)`]);
+  } else if (policy === 'block') {
+    out.push(['Who waits?', `Producers wait when the queue is full (${waiting} waiting now)`]);
+  } else if (policy === 'timeout') {
+    out.push(['Who waits?', `Producers wait when the queue is full, up to ${seconds(scenario.put_timeout)} (${waiting} waiting now)`]);
+  } else if (policy === 'reject') {
+    out.push(['Who waits?', 'Producers never wait: a full queue rejects new work']);
+  } else {
+    out.push(['Who waits?', 'Producers never wait: a full queue drops its oldest item']);
+  }
+
+  // 2. How long may a put wait?
+  if (unbounded) {
+    out.push(['How long can a put take?', 'A put never waits: the queue is unbounded']);
+  } else if (policy === 'timeout') {
+    out.push(['How long can a put take?', `A put fails after ${seconds(scenario.put_timeout)} (${plural(totals.put_timeouts || 0, 'timeout')} so far)`]);
+  } else if (policy === 'block') {
+    out.push(['How long can a put take?', 'A put waits as long as it takes']);
+  } else {
+    out.push(['How long can a put take?', 'A put never waits, so it never times out']);
+  }
+
+  // 3. What happens to new work when it is full?
+  let full;
+  if (unbounded) {
+    full = scenario.memory > 0
+      ? `The queue is never full: it grows until memory runs out at ${plural(scenario.memory, 'item')} (${plural(state?.memory?.crashes || 0, 'crash', 'crashes')} so far)`
+      : 'The queue is never full: it grows without limit';
+  } else if (policy === 'reject') {
+    full = `New work is rejected when full (${totals.rejected || 0} rejected so far)`;
+  } else if (policy === 'drop-oldest') {
+    full = `The oldest work is dropped when full (${totals.dropped || 0} dropped so far)`;
+  } else if (policy === 'timeout') {
+    full = `New work waits when full, and is turned away after ${seconds(scenario.put_timeout)}`;
+  } else {
+    full = 'Nothing is lost when full: the producer waits until there is room';
+  }
+  if (scenario.max_age > 0) full += `; work older than ${seconds(scenario.max_age)} is dropped as stale (${totals.stale || 0} so far)`;
+  out.push(['What happens when it is full?', full]);
+
+  // 4. How many downstream calls at once?
+  const inFlight = state?.downstream?.in_flight ?? 0;
+  let calls;
+  if (scenario.limit > 0) {
+    calls = `At most ${scenario.limit} downstream ${scenario.limit === 1 ? 'call' : 'calls'} at once (${inFlight} in flight now)`;
+    if (scenario.limit > scenario.workers) calls += `; only ${plural(scenario.workers, 'worker')}, so the limit never binds`;
+  } else {
+    calls = `No limit on downstream calls (${plural(scenario.workers, 'worker')} may call at once; ${inFlight} in flight now)`;
+  }
+  if (scenario.capacity > 0) calls += `; the downstream handles ${scenario.capacity} at full speed`;
+  if (scenario.timeout > 0) calls += `; a call gives up after ${seconds(scenario.timeout)}`;
+  out.push(['How many calls at once?', calls]);
+  return out;
+}
+
+export class Questions {
+  constructor(list) {
+    this.list = list;
+    this.items = [];
+    this.last = [];
+  }
+
+  update(scenario, state) {
+    if (!scenario) return;
+    const rows = answers(scenario, state);
+    if (this.items.length !== rows.length) {
+      this.list.replaceChildren();
+      this.items = rows.map(() => {
+        const li = document.createElement('li');
+        const q = document.createElement('span');
+        q.className = 'question';
+        const a = document.createElement('span');
+        a.className = 'answer';
+        li.append(q, ' ', a);
+        this.list.append(li);
+        return { q, a };
+      });
+      this.last = [];
+    }
+    rows.forEach(([question, answer], i) => {
+      if (this.last[i] === question + answer) return;
+      this.last[i] = question + answer;
+      this.items[i].q.textContent = question;
+      this.items[i].a.textContent = answer;
+    });
+  }
+}
