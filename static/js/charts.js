@@ -154,7 +154,9 @@ class Chart {
     this.dirty = false;
     const owner = this.owner, rows = owner.rows, spec = this.spec, ctx = this.ctx;
     const W = this.cssW, H = this.cssH;
-    const u = clamp(Math.min(W / 30, H / 11), 10, 22);
+    // Type scales with the chart and with the page's font size (the projector theme is bigger).
+    const base = this.owner.fontSize;
+    const u = clamp(Math.min(W / 24, H / 12), base * 0.72, base * 1.3);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.fillStyle = C.bg;
     ctx.fillRect(0, 0, W, H);
@@ -223,7 +225,7 @@ class Chart {
     }
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    const xStep = W - left < u * 18 ? 20 : 10;
+    const xStep = (right - left) / 6 >= u * 3.4 ? 10 : (right - left) / 3 >= u * 3.4 ? 20 : 30;
     for (let t = Math.ceil(tStart / xStep) * xStep; t <= tEnd + 1e-6; t += xStep) {
       const x = Math.round(X(t)) + 0.5;
       ctx.beginPath(); ctx.moveTo(x, bottom); ctx.lineTo(x, bottom + u * 0.3); ctx.stroke();
@@ -337,6 +339,7 @@ export class Charts {
     this.stackBase = new Float64Array(MAX_ROWS + 8);
     this.colors = {};
     this.font = "system-ui, sans-serif";
+    this.fontSize = 16;
     this.themeKey = "";
     this.themeAt = -1e9;
     // Remove any charts left from an earlier instance, then create ours.
@@ -351,6 +354,11 @@ export class Charts {
       for (const c of this.charts) this.ro.observe(c.canvas);
     }
     window.addEventListener("resize", onResize);
+    // A theme switch (data-theme on <html>) is picked up on the next draw.
+    if (window.MutationObserver) {
+      new MutationObserver(() => { this.themeAt = -1e9; })
+        .observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme", "class", "style"] });
+    }
   }
 
   reset() {
@@ -386,7 +394,7 @@ export class Charts {
     if (now - this.themeAt < 1000) return;
     this.themeAt = now;
     const cs = getComputedStyle(this.charts[0].canvas);
-    let key = cs.fontFamily + "|";
+    let key = cs.fontFamily + "|" + cs.fontSize + "|";
     const vals = {};
     for (const k in FALLBACK) { vals[k] = cs.getPropertyValue("--" + k).trim(); key += vals[k] + "|"; }
     const panel = cs.getPropertyValue("--panel").trim();
@@ -397,6 +405,7 @@ export class Charts {
     this.colors.panel = panel || this.colors.bg;
     this.colors.grid = this.colors.muted;
     this.font = cs.fontFamily || "system-ui, sans-serif";
+    this.fontSize = parseFloat(cs.fontSize) || 16;
     // A faint grid: the muted colour at low alpha.
     const ctx = this.charts[0].ctx;
     ctx.save();

@@ -23,7 +23,7 @@ const OUTCOMES = {
 const MAX_PARTICLES = 240;
 const MAX_TOKENS = 400;
 const FRAME_MS = 50;          // frames come at 20/s
-const EASE_MS = 90;           // time constant of the easing
+const EASE_MS = 60;           // time constant of the easing
 const PARTICLE_MS = 1400;
 
 function clamp(v, lo, hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -81,6 +81,9 @@ export class Pipeline {
     this.prev = null;
     this.scenario = null;
     this.frameAt = 0;
+    this.frameSeq = 0;
+    this.progress = 1;
+    this.progressFast = 1;
     this.lastDraw = 0;
     this.dirty = true;
     this.cssW = 0;
@@ -90,6 +93,7 @@ export class Pipeline {
     this.rgb = {};
     this.ageColors = [];
     this.themeKey = "";
+    this.fontSize = 16;
     this.themeCheckedAt = -1e9;
     this.parseColor = makeColorParser();
     // Tokens: one per visible item id, eased towards its target position.
@@ -120,6 +124,11 @@ export class Pipeline {
       this.ro.observe(canvas);
     }
     window.addEventListener("resize", () => this.resize());
+    // A theme switch (data-theme on <html>) is picked up on the next draw.
+    if (window.MutationObserver) {
+      new MutationObserver(() => { this.themeCheckedAt = -1e9; this.dirty = true; })
+        .observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme", "class", "style"] });
+    }
     this.resize();
   }
 
@@ -155,10 +164,11 @@ export class Pipeline {
       vals[k] = v;
       key += v + "|";
     }
-    key += cs.fontFamily;
+    key += cs.fontFamily + cs.fontSize;
     if (key === this.themeKey) return;
     this.themeKey = key;
     this.font = cs.fontFamily || "system-ui, sans-serif";
+    this.fontSize = parseFloat(cs.fontSize) || 16;
     for (const k in FALLBACK) {
       const c = this.parseColor(vals[k], FALLBACK[k]);
       this.rgb[k] = c;
@@ -202,6 +212,7 @@ export class Pipeline {
     this.prev = prev;
     this.frame = frame;
     this.frameAt = now;
+    this.frameSeq++;
     this.dirty = true;
     this.buildText(frame);
     if (!this.L) return;
@@ -252,11 +263,12 @@ export class Pipeline {
   layout() {
     const W = this.cssW, H = this.cssH;
     const vertical = W < 560 && H > W * 0.9;
-    const u = clamp(Math.min(W / (vertical ? 22 : 46), H / (vertical ? 34 : 17)), 10, 44);
+    const u = clamp(Math.min(W / (vertical ? 22 : 46), H / (vertical ? 34 : 17)), Math.max(10, this.fontSize * 0.68), 44);
     const pad = Math.round(u * 0.6);
     const memH = Math.round(u * 2.4);
     const L = { W, H, u, pad, vertical, font: this.font };
     L.fSmall = `${Math.round(u * 0.85)}px ${this.font}`;
+    L.fTiny = `${Math.max(10, Math.round(u * 0.72))}px ${this.font}`;
     L.fBody = `${Math.round(u)}px ${this.font}`;
     L.fBold = `600 ${Math.round(u)}px ${this.font}`;
     L.fBig = `700 ${Math.round(u * 1.6)}px ${this.font}`;
@@ -319,10 +331,10 @@ export class Pipeline {
       const delay = prev ? clamp(((ev[0] - t0) / span) * FRAME_MS, 0, FRAME_MS) : 0;
       const born = now + delay;
       if (kind === "handled") {
-        if (++completed > 12) continue;
+        if (++completed > 3) continue;
         const d = L.down;
-        this.spawn(d.x + d.w * 0.9, d.y + d.h * (0.2 + Math.random() * 0.5),
-          (L.vertical ? 0.12 : 0.35) * u, L.vertical ? 0 : -0.02 * u, born, "ok", "", false);
+        this.spawn(d.x + d.w * 0.9, d.y + d.h * (0.25 + Math.random() * 0.4),
+          0.9 * u, 0, born, "ok", "", false);
         continue;
       }
       const o = OUTCOMES[kind];
@@ -348,18 +360,27 @@ export class Pipeline {
   }
 
   // ---------------------------------------------------------------- tokens
-  token(id, tx, ty, sx, sy) {
+  // A token eases from where it was shown when the newest frame arrived to where that frame puts
+  // it, arriving by the time the next frame is due. `snapRows` (the queue) jumps instead of
+  // flying diagonally when an item moves to another row of the grid.
+  token(id, tx, ty, sx, sy, snapRows, fast) {
     let tk = this.tokens.get(id);
     if (!tk) {
       if (this.tokens.size >= MAX_TOKENS) return null;
-      tk = this.tokenPool.pop() || { x: 0, y: 0, gen: 0, age: -1 };
-      tk.x = sx; tk.y = sy; tk.age = -1;
+      tk = this.tokenPool.pop() || { x: 0, y: 0, fx: 0, fy: 0, seq: 0, born: 0, gen: 0, age: -1 };
+      tk.x = tk.fx = sx; tk.y = tk.fy = sy; tk.age = -1;
+      tk.seq = tk.born = this.frameSeq;
       this.tokens.set(id, tk);
+    } else if (tk.seq !== this.frameSeq) {
+      tk.seq = this.frameSeq;
+      tk.fx = tk.x; tk.fy = tk.y;
+      if (snapRows > 0 && Math.abs(ty - tk.y) > snapRows) { tk.fx = tx; tk.fy = ty; }
     }
     tk.gen = this.gen;
-    const k = this.ease;
-    tk.x += (tx - tk.x) * k;
-    tk.y += (ty - tk.y) * k;
+    // fast === 2: quick shifts for items already shown, a normal glide for ones just arriving.
+    const p = fast === true || (fast === 2 && tk.born !== this.frameSeq) ? this.progressFast : this.progress;
+    tk.x = tk.fx + (tx - tk.fx) * p;
+    tk.y = tk.fy + (ty - tk.fy) * p;
     return tk;
   }
 
@@ -385,11 +406,12 @@ export class Pipeline {
 
   header(r, label) {
     const ctx = this.ctx, L = this.L;
+    this.MW = r.w + L.pad * 0.5;
     ctx.font = L.fBold;
     ctx.fillStyle = this.colors.muted;
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    ctx.fillText(label, r.hx, r.hy);
+    ctx.fillText(label, r.hx, r.hy, r.w);
   }
 
   item(x, y, s, age) {
@@ -409,6 +431,13 @@ export class Pipeline {
     const dt = this.lastDraw ? clamp(now - this.lastDraw, 0, 200) : 16;
     this.lastDraw = now;
     this.ease = animating ? 1 - Math.exp(-dt / EASE_MS) : 1;
+    if (animating) {
+      const q = clamp((now - this.frameAt) / FRAME_MS, 0, 1);
+      this.progress = q * q * (3 - 2 * q);   // smoothstep
+      // Items taken by a worker get there quickly: at high speed a worker takes a new one per frame.
+      const qf = clamp((now - this.frameAt) / (FRAME_MS * 0.35), 0, 1);
+      this.progressFast = qf * (2 - qf);
+    } else this.progress = this.progressFast = 1;
     this.dirty = false;
     const ctx = this.ctx;
     const L = this.L || this.layout();
@@ -420,7 +449,7 @@ export class Pipeline {
       ctx.fillStyle = this.colors.muted;
       ctx.textAlign = "center";
       ctx.textBaseline = "middle";
-      ctx.fillText("waiting for the first frame…", L.W / 2, L.H / 2);
+      ctx.fillText("waiting for the first frame…", L.W / 2, L.H / 2, L.W);
       return;
     }
     const s = f.state;
@@ -472,13 +501,14 @@ export class Pipeline {
 
   drawProducers(L, s, pulse) {
     const ctx = this.ctx, r = L.prod, u = L.u, C = this.colors, T = this.text;
+    this.MW = r.w + L.pad * 0.5;
     const closed = this.scenario ? this.scenario.producer === "closed" : s.producers.length > 0;
     this.header(r, closed ? "producers" : "arrivals");
     if (closed && s.producers.length) {
       const n = s.producers.length;
       const shown = Math.min(n, 16);
-      const [cols, , cell] = fitGrid(shown, r.w, r.h - u * 1.2, u * 5);
-      const bw = cell * 0.86, bh = cell * 0.72;
+      const [cols, , cell] = fitGrid(shown, r.w / 1.5, r.h - u * 1.2, u * 3.6);
+      const bw = Math.min(r.w / cols, cell * 1.5) * 0.9, bh = cell * 0.8;
       for (let i = 0; i < shown; i++) {
         const p = s.producers[i];
         const cx = r.x + (i % cols + 0.5) * (r.w / cols);
@@ -496,11 +526,11 @@ export class Pipeline {
           if (tk) this.item(tk.x, tk.y, sz, p[2]);
         }
         if (bh > u * 2.2) {
-          ctx.font = L.fSmall;
+          ctx.font = L.fTiny;
           ctx.textAlign = "center";
           ctx.textBaseline = "bottom";
           ctx.fillStyle = blocked ? C.bad : C.muted;
-          ctx.fillText(blocked ? "waiting " + fmtS(p[2]) : "pausing", cx, cy + bh / 2 - u * 0.1);
+          ctx.fillText(blocked ? "waiting " + fmtS(p[2]) : "pausing", cx, cy + bh / 2 - u * 0.1, bw * 0.92);
         }
       }
       const blockedN = s.blocked.n;
@@ -509,7 +539,7 @@ export class Pipeline {
       ctx.textBaseline = "bottom";
       ctx.fillStyle = blockedN ? C.bad : C.muted;
       const msg = n > shown ? `+${n - shown} more · ${blockedN} blocked` : blockedN ? `${blockedN} blocked` : T.arrivals;
-      ctx.fillText(msg, r.x + r.w / 2, r.y + r.h);
+      ctx.fillText(msg, r.x + r.w / 2, r.y + r.h, this.MW);
       return;
     }
     // Open arrivals: a source and a pile of blocked putters.
@@ -518,7 +548,7 @@ export class Pipeline {
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     ctx.fillStyle = C.fg;
-    ctx.fillText(T.arrivals, cx, r.y);
+    ctx.fillText(T.arrivals, cx, r.y, this.MW);
     const bn = s.blocked.n;
     if (bn > 0) {
       const items = s.blocked.items;
@@ -540,19 +570,20 @@ export class Pipeline {
       ctx.font = L.fBold;
       ctx.fillStyle = C.bad;
       ctx.textBaseline = "bottom";
-      ctx.fillText(T.blocked, cx, r.y + r.h - u * 1.1);
+      ctx.fillText(T.blocked, cx, r.y + r.h - u * 1.1, this.MW);
       ctx.font = L.fSmall;
-      ctx.fillText(T.blockedOldest, cx, r.y + r.h);
+      ctx.fillText(T.blockedOldest, cx, r.y + r.h, this.MW);
     } else {
       ctx.font = L.fSmall;
       ctx.fillStyle = C.muted;
       ctx.textBaseline = "middle";
-      ctx.fillText("nobody waiting", cx, r.y + r.h / 2);
+      ctx.fillText("nobody waiting", cx, r.y + r.h / 2, this.MW);
     }
   }
 
   drawQueue(L, s) {
     const ctx = this.ctx, r = L.queue, u = L.u, C = this.colors, T = this.text;
+    this.MW = r.w + L.pad * 0.5;
     const q = s.queue;
     this.header(r, T.queueTitle);
     const bounded = q.max > 0;
@@ -586,7 +617,9 @@ export class Pipeline {
       const x = gx + gw - (i % cols + 0.5) * cell;
       const y = bounded ? gy + (Math.floor(i / cols) + 0.5) * cell
         : gy + gridH - (Math.floor(i / cols) + 0.5) * cell;   // unbounded: a stack growing upward
-      const tk = this.token(items[i][0], x, y, entryX, entryY);
+      // A new item slides in from just behind its slot (from the far entry it would pile up at
+      // high speed, when half the queue turns over between two frames).
+      const tk = this.token(items[i][0], x, y, i < cols ? entryX : x - cell * 1.5, i < cols ? entryY : y, cell * 0.5, 2);
       if (tk) { tk.age = items[i][1]; this.item(tk.x, tk.y, sz, tk.age); }
     }
     // Count, "+N more", oldest age.
@@ -596,22 +629,24 @@ export class Pipeline {
     ctx.font = L.fBig;
     ctx.fillStyle = full || (!bounded && q.n > 40) ? C.warn : C.fg;
     const count = bounded ? T.queueCount : `${Math.round(this.reduced ? q.n : this.smooth.queue)}`;
-    ctx.fillText(count + (bounded ? "" : " queued"), r.x + r.w / 2, by - u * 1.1);
+    ctx.fillText(count + (bounded ? "" : " queued"), r.x + r.w / 2, by - u * 1.1, this.MW);
     ctx.font = L.fSmall;
     ctx.fillStyle = C.muted;
     const line = T.more && T.oldest ? `${T.more} · ${T.oldest}` : T.more || T.oldest;
-    ctx.fillText(line, r.x + r.w / 2, by);
+    ctx.fillText(line, r.x + r.w / 2, by, this.MW);
   }
 
   drawWorkers(L, s) {
     const ctx = this.ctx, r = L.workers, u = L.u, C = this.colors;
+    this.MW = r.w + L.pad * 0.5;
     this.header(r, "workers");
     const ws = s.workers;
     const n = Math.min(ws.length, 24);
     const more = ws.length - n + (s.workers_more || 0);
     const areaH = r.h - (more > 0 ? u * 1.2 : 0);
-    const [cols, , cell] = fitGrid(Math.max(n, 1), r.w, areaH, u * 4.5);
-    const bw = Math.min(r.w / cols, cell * 1.6) * 0.9, bh = cell * 0.8;
+    // Wide boxes (2:1) so the item and its state fit side by side.
+    const [cols, , cell] = fitGrid(Math.max(n, 1), r.w / 2, areaH, u * 3.4);
+    const bw = Math.min(r.w / cols, cell * 2) * 0.92, bh = cell * 0.8;
     const qr = L.queue;
     const fromX = qr.x + qr.w, fromY = qr.y + qr.h * 0.3;
     ctx.textAlign = "center";
@@ -628,28 +663,29 @@ export class Pipeline {
       ctx.fill();
       ctx.stroke();
       if (w[2] != null) {
-        const tk = this.token(w[2], cx - bw * 0.22, cy, fromX, fromY);
+        const tk = this.token(w[2], cx - bw * 0.22, cy, fromX, fromY, 0, true);
         // Colour by the age the item had in the queue (seconds in this state when unknown).
         if (tk) this.item(tk.x, tk.y, Math.min(bh * 0.5, u * 1.6), tk.age >= 0 ? tk.age : w[3]);
       }
       if (bh > u * 1.4 && bw > u * 3) {
-        ctx.font = L.fSmall;
+        ctx.font = L.fTiny;
         ctx.textBaseline = "middle";
         ctx.fillStyle = col;
         const label = st === "c" ? "calling" : st === "p" ? "permit?" : "idle";
-        ctx.fillText(label, w[2] != null ? cx + bw * 0.18 : cx, cy);
+        ctx.fillText(label, w[2] != null ? cx + bw * 0.18 : cx, cy, w[2] != null ? bw * 0.56 : bw * 0.9);
       }
     }
     if (more > 0) {
       ctx.font = L.fSmall;
       ctx.fillStyle = C.muted;
       ctx.textBaseline = "bottom";
-      ctx.fillText(`+${more} more`, r.x + r.w / 2, r.y + r.h);
+      ctx.fillText(`+${more} more`, r.x + r.w / 2, r.y + r.h, this.MW);
     }
   }
 
   drawPermits(L, s) {
     const ctx = this.ctx, r = L.permits, u = L.u, C = this.colors, T = this.text;
+    this.MW = r.w + L.pad * 0.5;
     const sem = s.semaphore;
     this.header(r, "permits");
     ctx.textAlign = "center";
@@ -672,16 +708,17 @@ export class Pipeline {
     ctx.textBaseline = "bottom";
     ctx.font = L.fBold;
     ctx.fillStyle = sem.limit > 0 && sem.held >= sem.limit ? C.warn : C.fg;
-    ctx.fillText(T.permits, r.x + r.w / 2, r.y + r.h - (T.permitWait ? u * 1.1 : 0));
+    ctx.fillText(T.permits, r.x + r.w / 2, r.y + r.h - (T.permitWait ? u * 1.1 : 0), this.MW);
     if (T.permitWait) {
       ctx.font = L.fSmall;
       ctx.fillStyle = C.warn;
-      ctx.fillText(T.permitWait, r.x + r.w / 2, r.y + r.h);
+      ctx.fillText(T.permitWait, r.x + r.w / 2, r.y + r.h, this.MW);
     }
   }
 
   drawDownstream(L, s) {
     const ctx = this.ctx, r = L.down, u = L.u, C = this.colors, T = this.text;
+    this.MW = r.w + L.pad * 0.5;
     const d = s.downstream;
     this.header(r, "downstream");
     const bx = r.x + r.w * 0.1, bw = r.w * 0.8;
@@ -717,28 +754,29 @@ export class Pipeline {
     ctx.textBaseline = "bottom";
     ctx.font = L.fBold;
     ctx.fillStyle = C.fg;
-    ctx.fillText(T.downLoad, r.x + r.w / 2, r.y + r.h - u * 1.1);
+    ctx.fillText(T.downLoad, r.x + r.w / 2, r.y + r.h - u * 1.1, this.MW);
     ctx.font = L.fSmall;
     ctx.fillStyle = T.slow ? C.bad : C.muted;
-    ctx.fillText(T.slow || (d.capacity > 0 ? "capacity" : "no capacity limit"), r.x + r.w / 2, r.y + r.h);
+    ctx.fillText(T.slow || (d.capacity > 0 ? "capacity" : "no capacity limit"), r.x + r.w / 2, r.y + r.h, this.MW);
   }
 
   drawExit(L, s) {
     const ctx = this.ctx, r = L.exit, u = L.u, C = this.colors, T = this.text;
+    this.MW = r.w + L.pad * 0.5;
     this.header(r, "done");
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     ctx.font = L.fBig;
     ctx.fillStyle = C.ok;
-    ctx.fillText(T.done, r.x + r.w / 2, r.y);
+    ctx.fillText(T.done, r.x + r.w / 2, r.y, this.MW);
     ctx.font = L.fSmall;
-    ctx.fillText("completed", r.x + r.w / 2, r.y + u * 1.8);
+    ctx.fillText("completed", r.x + r.w / 2, r.y + u * 1.8, this.MW);
     let y = r.y + u * 3.4;
     for (let i = 0; i < T.failed.length; i++) {
       if (y > r.y + r.h - u * 0.8) break;
       const [kind, text] = T.failed[i];
       ctx.fillStyle = C[OUTCOMES[kind].color];
-      ctx.fillText(text, r.x + r.w / 2, y);
+      ctx.fillText(text, r.x + r.w / 2, y, this.MW);
       y += u * 1.15;
     }
   }
@@ -770,11 +808,11 @@ export class Pipeline {
     ctx.fillStyle = C.fg;
     ctx.textBaseline = "bottom";
     ctx.textAlign = "left";
-    ctx.fillText(T.mem, r.x, barY - u * 0.1);
+    ctx.fillText(T.mem, r.x, barY - u * 0.1, r.w * 0.6);
     ctx.font = L.fSmall;
     ctx.fillStyle = m.crashes ? C.bad : C.muted;
     ctx.textAlign = "right";
-    ctx.fillText(T.memPeak, r.x + r.w, barY - u * 0.1);
+    ctx.fillText(T.memPeak, r.x + r.w, barY - u * 0.1, r.w * 0.38);
   }
 
   drawParticles(L, now, dt) {
@@ -790,6 +828,7 @@ export class Pipeline {
       const age = now - p.born;
       if (age < 0) continue;
       if (age > PARTICLE_MS || p.y > L.H + u * 2 || p.x > L.W + u * 2) { p.alive = false; continue; }
+      if (p.color === "ok" && p.x > L.exit.x + L.exit.w * 0.2) { p.alive = false; continue; }
       const isOk = p.color === "ok";
       if (!isOk) p.vy += g;
       p.x += p.vx * step;
@@ -797,10 +836,14 @@ export class Pipeline {
       const a = 1 - age / PARTICLE_MS;
       ctx.globalAlpha = a;
       ctx.fillStyle = C[p.color];
-      const sz = u * (p.big ? 1.0 : isOk ? 0.7 : 0.85);
+      const sz = u * (p.big ? 1.0 : isOk ? 0.45 : 0.85);
+      if (isOk && age > 500) { p.alive = false; continue; }
       ctx.fillRect(p.x - sz / 2, p.y - sz / 2, sz, sz);
       if (p.label) {
         ctx.globalAlpha = Math.min(1, a * 1.6);
+        ctx.lineWidth = Math.max(3, u * 0.3);
+        ctx.strokeStyle = C.bg;
+        ctx.strokeText(p.label, p.x + sz, p.y - sz * 0.2);
         ctx.fillText(p.label, p.x + sz, p.y - sz * 0.2);
       }
     }
@@ -813,7 +856,7 @@ export class Pipeline {
     ctx.textAlign = "right";
     ctx.textBaseline = "top";
     ctx.fillStyle = T.status ? C.warn : C.muted;
-    ctx.fillText(T.status ? `${T.status} · ${T.time}` : T.time, L.W - L.pad * 0.5, L.pad * 0.3);
+    ctx.fillText(T.status ? `${T.status} · ${T.time}` : T.time, L.W - L.pad * 0.5, L.pad * 0.3, L.W * 0.4);
   }
 
   drawCrash(L, s, now, animating) {
@@ -835,8 +878,8 @@ export class Pipeline {
     ctx.textBaseline = "middle";
     const huge = L.vertical ? L.fBig : L.fHuge;
     ctx.font = huge;
-    ctx.fillText(L.W < 520 ? "OUT OF MEMORY" : "OUT OF MEMORY — restarting", L.W / 2, by + bh * 0.4);
+    ctx.fillText(L.W < 520 ? "OUT OF MEMORY" : "OUT OF MEMORY — restarting", L.W / 2, by + bh * 0.4, L.W - 2 * L.pad);
     ctx.font = L.fBold;
-    ctx.fillText(this.text.restart + (s.memory.crashes > 1 ? ` · crash #${s.memory.crashes}` : ""), L.W / 2, by + bh * 0.8);
+    ctx.fillText(this.text.restart + (s.memory.crashes > 1 ? ` · crash #${s.memory.crashes}` : ""), L.W / 2, by + bh * 0.8, L.W - 2 * L.pad);
   }
 }
