@@ -134,7 +134,9 @@ def restartable_server():
         _check_log(one)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the sync Playwright API keeps an event loop running in this
+# thread while it is open, and the rest of the suite runs asyncio programs of its own.
+@pytest.fixture(scope="module")
 def playwright_instance():
     from playwright.sync_api import sync_playwright
 
@@ -142,7 +144,7 @@ def playwright_instance():
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance):
     if not CHROMIUM.exists():
         pytest.fail(
