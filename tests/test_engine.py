@@ -563,3 +563,15 @@ def test_asap_producers_that_wait_advance_time():
     with wall_clock_limit(2.0):
         engine.advance(5.0)
     assert engine.now == 5.0 and engine.totals()["put_timeouts"] > 0
+
+
+def test_drain_while_arrivals_wait_for_their_requests_still_finishes():
+    """Found by hypothesis: drain used to cancel an arrivals loop that had already stopped and
+    was waiting for its blocked requests; main awaited that task and died with it."""
+    engine = Engine(Scenario.from_link("rate=100&items=30&queue=2&workers=1&limit=1&service_time=0.1"))
+    engine.advance(0.6)  # every item produced; most requests blocked in put
+    assert engine.issued == 30 and engine.service.blocked
+    engine.apply({"action": "drain"})
+    engine.run(until=100)
+    assert engine.finished
+    assert engine.totals()["completed"] == 30

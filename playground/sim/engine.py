@@ -130,6 +130,7 @@ class Service:
         self.workers: list[WorkerSlot] = []
         self.producers: list[ProducerSlot] = []
         self.arrivals_task = None  # open arrivals loop
+        self.arrivals_pausing = False  # it is sleeping until the next arrival
         self.bursts_task = None  # open arrivals: the periodic bursts loop
         self.blocked: dict[Item, float] = {}  # open requests waiting in put -> since
         self.shutting_down = False
@@ -234,10 +235,13 @@ class Service:
                 gap = draws.wave_gap(engine.arrival_random, scenario.rate, scenario.period, loop.now)
             else:
                 gap = draws.poisson_gap(engine.arrival_random, scenario.rate)
+            self.arrivals_pausing = True
             try:
                 yield sleep(loop, gap)
             except Cancelled:  # drained or switched to closed producers
                 break
+            finally:
+                self.arrivals_pausing = False
             item_id = engine.next_id()
             if item_id is None:
                 break
@@ -457,7 +461,9 @@ class Service:
         for slot in self.producers:
             if slot.state == "pausing":
                 slot.task.cancel()
-        if self.arrivals_task is not None and not self.arrivals_task.done():
+        # Only a pausing arrivals loop is cancelled; one already waiting for its
+        # requests to finish must not be (main awaits it, and would die with it).
+        if self.arrivals_task is not None and self.arrivals_pausing:
             self.arrivals_task.cancel()
         if self.bursts_task is not None and not self.bursts_task.done():
             self.bursts_task.cancel()
