@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 from starlette.testclient import TestClient
 
 from playground.app import create_app
 from playground.settings import Settings
 from server_helpers import Server
+
+# CI explores the same examples on every run (HYPOTHESIS_PROFILE=ci, set by .ci/run), so a
+# landing never depends on luck; run without it locally to explore new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
 @pytest.fixture
