@@ -33,8 +33,9 @@ def free_port() -> int:
 class Server:
     """One ``python -m playground`` process on a free port."""
 
-    def __init__(self, env: dict[str, object]):
-        self.port = free_port()
+    def __init__(self, env: dict[str, object], port: int | None = None):
+        # A caller-chosen port restarts a server where a page expects it.
+        self.port = free_port() if port is None else port
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = tempfile.TemporaryFile(mode="w+b")
         environ = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}

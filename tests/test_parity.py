@@ -12,6 +12,7 @@ middle of a burst.
 from __future__ import annotations
 
 import pytest
+from handbook_trace import HANDBOOK_TRACE
 from virtual_clock import run_program
 
 from playground.codegen import generate
@@ -100,29 +101,7 @@ def test_scenarios_cover_every_policy_and_feature():
 
 def test_handbook_trace_is_the_handbooks():
     """The handbook's program, with its shutdown fixed, prints exactly this."""
-    assert engine_trace(Scenario.from_link("preset=handbook"), None) == [
-        "0.000 produce 0 qsize before: 0",
-        "0.000 enqueued 0 qsize after: 1",
-        "0.000 produce 1 qsize before: 1",
-        "0.000 enqueued 1 qsize after: 2",
-        "0.000 produce 2 qsize before: 2",
-        "0.000 enqueued 2 qsize after: 1",
-        "0.000 produce 3 qsize before: 1",
-        "0.000 enqueued 3 qsize after: 2",
-        "0.000 produce 4 qsize before: 2",
-        "0.000 enqueued 4 qsize after: 2",
-        "0.000 produce 5 qsize before: 2",
-        "0.150 worker-0 handled 0",
-        "0.150 worker-1 handled 1",
-        "0.150 enqueued 5 qsize after: 1",
-        "0.300 worker-2 handled 2",
-        "0.300 worker-0 handled 3",
-        "0.450 worker-1 handled 4",
-        "0.450 worker-2 handled 5",
-        "0.450 worker-0 shutdown",
-        "0.450 worker-1 shutdown",
-        "0.450 worker-2 shutdown",
-    ]
+    assert engine_trace(Scenario.from_link("preset=handbook"), None) == HANDBOOK_TRACE
 
 
 def test_generated_program_runs_standalone(tmp_path):

@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from server_helpers import ROOT, Server, free_port
+from server_helpers import Server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -84,24 +81,6 @@ RECORD_FRAMES = """
 """
 
 
-class FixedPortServer(Server):
-    """A Server on a port chosen by the caller (to restart a server where a page expects it)."""
-
-    def __init__(self, env: dict[str, object], port: int):
-        self.port = port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_file = tempfile.TemporaryFile(mode="w+b")
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
-        environ.update({f"PLAYGROUND_{k.upper()}": str(v) for k, v in env.items()})
-        environ["PYTHONUNBUFFERED"] = "1"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "playground", "--port", str(self.port)],
-            cwd=ROOT, env=environ, stdout=self.log_file, stderr=subprocess.STDOUT,
-        )
-        self.pid = self.process.pid
-        self._wait_until_up()
-
-
 def _check_log(server: Server) -> None:
     log = server.log()
     assert "Traceback" not in log and "ERROR" not in log, f"server log:\n{log}"
@@ -123,7 +102,7 @@ def restartable_server():
     servers: list[Server] = []
 
     def start(port: int | None = None) -> Server:
-        started = FixedPortServer(SERVER_ENV, port if port is not None else free_port())
+        started = Server(SERVER_ENV, port)
         servers.append(started)
         return started
 

@@ -12,37 +12,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+
+from handbook_trace import HANDBOOK_TRACE
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 WAIT = 10_000  # ms
 #: A first frame may wait for one load-shedding retry (the server answers 503, Retry-After 5 s).
 FIRST_FRAME_WAIT = 15_000
-
-# The handbook's program prints exactly this (tests/test_cli.py keeps the same list).
-HANDBOOK_TRACE = [
-    "0.000 produce 0 qsize before: 0",
-    "0.000 enqueued 0 qsize after: 1",
-    "0.000 produce 1 qsize before: 1",
-    "0.000 enqueued 1 qsize after: 2",
-    "0.000 produce 2 qsize before: 2",
-    "0.000 enqueued 2 qsize after: 1",
-    "0.000 produce 3 qsize before: 1",
-    "0.000 enqueued 3 qsize after: 2",
-    "0.000 produce 4 qsize before: 2",
-    "0.000 enqueued 4 qsize after: 2",
-    "0.000 produce 5 qsize before: 2",
-    "0.150 worker-0 handled 0",
-    "0.150 worker-1 handled 1",
-    "0.150 enqueued 5 qsize after: 1",
-    "0.300 worker-2 handled 2",
-    "0.300 worker-0 handled 3",
-    "0.450 worker-1 handled 4",
-    "0.450 worker-2 handled 5",
-    "0.450 worker-0 shutdown",
-    "0.450 worker-1 shutdown",
-    "0.450 worker-2 shutdown",
-]
 
 
 # helpers ---------------------------------------------------------------------------------------
