@@ -101,7 +101,7 @@ class _Request:
         except Killed as killed:
             killed.after()
             return
-        if queue.full() and service.engine.scenario.policy in WAITING_POLICIES:
+        if service.put_would_wait():
             requests.light -= 1
             task = Task(loop, service.put(item), requests, start=False)
             requests.tasks.add(task)
@@ -608,8 +608,7 @@ class Engine:
         loop = self.loop
         now = loop.now
         lost = self.metrics.in_system
-        self.metrics.lost_sojourn(sum(now - item.arrived for item in self.service.held_items()))
-        self.metrics.lose_all(now, lost)
+        self.metrics.lose_all(now, lost, sum(now - item.arrived for item in self.service.held_items()))
         self.crashes += 1
         self.record(ev.CRASH, lost, None)
         # Tear the service down: no task of it may run or schedule anything again.

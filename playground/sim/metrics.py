@@ -199,16 +199,15 @@ class Metrics:
         self._area += self.in_system * (now - self._area_since)
         self._area_since = now
 
-    def lose_all(self, now: float, items_lost: int) -> None:
-        """A crash: everything in the system is lost at once."""
+    def lose_all(self, now: float, items_lost: int, time_in_system: float) -> None:
+        """A crash: everything in the system is lost at once, after ``time_in_system``
+        seconds in it, summed over the lost items."""
         self.outcomes["lost"] += items_lost
         self._outcomes["lost"] += items_lost
         self._advance_area(now)
         self.in_system -= items_lost
         self.left += items_lost
-
-    def lost_sojourn(self, seconds: float) -> None:
-        self.sojourn_sum += seconds
+        self.sojourn_sum += time_in_system
 
     # Windows ---------------------------------------------------------------
 

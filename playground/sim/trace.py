@@ -44,7 +44,3 @@ def line(event: tuple) -> str:
     """The event as a trace line: ``0.150 worker-0 handled 3``."""
     return f"{event[0]:.3f} {describe(event)}"
 
-
-def to_json(event: tuple) -> dict:
-    time, kind, a, b = event
-    return {"t": round(time, 4), "kind": kind, "text": describe(event)}
