@@ -22,8 +22,14 @@ class Settings:
     port: int = 8000
     #: Live sessions in this process; past it new sessions get 503.
     max_sessions: int = 1000
-    #: Live sessions per client address.
-    max_sessions_per_client: int = 20
+    #: Live sessions per client address. A class of 60 behind one school NAT
+    #: address must each get their own; the per-session work budget, not this
+    #: cap, is what keeps one session from slowing the others.
+    max_sessions_per_client: int = 100
+    #: Open frame streams per session (a tab needs one; a reload briefly two).
+    max_streams_per_session: int = 4
+    #: Open frame streams per client address.
+    max_streams_per_client: int = 200
     #: Frames per second each stream gets.
     frame_rate: float = 20.0
     #: Seconds a session with no open stream lives on before it is reaped.
@@ -43,6 +49,16 @@ class Settings:
     max_body: int = 4096
     #: Seconds a frame may take to send before the stream is closed.
     send_timeout: float = 10.0
+    #: Seconds a client has to send a request's headers (slowloris), and its body.
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    #: Bytes of kernel send buffer per connection. Small, so a client that stops
+    #: reading blocks its stream's sends within seconds (then send_timeout ends it)
+    #: instead of pinning megabytes of socket buffer for minutes.
+    socket_send_buffer: int = 65536
+    #: Addresses (comma-separated, or *) of proxies whose X-Forwarded-For is
+    #: trusted for the client address; empty: trust none, use the peer address.
+    forwarded_allow_ips: str = ""
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "Settings":
