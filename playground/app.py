@@ -20,14 +20,16 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from . import frames
-from .errors import BadRequest, Invalid, PlaygroundError, TooLarge, Unauthorized
+from .errors import (BadRequest, ClientGone, Forbidden, Invalid, PlaygroundError, RequestTimeout,
+                     TooLarge, Unauthorized, UnsupportedMediaType)
+from .governor import PROBE_INTERVAL
 from .presets import PRESETS
 from .scenario import FIELDS, Scenario, ScenarioError
 from .sessions import SessionManager
@@ -67,11 +69,13 @@ class SecurityHeaders:
 
 
 class FrameStreamResponse(EventSourceResponse):
-    """An SSE response whose send timeout (a client that stopped reading) just ends the stream."""
+    """An SSE response whose send timeout (a client that stopped reading) just ends the
+    stream, and which calls ``on_close`` however it ends (even if never started)."""
 
-    def __init__(self, *args, on_timeout=None, **kwargs):
+    def __init__(self, *args, on_timeout=None, on_close=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.on_timeout = on_timeout
+        self.on_close = on_close
 
     async def __call__(self, scope, receive, send):
         try:
@@ -81,6 +85,9 @@ class FrameStreamResponse(EventSourceResponse):
             logger.info("closed a frame stream whose client stopped reading (send timeout)")
             if self.on_timeout:
                 self.on_timeout()
+        finally:
+            if self.on_close:
+                self.on_close()
 
 
 class _QuietStuckClients(logging.Filter):
@@ -98,20 +105,51 @@ logging.getLogger("uvicorn.error").addFilter(_QuietStuckClients())
 # Request helpers -----------------------------------------------------------------------------
 
 
-async def read_json(request: Request, limit: int):
-    """The request body as JSON, refusing bodies over ``limit`` bytes before reading them all."""
+def _refuse_duplicate_keys(pairs):
+    """json.loads hook: a key given twice is refused, as it is in a link."""
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            shown = key if len(key) <= 40 else key[:37] + "..."
+            raise BadRequest(f"the key {shown!r} appears twice in the request body; give it once.",
+                             field=key[:40])
+        seen[key] = value
+    return seen
+
+
+async def read_json(request: Request, settings: Settings, *, also_plain_text: bool = False):
+    """The request body as JSON: only from this site's pages (or non-browser clients),
+    only as application/json, within ``max_body`` bytes and ``body_timeout`` seconds."""
+    limit = settings.max_body
+    # A browser names the site a request comes from; another site's page may not
+    # create sessions against a visitor's quota or drive them.
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if site in ("cross-site", "same-site") or (
+            origin is not None and origin != "null" and origin.partition("://")[2] != request.headers.get("host")):
+        raise Forbidden("requests from other sites are not accepted; use the playground's own page.")
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    allowed = ("application/json", "text/plain") if also_plain_text else ("application/json",)
+    if kind not in allowed:
+        raise UnsupportedMediaType(f"send the body as Content-Type: application/json; got {kind or 'none'!r}.")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise TooLarge(f"the request body is {int(length)} bytes; at most {limit} are accepted.")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge(f"the request body is over {limit} bytes, the most accepted.")
+    try:
+        with anyio.fail_after(settings.body_timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise TooLarge(f"the request body is over {limit} bytes, the most accepted.")
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {settings.body_timeout:g} s.") from None
+    except ClientDisconnect:
+        raise ClientGone("the client closed the connection before sending its whole body.") from None
     if not body:
         raise BadRequest("the request body must be a JSON object; it was empty.")
     try:
-        return json.loads(body)
+        return json.loads(body, object_pairs_hook=_refuse_duplicate_keys)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"the request body is not valid JSON: {error}.") from None
     except RecursionError:
@@ -153,7 +191,7 @@ async def index(request: Request):
 
 async def create_session(request: Request):
     manager: SessionManager = request.app.state.manager
-    body = await read_json(request, manager.settings.max_body)
+    body = await read_json(request, manager.settings)
     scenario = scenario_from_body(body)
     session = manager.create(scenario, client_address(request))
     base = f"/api/sessions/{session.id}"
@@ -170,6 +208,8 @@ async def create_session(request: Request):
 async def stream(request: Request):
     manager: SessionManager = request.app.state.manager
     session = manager.get(request.path_params["session_id"])
+    client = client_address(request)
+    manager.open_stream(session, client)  # refuses past the per-session and per-client caps
     shutdown = anyio.Event()
     return FrameStreamResponse(
         frame_events(session, manager, shutdown),
@@ -178,26 +218,20 @@ async def stream(request: Request):
         shutdown_event=shutdown,
         shutdown_grace_period=0.5,
         on_timeout=manager.note_send_timeout,
+        on_close=lambda: manager.close_stream(session, client),
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def control(request: Request):
     manager: SessionManager = request.app.state.manager
-    status = 500
-    try:
-        session = manager.get(request.path_params["session_id"])
-        session.check_token(bearer_token(request))
-        session.take_control_token(manager.clock())
-        body = await read_json(request, manager.settings.max_body)
-        result = session.control(body, manager.clock())
-        status = 200
-        return JSONResponse(result)
-    except PlaygroundError as error:
-        status = error.status
-        raise
-    finally:
-        manager.controls[status] += 1
+    session = manager.get(request.path_params["session_id"])
+    session.check_token(bearer_token(request))
+    session.take_control_token(manager.clock())
+    body = await read_json(request, manager.settings)
+    result = await session.control(body, manager.clock)
+    manager.controls[200] += 1  # refused ones are counted in handle_error
+    return JSONResponse(result)
 
 
 async def delete_session(request: Request):
@@ -212,7 +246,7 @@ async def close_session(request: Request):
     """DELETE for navigator.sendBeacon, which can only POST: the token is in the body."""
     manager: SessionManager = request.app.state.manager
     session = manager.get(request.path_params["session_id"])
-    body = await read_json(request, manager.settings.max_body)
+    body = await read_json(request, manager.settings, also_plain_text=True)  # sendBeacon
     token = body.get("token") if isinstance(body, dict) else None
     session.check_token(token if isinstance(token, str) else None)
     manager.end(session, "the page closed this session.")
@@ -248,6 +282,8 @@ async def healthz(request: Request):
         "tick_lateness": manager.tick_lateness(),
         "frame_rate": round(1 / manager.frame_interval, 1),
         "overloaded": manager.overloaded,
+        "cpu": round(manager.governor.cpu, 2),
+        "loop_lag_p90_ms": round(manager.governor.lag_p90 * 1000, 1),
     })
 
 
@@ -255,9 +291,19 @@ async def metrics(request: Request):
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-async def handle_error(request: Request, error: Exception):
+def as_http_error(error: Exception) -> PlaygroundError:
+    """Every expected error as a PlaygroundError (a 4xx or 503), in one place."""
     if isinstance(error, ScenarioError):
-        error = Invalid(str(error), field=error.field)
+        return Invalid(str(error), field=error.field)
+    return error
+
+
+async def handle_error(request: Request, error: Exception):
+    error = as_http_error(error)
+    if isinstance(error, ClientGone):
+        logger.info("a client went away mid-request: %s", error)
+    if request.method == "POST" and request.url.path.endswith("/control"):
+        request.app.state.manager.controls[error.status] += 1
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(math.ceil(error.retry_after))
@@ -286,7 +332,7 @@ def _registry(manager: SessionManager) -> CollectorRegistry:
                                       value=manager.late_ticks)
             refused = CounterMetricFamily("playground_sessions_refused", "Sessions refused",
                                           labels=["reason"])
-            for reason in ("full", "per_client", "busy"):
+            for reason in ("full", "per_client", "busy", "streams_per_session", "streams_per_client"):
                 refused.add_metric([reason], manager.refused[reason])
             yield refused
             controls = CounterMetricFamily("playground_control_requests", "Control requests",
@@ -309,10 +355,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async def reaper():
                 while True:
                     await anyio.sleep(0.5)
-                    manager.govern()
+                    manager.governor.govern()
                     manager.reap()
 
+            async def lag_probe():
+                """How late the event loop runs a short sleep: what every request waits."""
+                while True:
+                    start = manager.clock()
+                    await anyio.sleep(PROBE_INTERVAL)
+                    manager.governor.sample(manager.clock() - start - PROBE_INTERVAL)
+
             tasks.start_soon(reaper)
+            tasks.start_soon(lag_probe)
             yield
             tasks.cancel_scope.cancel()
 

@@ -48,8 +48,24 @@ class Gone(PlaygroundError):
     status = 410
 
 
+class RequestTimeout(PlaygroundError):
+    """The client did not send its whole body in time (a slow or stalled upload)."""
+
+    status = 408
+
+
+class ClientGone(PlaygroundError):
+    """The client closed the connection before its request body arrived: nobody to answer."""
+
+    status = 400
+
+
 class TooLarge(PlaygroundError):
     status = 413
+
+
+class UnsupportedMediaType(PlaygroundError):
+    status = 415
 
 
 class Invalid(PlaygroundError):

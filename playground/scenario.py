@@ -358,6 +358,9 @@ class Scenario:
                     "preset",
                     raw,
                 )
+            elif key == "v":
+                raise ScenarioError(
+                    "v is the link's version, not a parameter; it cannot be changed.", "v", raw)
             else:
                 raise _unknown_key(key, raw)
         return self._with(parsed)

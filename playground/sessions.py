@@ -15,9 +15,12 @@ import secrets
 import time
 from collections import Counter, OrderedDict, deque
 
+import anyio
+
 from . import frames
 from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
 from .scenario import Scenario, ScenarioError
+from .governor import Governor
 from .settings import Settings
 from .sim.engine import Engine
 
@@ -50,6 +53,8 @@ class Session:
         self.ended: str | None = None  # the session is over, and why
         self.streams = 0
         self.watched = False  # the clock starts when the first stream opens
+        self.controlling = False  # a control is settling the present: hold the clock
+        self.min_gap = 0.5 / settings.frame_rate  # one work budget per frame, not per stream
         self.idle_since = now  # when the last stream closed
         self.frame_number = 0
         self.windows: deque = deque(maxlen=frames.HISTORY_WINDOWS)  # (index, row)
@@ -65,15 +70,24 @@ class Session:
     # Time ----------------------------------------------------------------------------
 
     def catch_up(self, now: float) -> None:
-        """Advance the simulation to the wall clock, within the work budget."""
-        elapsed = max(0.0, now - self.wall)
-        self.wall = now
+        """Advance the simulation to the wall clock, within the work budget.
+
+        The budget is per frame interval of the *session*, however many streams
+        watch it: a call within half an interval of the last one does nothing."""
+        if not self.watched:  # the clock starts when the first stream opens
+            self.wall = now
+            return
+        elapsed = now - self.wall
         engine = self.engine
-        if self.paused or self.halted or self.ended or engine.finished or elapsed == 0:
+        if self.paused or self.halted or self.ended or engine.finished or self.controlling:
+            self.wall = now
             self.throttled = False
             self.effective_speed = 0.0 if (self.paused or self.halted or engine.finished) else self.speed
             self._collect()
             return
+        if elapsed < self.min_gap:
+            return
+        self.wall = now
         before = engine.now
         reached = engine.advance(before + elapsed * self.speed, self.settings.tick_budget)
         self.throttled = not reached
@@ -81,16 +95,24 @@ class Session:
         self._collect()
         self._check_sandbox()
 
+    async def settle(self) -> None:
+        """Finish the present instant (a budget may have stopped inside it), one
+        budget at a time, letting every other stream run in between."""
+        engine = self.engine
+        while not engine.settled:
+            engine.advance(engine.now, self.settings.tick_budget)
+            self._collect()
+            self._check_sandbox()
+            await anyio.sleep(0)
+            engine = self.engine
+
     def step(self) -> None:
         """Advance to the next moment something happens (or one frame, if nothing will)."""
         engine = self.engine
-        before = len(engine.events)
-        engine.advance(engine.now)  # what is due right now, if anything
-        if len(engine.events) == before:  # nothing to see yet: on to the next moment
-            target = engine.next_event_time()
-            if target is None or target <= engine.now:
-                target = engine.now + self.speed / self.settings.frame_rate
-            engine.advance(target, self.settings.tick_budget)
+        target = engine.next_event_time()
+        if target is None or target <= engine.now:
+            target = engine.now + self.speed / self.settings.frame_rate
+        engine.advance(target, self.settings.tick_budget)
         self._collect()
         self._check_sandbox()
 
@@ -189,20 +211,23 @@ class Session:
         self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
         self._tokens_at = now
         if self._tokens < 1:
-            wait = (1 - self._tokens) / rate
+            wait = max(0.1, math.ceil((1 - self._tokens) / rate * 10) / 10)  # never "0.0 s"
             raise TooManyRequests(f"too many control requests: at most {rate:g} a second; "
                                   f"try again in {wait:.1f} s.", retry_after=max(1, math.ceil(wait)))
         self._tokens -= 1
 
-    def control(self, body: dict, now: float) -> dict:
-        """Apply a control body: all of it, or (with an error) none of it."""
+    def validate(self, body) -> dict:
+        """Check a whole control body against the state it will apply to; change
+        nothing. Returns what to do: {"set": {...}|None, "action", "n", "speed"}."""
         if not isinstance(body, dict) or not body:
             raise Invalid('a control is a JSON object with any of "set", "action" (with "n"), "speed".')
         unknown = set(body) - {"set", "action", "n", "speed"}
         if unknown:
-            key = sorted(unknown)[0]
-            raise Invalid(f"unknown control key {key!r}; use set, action (with n for burst) or speed.",
-                          field=key)
+            key = sorted(map(str, unknown))[0]
+            raise Invalid(f"unknown control key {_shown(key)}; use set, action (with n for burst) or speed.",
+                          field=key[:40])
+        if self.ended:
+            raise Gone(self.ended)
         speed = body.get("speed")
         if "speed" in body:
             try:
@@ -211,52 +236,76 @@ class Session:
             except OverflowError:  # an integer too large for a float
                 ok = False
             if not ok:
-                shown = repr(speed) if len(repr(speed)) <= 40 else repr(speed)[:37] + "..."
-                raise Invalid(f"speed must be a number from {SPEED_MIN:g} to {SPEED_MAX:g}; got {shown}.",
-                              field="speed")
+                raise Invalid(f"speed must be a number from {SPEED_MIN:g} to {SPEED_MAX:g}; "
+                              f"got {_shown(speed)}.", field="speed")
         action = body.get("action")
         if "action" in body and action not in ACTIONS:
-            raise Invalid(f"action must be one of {', '.join(ACTIONS)}; got {action!r}.", field="action")
+            raise Invalid(f"action must be one of {', '.join(ACTIONS)}; got {_shown(action)}.",
+                          field="action")
         if "n" in body and action != "burst":
             raise Invalid('"n" goes with "action": "burst".', field="n")
         n = body.get("n", 10)
+        engine = self.engine
         if action == "burst":
             if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000:
-                raise Invalid(f"n must be an integer from 1 to 10000; got {n!r}.", field="n")
-            if self.engine.draining or self.engine.finished:
+                raise Invalid(f"n must be an integer from 1 to 10000; got {_shown(n)}.", field="n")
+            if engine.draining or engine.finished:
                 raise Invalid("the run is draining or finished: no more arrivals. Reset to start again.",
                               field="action")
-            if self.engine.restart_at is not None:
+            if engine.restart_at is not None:
                 raise Invalid("the service is down after running out of memory; burst once it restarts.",
                               field="action")
-        if self.ended:
-            raise Gone(self.ended)
-        self.catch_up(now)  # controls apply at the simulation's present
         if "set" in body:
             try:
-                self.engine.apply({"set": body["set"]})
+                engine.check({"set": body["set"]})
             except ScenarioError as error:
                 raise Invalid(str(error), field=error.field) from None
+        return {"set": body.get("set"), "action": action, "n": n,
+                "speed": float(speed) if speed is not None else None}
+
+    async def control(self, body, clock) -> dict:
+        """Apply a control body: all of it, or (with an error) none of it.
+
+        Controls act on a settled present (what replay reproduces), so first the
+        session catches up and finishes its current instant, yielding to other
+        streams as it goes; then the whole body is checked against that state
+        and applied with no await in between."""
+        self.validate(body)  # fail fast, before any work
+        self.controlling = True  # streams do not move the run on while it settles
+        try:
+            self.catch_up(clock())
+            was_settled = self.engine.settled
+            seen = self.event_seq
+            await self.settle()
+        finally:
+            self.controlling = False
+        plan = self.validate(body)  # against the state it applies to
+        engine = self.engine
+        if plan["set"] is not None:
+            engine.apply({"set": plan["set"]})
+        action = plan["action"]
         if action == "pause":
             self.paused = True
         elif action == "resume":
             self.paused = False
         elif action == "step":
             self.paused = True
-            self.step()
+            if was_settled or self.event_seq == seen:  # else finishing this instant was the step
+                self.step()
         elif action == "reset":
-            self.engine = self._new_engine(self.engine.scenario)
+            self.engine = self._new_engine(engine.scenario)
             self.run += 1
             self.halted = None
             self.windows.clear()
             self.events.clear()
+            self.wall = clock()
         elif action == "burst":
-            self.engine.apply({"action": "burst", "n": n})
+            engine.apply({"action": "burst", "n": plan["n"]})
         elif action == "drain":
-            self.engine.apply({"action": "drain"})
-        if speed is not None:
-            self.speed = float(speed)
-        self.wall = now
+            engine.apply({"action": "drain"})
+        if plan["speed"] is not None:
+            self.speed = plan["speed"]
+        self._collect()
         return self.describe()
 
     def describe(self) -> dict:
@@ -295,35 +344,52 @@ class SessionManager:
         self.send_timeouts = 0  # streams ended because their client stopped reading
         self.controls: Counter = Counter()
         self.lateness: deque = deque(maxlen=2000)  # (wall time, seconds late) of recent ticks
-        # Load shedding: when frame ticks run late the server is saturated; every
-        # stream then slows down together (the interval widens), and while it is
-        # wide new sessions are refused. So the server degrades, it does not fall over.
-        self.base_interval = 1 / settings.frame_rate
-        self.frame_interval = self.base_interval
-        self._late_window: list[float] = []
+        # Load shedding: when the process is saturated every stream slows down
+        # together (the interval widens) and new sessions are refused, so the
+        # server degrades instead of falling over (see governor.py).
+        self.governor = Governor(1 / settings.frame_rate, clock=clock)
+        self.streams_by_client: Counter = Counter()
+
+    @property
+    def frame_interval(self) -> float:
+        return self.governor.interval
 
     @property
     def overloaded(self) -> bool:
-        return self.frame_interval > 1.5 * self.base_interval
+        return self.governor.overloaded
 
-    def govern(self) -> None:
-        """Adjust the frame interval to the lateness seen since the last call (twice a second)."""
-        late = sorted(self._late_window)
-        self._late_window = []
-        if not late:
-            return
-        p90 = late[int(0.9 * (len(late) - 1))]
-        if p90 > 0.8 * self.base_interval:
-            self.frame_interval = min(self.frame_interval * 1.25, 10 * self.base_interval)
-        elif p90 < 0.4 * self.base_interval:
-            self.frame_interval = max(self.frame_interval / 1.1, self.base_interval)
+    def open_stream(self, session: Session, client: str) -> None:
+        """Count a new stream in, under the per-session and per-client caps."""
+        settings = self.settings
+        if session.streams >= settings.max_streams_per_session:
+            self.refused["streams_per_session"] += 1
+            raise TooManyRequests(
+                f"this session already has {session.streams} open streams, the most one session may "
+                f"({settings.max_streams_per_session}); close a tab that shows it.", retry_after=5)
+        if self.streams_by_client[client] >= settings.max_streams_per_client:
+            self.refused["streams_per_client"] += 1
+            raise TooManyRequests(
+                f"this address already has {self.streams_by_client[client]} open streams, the most "
+                f"one address may ({settings.max_streams_per_client}).", retry_after=10)
+        session.streams += 1
+        self.streams += 1
+        self.streams_by_client[client] += 1
+
+    def close_stream(self, session: Session, client: str) -> None:
+        session.streams -= 1
+        self.streams -= 1
+        self.streams_by_client[client] -= 1
+        if self.streams_by_client[client] <= 0:
+            del self.streams_by_client[client]
+        if session.streams == 0:
+            session.idle_since = self.clock()
 
     def create(self, scenario: Scenario, client: str) -> Session:
         settings = self.settings
         if self.overloaded:
             self.refused["busy"] += 1
-            raise Full("the playground is busy: its frames are already slowed down to keep up; "
-                       "try again shortly.", retry_after=5)
+            raise Full("the playground is busy: its processor is saturated and its frames are already "
+                       "slowed down to keep up; try again shortly.", retry_after=5)
         if len(self.sessions) >= settings.max_sessions:
             self.refused["full"] += 1
             raise Full(f"the playground is full ({settings.max_sessions} sessions); try again shortly.",
@@ -379,7 +445,6 @@ class SessionManager:
 
     def note_lateness(self, now: float, late: float) -> None:
         self.lateness.append((now, late))
-        self._late_window.append(late)
         if late > 0.05:
             self.late_ticks += 1
 
@@ -392,6 +457,12 @@ class SessionManager:
         pick = lambda q: recent[min(len(recent) - 1, int(q * len(recent)))]  # noqa: E731
         return {"p50_ms": round(pick(0.5) * 1000, 1), "p99_ms": round(pick(0.99) * 1000, 1),
                 "max_ms": round(recent[-1] * 1000, 1)}
+
+
+def _shown(value: object) -> str:
+    """A refused value quoted for a message, cut short if long (never echo 4 KB back)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _duration(seconds: float) -> str:

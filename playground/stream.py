@@ -22,49 +22,44 @@ RETRY_MS = 1000
 
 
 async def frame_events(session: Session, manager: SessionManager, shutdown: anyio.Event):
-    """Frames for one stream until the session ends, the client goes, or the server stops."""
+    """Frames for one stream until the session ends, the client goes, or the server stops.
+
+    The caller counts the stream in and out (``manager.open_stream``/``close_stream``,
+    around the whole response, so a stream whose generator never started is counted out too)."""
     clock = manager.clock
-    interval = manager.frame_interval
     cursor = Cursor()
-    session.streams += 1
-    manager.streams += 1
-    try:
-        if not session.watched:  # the run starts when someone first watches it
-            session.watched = True
-            session.wall = clock()
-        session.catch_up(clock())
-        yield _frame(session, manager, cursor, full=True, retry=True)
-        next_at = clock() + interval
-        while True:
-            delay = next_at - clock()
-            if delay > 0:
-                await anyio.sleep(delay)
-            if shutdown.is_set():
-                yield ServerSentEvent(data='{"reason":"the server is shutting down"}', event="bye")
-                return
-            now = clock()
-            manager.note_lateness(now, max(0.0, now - next_at))
-            # The next tick is one interval on; a late stream does not burst to
-            # catch up (and the manager widens the interval when the server is busy).
-            interval = manager.frame_interval
-            if now - next_at < interval:
-                next_at += interval
-            else:
-                # Late by a whole tick: restart from now, at a random phase, so the
-                # streams that were late together do not stay bunched together.
-                next_at = now + interval * (0.5 + 0.5 * random.random())
-            if session.ended:
-                yield _frame(session, manager, cursor)
-                return
-            session.catch_up(now)
+    if not session.watched:  # the run starts when someone first watches it
+        session.watched = True
+        session.wall = clock()
+    session.catch_up(clock())
+    yield _frame(session, manager, cursor, full=True, retry=True)
+    # A random phase: streams opened together must not tick together, or
+    # every tick is one burst of writes and the last of them runs late.
+    next_at = clock() + manager.frame_interval * random.random()
+    while True:
+        # Always yield to the event loop, even when late: a stream that only
+        # slept when early would starve every other stream, the reaper, the
+        # governor, disconnect detection and signal handling.
+        await anyio.sleep(max(0.0, next_at - clock()))
+        if shutdown.is_set():
+            yield ServerSentEvent(data='{"reason":"the server is shutting down"}', event="bye")
+            return
+        now = clock()
+        manager.note_lateness(now, max(0.0, now - next_at))
+        # The next tick is one interval on; a late stream does not burst to
+        # catch up (and the governor widens the interval when the process is saturated).
+        interval = manager.frame_interval
+        if now - next_at < interval:
+            next_at += interval
+        else:
+            # Late by a whole tick: restart from now, at a random phase, so the
+            # streams that were late together do not stay bunched together.
+            next_at = now + interval * (0.5 + 0.5 * random.random())
+        if session.ended:
             yield _frame(session, manager, cursor)
-    finally:
-        # Runs on every exit: normal end, client gone (CancelledError), send
-        # timeout (GeneratorExit).
-        session.streams -= 1
-        manager.streams -= 1
-        if session.streams == 0:
-            session.idle_since = clock()
+            return
+        session.catch_up(now)
+        yield _frame(session, manager, cursor)
 
 
 def _frame(session: Session, manager: SessionManager, cursor: Cursor, full=False, retry=False):

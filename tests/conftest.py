@@ -25,8 +25,11 @@ def make_client():
     clients = []
 
     def make(raise_server_exceptions: bool = True, **settings) -> TestClient:
+        # Bodies are JSON: the app refuses any other Content-Type (415), which a
+        # raw ``content=`` post would otherwise lack.
         client = TestClient(create_app(Settings(**settings)),
-                            raise_server_exceptions=raise_server_exceptions)
+                            raise_server_exceptions=raise_server_exceptions,
+                            headers={"Content-Type": "application/json"})
         client.__enter__()
         clients.append(client)
         return client

@@ -371,7 +371,8 @@ def test_healthz(make_client):
     response = client.get("/healthz")
     assert response.status_code == 200
     data = response.json()
-    assert set(data) == {"status", "sessions", "streams", "tick_lateness", "frame_rate", "overloaded"}
+    assert set(data) == {"status", "sessions", "streams", "tick_lateness", "frame_rate", "overloaded",
+                         "cpu", "loop_lag_p90_ms"}
     assert data["status"] == "ok" and data["sessions"] == 0 and data["streams"] == 0
     assert data["frame_rate"] == 20.0 and data["overloaded"] is False
     assert set(data["tick_lateness"]) == {"p50_ms", "p99_ms", "max_ms"}
@@ -644,19 +645,25 @@ def test_a_non_ascii_token_is_403(make_client, where):
 
 
 def test_an_overloaded_server_slows_frames_and_refuses_new_sessions(make_client):
-    """Load shedding: late ticks widen the frame interval; while it is wide, 503."""
+    """Load shedding: a saturated process widens the frame interval and, while it is wide,
+    refuses new sessions (503); when the load goes, the interval comes back by itself."""
     client = make_client()
-    manager = client.app.state.manager
-    for _ in range(10):  # ticks 40 ms late, at 20 frames/s (50 ms apart)
+    governor = client.app.state.manager.governor
+    cpu = [0.0]
+    at = [0.0]
+    governor.clock, governor.cpu_clock = (lambda: at[0]), (lambda: cpu[0])
+    for _ in range(12):  # a busy CPU and a loop 40 ms late, at 20 frames/s
+        at[0] += 0.5
+        cpu[0] += 0.5
         for _ in range(20):
-            manager.note_lateness(manager.clock(), 0.06)
-        manager.govern()
-    assert manager.overloaded and 1 / manager.frame_interval < 20 / 1.5
+            governor.sample(0.04)
+        governor.govern()
+    assert governor.overloaded and 1 / governor.interval < 20 / 1.5
     response = client.post("/api/sessions", json={})
     assert response.status_code == 503 and "busy" in response.json()["error"]
     assert response.headers["Retry-After"] == "5"
-    for _ in range(40):  # on time again: the interval comes back down
-        manager.note_lateness(manager.clock(), 0.0)
-        manager.govern()
-    assert manager.frame_interval == manager.base_interval and not manager.overloaded
+    for _ in range(10):  # idle, and no samples at all: it still recovers
+        at[0] += 0.5
+        governor.govern()
+    assert governor.interval == governor.base_interval and not governor.overloaded
     assert client.post("/api/sessions", json={}).status_code == 201

@@ -575,3 +575,41 @@ def test_drain_while_arrivals_wait_for_their_requests_still_finishes():
     engine.run(until=100)
     assert engine.finished
     assert engine.totals()["completed"] == 30
+
+
+# ---------------------------------------------------------------- work budgets
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_a_work_budget_never_changes_the_run(data):
+    """Advancing in small budgets of callbacks (stopping inside instants) gives
+    the same events and summary as one unbudgeted advance; a control waits for
+    a settled instant, as a session does."""
+    until = data.draw(st.floats(0.5, 4))
+    scenario = data.draw(scenarios())
+    controls = data.draw(control_logs(until))
+    reference, reference_events = drive(scenario, controls, until, check=False)
+
+    engine = Engine(scenario, event_cap=None)
+    events = []
+    budgets = data.draw(st.lists(st.integers(1, 40), min_size=1, max_size=5))
+    pending = list(controls)
+    step = 0
+    for mark in [t for t, _ in controls] + [until]:
+        while not engine.advance(mark, budgets[step % len(budgets)]):
+            step += 1
+            events += engine.read_events()
+            assert engine.now <= mark
+        assert engine.settled
+        events += engine.read_events()
+        while pending and pending[0][0] <= mark:
+            _, control = pending.pop(0)
+            try:
+                engine.apply(control)
+            except ScenarioError:
+                pass
+    events += engine.read_events()
+    assert events == reference_events
+    assert engine.summary() == reference.summary()
+    assert engine.control_log == reference.control_log

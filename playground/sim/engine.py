@@ -521,17 +521,23 @@ class Engine:
     def now(self) -> float:
         return self.loop.now
 
-    def advance(self, to_time: float, max_instants: float = float("inf")) -> bool:
+    def advance(self, to_time: float, max_callbacks: float = float("inf")) -> bool:
         """Run every event up to and including ``to_time``; the clock ends there.
 
-        With ``max_instants`` (a work budget) it may stop earlier, at the end of
+        With ``max_callbacks`` (a work budget) it may stop earlier, even inside
         an instant; it returns whether it reached ``to_time``. Where it stops
         changes nothing about the run: the next advance carries on."""
         if to_time < self.loop.now:
             raise ValueError(f"cannot go back in time from {self.loop.now} to {to_time}")
-        reached = self.loop.run_until(to_time, max_instants)
-        self._close_windows(self.loop.now)
+        reached = self.loop.run_until(to_time, max_callbacks)
+        if reached or self.loop.settled:  # windows close on a complete instant only
+            self._close_windows(self.loop.now)
         return reached
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is left to run at this instant: a control may act now."""
+        return self.loop.settled
 
     def next_event_time(self) -> float | None:
         return self.loop.next_deadline()
@@ -637,57 +643,67 @@ class Engine:
 
     # Controls ----------------------------------------------------------------------------
 
+    def check(self, control: dict) -> Scenario | None:
+        """Raise ScenarioError if ``control`` would be refused now; change nothing.
+
+        Returns the scenario a ``set`` would make (None for actions). ``apply``
+        runs this first, so a refused control leaves the run exactly as it was,
+        and a caller can check several controls before applying any."""
+        if not isinstance(control, dict):
+            raise ScenarioError("a control must be a JSON object.", None, control)
+        if "set" in control:
+            changes = control["set"]
+            if not isinstance(changes, dict) or not changes:
+                raise ScenarioError("set must be an object of parameters to change.", "set", changes)
+            if "seed" in changes:
+                raise ScenarioError("seed cannot change while running; reset with a new link instead.",
+                                    "seed", changes["seed"])
+            if "preset" in changes:
+                raise ScenarioError("preset cannot change while running; open its link instead.",
+                                    "preset", changes["preset"])
+            return self.scenario.replace(**changes)
+        action = control.get("action")
+        if action == "burst":
+            n = control.get("n", 10)
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000:
+                raise ScenarioError(f"burst n must be an integer from 1 to 10000; got {n!r}.", "n", n)
+            if self.draining or self.finished:
+                raise ScenarioError("the run is draining: no more arrivals.", "action", "burst")
+            if self.restart_at is not None:
+                raise ScenarioError("the service is down (out of memory) until it restarts.", "action",
+                                    "burst")
+        elif action not in ("drain", "reset"):
+            raise ScenarioError(
+                f"unknown control {control!r}; use set, or action burst, drain or reset.", "action",
+                action)
+        return None
+
     def apply(self, control: dict) -> Scenario:
         """Apply one control now and log it. Raises ScenarioError (and changes
         nothing) if it is invalid. Controls: ``{"set": {key: value}}``,
         ``{"action": "burst", "n": N}``, ``{"action": "drain"}``,
         ``{"action": "reset"}``."""
-        if not isinstance(control, dict):
-            raise ScenarioError("a control must be a JSON object.", None, control)
         # Settle the present first: what is due now runs before the control, as
         # it does when a logged control is replayed after advance(at).
         self.advance(self.loop.now)
-        if "set" in control:
-            changes = control["set"]
-            if not isinstance(changes, dict) or not changes:
-                raise ScenarioError("set must be an object of parameters to change.", "set", changes)
-            self._set(changes)
-        elif control.get("action") == "burst":
-            n = control.get("n", 10)
-            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000:
-                raise ScenarioError(f"burst n must be an integer from 1 to 10000; got {n!r}.", "n", n)
-            self._burst(n)
-        elif control.get("action") == "drain":
+        new = self.check(control)
+        if new is not None:
+            old = self.scenario
+            self.scenario = new
+            self._update_id_limit()
+            if self.restart_at is None:
+                self.service.apply(old, new)
+        elif control["action"] == "burst":
+            self._burst(control.get("n", 10))
+        elif control["action"] == "drain":
             self._drain()
-        elif control.get("action") == "reset":
+        else:  # reset
             self._start(self.scenario)
             return self.scenario
-        else:
-            raise ScenarioError(
-                f"unknown control {control!r}; use set, or action burst, drain or reset.", "action",
-                control.get("action"))
         self.control_log.append((self.loop.now, control))
         return self.scenario
 
-    def _set(self, changes: dict) -> None:
-        if "seed" in changes:
-            raise ScenarioError("seed cannot change while running; reset with a new link instead.",
-                                "seed", changes["seed"])
-        old = self.scenario
-        new = old.replace(**changes) if not ({"preset"} & changes.keys()) else None
-        if new is None:
-            raise ScenarioError("preset cannot change while running; open its link instead.",
-                                "preset", changes["preset"])
-        self.scenario = new
-        self._update_id_limit()
-        if self.restart_at is None:
-            self.service.apply(old, new)
-
     def _burst(self, n: int) -> None:
-        if self.draining or self.finished:
-            raise ScenarioError("the run is draining: no more arrivals.", "action", "burst")
-        if self.restart_at is not None:
-            raise ScenarioError("the service is down (out of memory) until it restarts.", "action", "burst")
         service = self.service
         for _ in range(n):
             item_id = self.next_id()

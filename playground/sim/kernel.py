@@ -66,26 +66,39 @@ class Loop:
         """When the next timer fires (possibly one whose work was cancelled), or None."""
         return self.timers[0][0] if self.timers else None
 
-    def run_until(self, until: float, max_instants: float = _INFINITY) -> bool:
+    def run_until(self, until: float, max_callbacks: float = _INFINITY) -> bool:
         """Run every callback due at or before ``until``, then set the clock to it.
 
-        Stops early, at the end of an instant, if ``halt`` is set or after
-        ``max_instants`` instants (a budget); returns True if ``until`` was reached."""
+        Returns True if ``until`` was reached. Stops early if ``halt`` is set (at
+        the end of an instant) or once ``max_callbacks`` callbacks have run (a
+        work budget, counted in callbacks because one instant may hold any
+        amount of work: 256 workers finishing together, a burst of 10,000).
+        A budget may stop the loop inside an instant; the next call carries on
+        from the very next callback, so where it stops changes nothing about
+        the run. ``settled`` says whether the present instant is complete."""
         ready = self.ready
         timers = self.timers
         popleft = ready.popleft
         append = ready.append
-        instants = 0
+        budget = max_callbacks
         while True:
-            while ready:
-                popleft()()
+            if budget == _INFINITY:
+                while ready:
+                    popleft()()
+            else:
+                # (Re-test ``ready`` before each pop: a crash empties it mid-instant.)
+                while ready:
+                    if budget <= 0:
+                        return False
+                    budget -= 1
+                    popleft()()
             if self.halt:
                 return False
             if not timers or timers[0][0] > until:
                 break
-            instants += 1
-            if instants > max_instants:
+            if budget <= 0:
                 return False
+            budget -= 1
             when, _, callback = heappop(timers)
             self.now = when
             if type(callback) is Future and not (timers and timers[0][0] == when):
@@ -106,6 +119,12 @@ class Loop:
         if self.now < until < _INFINITY:
             self.now = until
         return True
+
+    @property
+    def settled(self) -> bool:
+        """True when nothing is left to run at the present instant (a budget
+        did not stop the loop inside it): the moment a control may act on."""
+        return not self.ready and not (self.timers and self.timers[0][0] <= self.now)
 
     def detach(self):
         """Give the loop fresh, throwaway queues; return the real ones.
