@@ -36,9 +36,10 @@ class Settings:
     grace: float = 30.0
     #: Seconds a session may live at most.
     lifetime: float = 7200.0
-    #: Simulation work one session may do per frame (event-loop callbacks);
-    #: a session that needs more falls behind real time instead.
-    tick_budget: int = 4000
+    #: Simulation work one session may do per frame, in engine callbacks (about
+    #: 4 µs each, so ~4 ms). Counted in callbacks, not instants: one instant may
+    #: hold any amount of work. A session that needs more falls behind real time.
+    tick_budget: int = 1000
     #: Items one simulated service may hold when the scenario sets no memory
     #: limit; past it the run halts with a sentence (the sandbox's own limit).
     max_items: int = 50_000
