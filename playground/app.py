@@ -99,6 +99,17 @@ class _QuietStuckClients(logging.Filter):
 
 
 logger = logging.getLogger("playground")
+
+
+def _log_beside_uvicorn() -> None:
+    """Our INFO lines (a stream ended by its send timeout, a client gone mid-body)
+    go to stderr in uvicorn's style; without a handler Python would drop them."""
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 logging.getLogger("uvicorn.error").addFilter(_QuietStuckClients())
 
 
@@ -347,6 +358,7 @@ def _registry(manager: SessionManager) -> CollectorRegistry:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    _log_beside_uvicorn()
     manager = SessionManager(settings)
 
     @contextlib.asynccontextmanager

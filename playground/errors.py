@@ -14,7 +14,8 @@ class PlaygroundError(Exception):
 
     def __init__(self, message: str, *, field: str | None = None, retry_after: float | None = None):
         super().__init__(message)
-        self.field = field
+        # The field names a key the client sent; never echo a 4 KB one back.
+        self.field = field if field is None or len(str(field)) <= 40 else str(field)[:37] + "..."
         self.retry_after = retry_after
 
     def to_json(self) -> dict:
