@@ -9,6 +9,7 @@ measures a steady window:
     python bench/load.py --clients 100,500,1000 --seconds 10
     python bench/load.py --clients 1000 --max-sessions 600 --targets playground   # the 503 path
     python bench/load.py --clients 500 --targets playground --profile              # + py-spy
+    python bench/load.py --targets playground@/tmp/before,playground,bare   # before/after a change
 
 The client side is deliberately thin: ``asyncio.open_connection``, a raw HTTP/1.1 request, and a
 byte count of ``event: frame`` lines with the arrival time of each read that carried one. Sessions
@@ -175,14 +176,22 @@ def free_port() -> int:
 
 def start_server(target: str, port: int, args) -> tuple[subprocess.Popen, object]:
     env = dict(os.environ)
-    if target == "playground":
+    cwd = ROOT
+    if target.startswith("playground"):
+        # "playground@PATH" runs another checkout (say, the commit before a change)
+        # side by side with this one: `python -m` imports the package from its cwd.
+        _, _, other = target.partition("@")
+        if other:
+            cwd = Path(other).resolve()
+            env["PYTHONPATH"] = str(cwd)
         command = [sys.executable, "-m", "playground", "--port", str(port)]
         env["PLAYGROUND_MAX_SESSIONS"] = str(args.max_sessions)
         env["PLAYGROUND_MAX_SESSIONS_PER_CLIENT"] = str(args.max_sessions)
+        env["PLAYGROUND_MAX_STREAMS_PER_CLIENT"] = str(args.max_sessions)
     else:
         command = [sys.executable, str(ROOT / "bench" / "bare_sse.py"), "--port", str(port)]
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
     return process, log
 
@@ -227,7 +236,7 @@ async def open_clients(target: str, port: int, clients: int, args, refused: Coun
     body = json.dumps({"link": args.link}).encode()
     for start in range(0, clients, args.ramp_batch):
         count = min(args.ramp_batch, clients - start)
-        if target == "playground":
+        if target.startswith("playground"):
             results = await asyncio.gather(
                 *(http(port, "POST", "/api/sessions", body) for _ in range(count)),
                 return_exceptions=True)
@@ -494,8 +503,8 @@ def parse_args(argv=None):
     if not args.clients or min(args.clients) < 1:
         parser.error("--clients needs at least one count of 1 or more")
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    if not args.targets or set(args.targets) - {"playground", "bare"}:
-        parser.error("--targets takes playground, bare or both")
+    if not args.targets or any(t != "bare" and t.partition("@")[0] != "playground" for t in args.targets):
+        parser.error("--targets takes playground, playground@PATH (another checkout), bare")
     return args
 
 
