@@ -1,5 +1,17 @@
 // api.js: the small HTTP surface the page talks to (same origin only).
 
+/** Text for a message: every run of more than `max` characters without a space (a link, a value)
+ *  is cut to `max` with an ellipsis, and so is the whole text past three times that. The full link
+ *  stays in the address bar; a message need not repeat 3,000 characters of it. */
+export function clip(value, max = 120) {
+  const cut = (text, n) => {
+    const chars = Array.from(text);
+    return chars.length > n ? `${chars.slice(0, n - 1).join('')}…` : text;
+  };
+  const text = String(value ?? '').replace(new RegExp(`\\S{${max + 1},}`, 'gu'), (word) => cut(word, max));
+  return cut(text, max * 3);
+}
+
 export class HttpError extends Error {
   constructor(status, body, retryAfter) {
     super((body && body.error) || `HTTP ${status}`);
@@ -34,7 +46,8 @@ function json(method, body, token) {
 export const getFields = () => request('/api/fields');
 export const getPresets = () => request('/api/presets');
 export const checkScenario = (link) => request(`/api/scenario?${link}`);
-export const createSession = (link) => request('/api/sessions', json('POST', { link }));
+export const createSession = (link, { signal } = {}) =>
+  request('/api/sessions', { ...json('POST', { link }), signal });
 export const sendControl = (session, body) => request(session.control, json('POST', body, session.token));
 
 export function closeSession(session, { beacon = false } = {}) {

@@ -1,6 +1,7 @@
 // app.js: the page's entry point. Boot, one session, one EventSource, one draw loop.
 
 import * as api from './api.js';
+import { clip } from './api.js';
 import { Controls } from './controls.js';
 import { EventLog } from './eventlog.js';
 import { Questions } from './questions.js';
@@ -21,7 +22,8 @@ const playground = window.playground = {
 
 const app = {
   fields: [], presets: [], session: null, source: null, scenario: null, link: DEFAULT_LINK,
-  run: null, frame: null, dirty: false, drawn: false, paused: false, retryTimer: null,
+  run: null, frame: null, dirty: false, drawn: false, paused: false,
+  recovery: null, recoveredAt: null, lastFailures: 0,
   controls: null, log: null, questions: null, pipeline: null, charts: null, generation: 0,
 };
 
@@ -45,7 +47,7 @@ function statusFromFrame(frame) {
     case 'finished':
     case 'halted':
     case 'ended':
-      return setStatus(frame.status, frame.message || `The run ${frame.status} at ${t}.`);
+      return setStatus(frame.status, clip(frame.message || `The run ${frame.status} at ${t}.`));
     default: {
       let text = `Live: ${t} at ${speedText(frame.speed)}`;
       if (frame.throttled) {
@@ -107,8 +109,17 @@ function closeStream() {
   }
 }
 
+function adoptSession(session) {
+  app.session = session;
+  app.run = null;
+  app.charts.reset();
+  app.log.clear();
+  app.controls?.clearErrors();
+  applyScenario(session.scenario, session.link);
+}
+
 async function startSession(link, { replacing = true } = {}) {
-  clearTimeout(app.retryTimer);
+  stopRecovery();
   const generation = ++app.generation;
   const old = app.session;
   closeStream();
@@ -117,66 +128,323 @@ async function startSession(link, { replacing = true } = {}) {
   setStatus('connecting', 'Starting a session…');
   let session;
   try {
-    session = await api.createSession(link);
+    session = await api.createSession(link, { signal: timeoutSignal() });
   } catch (error) {
     if (generation !== app.generation) return;
-    if (error.status === 503) return retryFull(link, error.retryAfter);
     if (error.status === 422 && link !== DEFAULT_LINK) {
-      showNotice(`Ignored the link "${link}": ${error.message} Opened the defaults instead.`);
-      return startSession(DEFAULT_LINK);
+      showNotice(`Ignored the link "${clip(link)}": ${clip(error.message)} Opened the defaults instead.`);
+      startSession(DEFAULT_LINK);
+      return;
     }
-    setStatus('reconnecting', `Could not start a session (${error.message}); retrying in 2 s.`);
-    app.retryTimer = setTimeout(() => startSession(link), 2000);
+    // Unreachable, full (503, Retry-After), or any other refusal: retry with backoff.
+    beginRecovery({ link, error, why: 'Could not start a session.', keep: false });
     return;
   }
   if (generation !== app.generation) { api.closeSession(session); return; }
-  app.session = session;
-  app.run = null;
-  app.charts.reset();
-  app.log.clear();
-  app.controls?.clearErrors();
-  applyScenario(session.scenario, session.link);
+  adoptSession(session);
   openStream(session);
-}
-
-function retryFull(link, seconds) {
-  let left = Math.max(1, Math.ceil(seconds || 1));
-  const tick = () => {
-    setStatus('full', `The playground is full, retrying in ${left} s.`);
-    if (left-- <= 0) { startSession(link); return; }
-    app.retryTimer = setTimeout(tick, 1000);
-  };
-  tick();
 }
 
 function openStream(session) {
   closeStream();
   const source = new EventSource(session.stream);
   app.source = source;
+  let ended = null; // the server's own last word on this session ("reached its lifetime…")
   source.addEventListener('frame', (event) => {
     if (app.source !== source) return;
     let frame;
     try { frame = JSON.parse(event.data); } catch { return; }
+    if (app.recovery) finishRecovery(session, frame);
     onFrame(frame);
+    if (frame.status === 'ended') ended = frame.message || 'This session has ended.';
   });
   source.addEventListener('bye', () => {
     if (app.source !== source) return;
-    setStatus('reconnecting', 'The server is restarting; reconnecting…');
+    // The server is stopping, and its sessions go with it: start this scenario again once it is back.
+    beginRecovery({ why: 'The server is restarting.' });
   });
   source.addEventListener('error', () => {
     if (app.source !== source) return;
+    if (ended) {
+      // The server ended this session on purpose and said why (its lifetime): that stays ended
+      // until the person asks for a new one, or a forgotten tab would run for ever.
+      sessionEnded(ended);
+      return;
+    }
+    const rec = app.recovery;
     if (source.readyState === EventSource.CLOSED) {
-      sessionEnded('This session has ended (the server restarted or it timed out).');
+      // 404 or 410 (or another refusal): the server does not know this session (any more).
+      closeStream();
+      if (!rec) {
+        beginRecovery({ why: 'The server no longer knows this session (it restarted, or the session timed out).',
+          delay: 0 });
+      } else if (rec.created === session) {
+        // A session made by this recovery was refused at once: do not make another straight away.
+        api.closeSession(session);
+        rec.session = rec.created = null;
+        recoveryFailed(null, 'the server refused the new session\'s stream');
+      } else {
+        rec.session = null; // the old session is gone: make a new one now, in this same attempt
+        attemptRecovery({ counted: false });
+      }
+    } else if (!rec) {
+      // The connection dropped; the session may well live on. The page takes over from the
+      // browser's own retry (every second, for ever) with its backoff.
+      beginRecovery({ session, why: 'Lost the connection to the server.' });
     } else {
-      setStatus('reconnecting', 'Connection lost; reconnecting…');
+      closeStream();
+      recoveryFailed(null);
     }
   });
 }
 
 function sessionEnded(text) {
+  stopRecovery();
   closeStream();
   app.session = null;
-  setStatus('ended', text);
+  setStatus('ended', clip(text));
+  announce(clip(text));
+}
+
+// Recovery --------------------------------------------------------------------------------------
+//
+// When the stream drops, the server forgets the session (a restart) or a session cannot be
+// started, the page gets its scenario back by itself: it reopens the old session's stream if that
+// session may still live, otherwise it creates a new session from app.link (the link in the
+// address bar, with every live change), retrying with capped exponential backoff and jitter while
+// the server is unreachable or full (honouring Retry-After). A hidden tab waits until it is shown.
+// Speed, pause and control changes made meanwhile are sent again once frames flow.
+
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_CAP_MS = 10_000;
+const ATTEMPT_TIMEOUT_MS = 10_000;
+const RETRY_AFTER_CAP_S = 300;
+/** A recovery that starts this soon after the last one carries its failure count on. */
+const CALM_MS = 10_000;
+
+/** The wait before the first attempt (0 failures so far) and after each failed one: 0.5 s, 1, 2,
+ *  4, 8, 10, 10… less up to 20 % jitter, so pages cut off together do not come back together. */
+function backoffDelay(failures) {
+  const base = Math.min(BACKOFF_CAP_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, failures));
+  return Math.round(base * (0.8 + 0.2 * Math.random()));
+}
+
+function timeoutSignal(ms = ATTEMPT_TIMEOUT_MS) {
+  return typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(ms) : undefined;
+}
+
+function announce(text) {
+  const node = $('status-announce');
+  if (node && node.textContent !== text) node.textContent = text;
+}
+
+/** Start (or redirect) the recovery. `session`: one that may still live, tried first; `keep`: send
+ *  the speed and pause the page had to the session that comes back. */
+function beginRecovery({ session = null, link = app.link, why = '', delay = null, error = null,
+  keep = true }) {
+  closeStream();
+  app.generation += 1; // a startSession still waiting for its answer drops it
+  app.session = null; // gone, or (session) to be tried again: either way no control goes to it now
+  let rec = app.recovery;
+  if (!rec) {
+    const recent = app.recoveredAt !== null && performance.now() - app.recoveredAt < CALM_MS;
+    rec = app.recovery = {
+      // Sessions lost again and again soon after coming back escalate the backoff too.
+      link, session, created: null, attempt: 0, failures: recent ? app.lastFailures + 1 : 0,
+      state: 'reconnecting', detail: '', nextAt: null, waiting: false,
+      timer: null, ticker: null, guard: null,
+      speed: keep ? Number($('speed').value) : null, paused: keep ? app.paused : null, pendingSet: {},
+    };
+    announce(`${why} Reconnecting automatically.`.trim());
+    if (recent) delay = null; // no immediate retry for a session lost again so soon
+  } else {
+    rec.session = session;
+    rec.link = link;
+  }
+  if (error) {
+    rec.attempt += 1;
+    recoveryFailed(error);
+  } else {
+    scheduleAttempt(delay ?? backoffDelay(rec.failures));
+  }
+}
+
+function stopTimers(rec) {
+  clearTimeout(rec.timer);
+  clearInterval(rec.ticker);
+  clearTimeout(rec.guard);
+  rec.timer = rec.ticker = rec.guard = null;
+}
+
+function stopRecovery() {
+  const rec = app.recovery;
+  if (!rec) return;
+  stopTimers(rec);
+  app.recovery = null;
+}
+
+function scheduleAttempt(delay) {
+  const rec = app.recovery;
+  stopTimers(rec);
+  rec.waiting = false;
+  rec.nextAt = performance.now() + delay;
+  showRecovery();
+  rec.ticker = setInterval(showRecovery, 250);
+  rec.timer = setTimeout(() => attemptRecovery(), delay);
+}
+
+function showRecovery() {
+  const rec = app.recovery;
+  if (!rec) return;
+  let when;
+  if (rec.waiting) {
+    when = `attempt ${rec.attempt + 1} when this tab is shown again`;
+  } else if (rec.nextAt === null) {
+    when = `attempt ${rec.attempt}, trying now`;
+  } else {
+    const seconds = Math.max(1, Math.ceil((rec.nextAt - performance.now()) / 1000));
+    when = `attempt ${rec.attempt + 1}, next try in ${seconds} s`;
+  }
+  if (rec.state === 'full') {
+    setStatus('full', `The server is full${rec.detail ? `: ${rec.detail}` : '.'} Retrying… (${when})`);
+  } else {
+    setStatus('reconnecting', `Reconnecting to the server… (${when})${rec.detail ? `. ${rec.detail}` : ''}`);
+  }
+}
+
+async function attemptRecovery({ counted = true } = {}) {
+  const rec = app.recovery;
+  if (!rec) return;
+  stopTimers(rec);
+  if (document.hidden) { // wait for the person to come back rather than retry in the background
+    rec.waiting = true;
+    showRecovery();
+    return;
+  }
+  rec.waiting = false;
+  if (counted) rec.attempt += 1;
+  rec.nextAt = null;
+  showRecovery();
+  if (rec.session) {
+    // The session may still live: its stream answers with frames (resumed), 404/410 (gone: a new
+    // session next), or a network error (still unreachable: back off). See openStream's handlers.
+    rec.guard = setTimeout(() => { if (app.recovery === rec) { closeStream(); recoveryFailed(null); } },
+      ATTEMPT_TIMEOUT_MS);
+    openStream(rec.session);
+    return;
+  }
+  let session;
+  try {
+    session = await api.createSession(rec.link, { signal: timeoutSignal() });
+  } catch (error) {
+    if (app.recovery !== rec) return;
+    if (error.status === 422 && rec.link !== DEFAULT_LINK) {
+      showNotice(`Could not start the link "${clip(rec.link)}" again: ${clip(error.message)} `
+        + 'Opened the defaults instead.');
+      rec.link = DEFAULT_LINK;
+      rec.pendingSet = {};
+      attemptRecovery({ counted: false });
+      return;
+    }
+    recoveryFailed(error);
+    return;
+  }
+  if (app.recovery !== rec) { api.closeSession(session); return; }
+  rec.session = rec.created = session;
+  rec.guard = setTimeout(() => {
+    if (app.recovery === rec) { closeStream(); recoveryFailed(null, 'the new session sent no frame'); }
+  }, ATTEMPT_TIMEOUT_MS);
+  openStream(session);
+}
+
+function recoveryFailed(error, why = '') {
+  const rec = app.recovery;
+  if (!rec) return;
+  rec.failures += 1;
+  let delay = backoffDelay(rec.failures);
+  rec.state = 'reconnecting';
+  rec.detail = why ? `Last try: ${why}.` : '';
+  if (error?.status === 503 || error?.status === 429) {
+    const wait = Math.min(RETRY_AFTER_CAP_S, Number(error.retryAfter) || 1) * 1000;
+    delay = Math.max(delay, wait);
+    if (error.status === 503) {
+      rec.state = 'full';
+      rec.detail = clip(error.message);
+    } else {
+      rec.detail = `The server said: ${clip(error.message)}`;
+    }
+  } else if (error instanceof api.HttpError) {
+    rec.detail = `The server said: ${clip(error.message)}`;
+  }
+  scheduleAttempt(delay);
+}
+
+function finishRecovery(session, frame) {
+  const rec = app.recovery;
+  stopTimers(rec);
+  app.recovery = null;
+  app.recoveredAt = performance.now();
+  app.lastFailures = rec.failures;
+  const fresh = rec.created === session;
+  if (fresh) {
+    adoptSession(session);
+    app.log.mark('— reconnected: a new session; the run starts again —');
+    announce('Reconnected. The server had lost the session, so the scenario starts again from the beginning.');
+  } else {
+    app.session = session;
+    announce('Reconnected.');
+  }
+  restoreAfterRecovery(session, frame, rec);
+}
+
+/** Send what the person had, or chose while waiting: speed, pause, control changes. */
+function restoreAfterRecovery(session, frame, rec) {
+  const body = {};
+  const speed = rec.speed;
+  if (speed !== null && Number.isFinite(speed) && frame.speed !== undefined && speed !== frame.speed) {
+    body.speed = speed;
+  }
+  const paused = Boolean(frame.paused ?? frame.status === 'paused');
+  if (rec.paused !== null && rec.paused !== paused && ['running', 'paused'].includes(frame.status)) {
+    body.action = rec.paused ? 'pause' : 'resume';
+  }
+  const send = async () => {
+    if (Object.keys(body).length) await control(body).catch(() => {});
+    const values = rec.pendingSet;
+    const keys = Object.keys(values);
+    if (!keys.length || app.session !== session) return;
+    try {
+      await control({ set: values });
+    } catch (error) {
+      const key = error.field && keys.includes(error.field) ? error.field : keys[0];
+      app.controls?.showError(key, clip(error.message || 'That value was not applied.'));
+    }
+  };
+  send();
+}
+
+/** A control asked for while there is no session, during a recovery: kept for when it succeeds. */
+function deferControl(body) {
+  const rec = app.recovery;
+  if (body.set) Object.assign(rec.pendingSet, body.set);
+  if (body.speed !== undefined) rec.speed = Number(body.speed);
+  if (body.action === 'pause' || body.action === 'resume') {
+    rec.paused = body.action === 'pause';
+    setPaused(rec.paused);
+  } else if (body.action) {
+    throw new Error('not connected to the server right now; reconnecting.');
+  }
+  return { deferred: true };
+}
+
+function onVisible() {
+  const rec = app.recovery;
+  if (!document.hidden && rec?.waiting) attemptRecovery();
+}
+
+function onOnline() {
+  const rec = app.recovery;
+  if (rec && rec.timer !== null && !rec.waiting) attemptRecovery(); // the network is back: try now
 }
 
 function onFrame(frame) {
@@ -211,7 +479,10 @@ function onFrame(frame) {
 
 async function control(body, { retries = 2 } = {}) {
   const session = app.session;
-  if (!session) throw new Error('There is no session right now.');
+  if (!session) {
+    if (app.recovery) return deferControl(body);
+    throw new Error('There is no session right now.');
+  }
   try {
     const result = await api.sendControl(session, body);
     if (session === app.session) {
@@ -224,14 +495,19 @@ async function control(body, { retries = 2 } = {}) {
       await new Promise((r) => setTimeout(r, 1000 * (error.retryAfter || 1)));
       return control(body, { retries: retries - 1 });
     }
-    if (error.status === 404 || error.status === 410) sessionEnded('This session has ended.');
+    if ((error.status === 404 || error.status === 410) && session === app.session) {
+      // The server does not know the session (it restarted, or reaped it): start it again.
+      beginRecovery({ why: 'The server no longer knows this session.', delay: 0 });
+    }
+    if (app.recovery && !app.session) return deferControl(body);
     throw error;
   }
 }
 
 function action(name, extra = {}) {
   return control({ action: name, ...extra }).catch((error) => {
-    if (app.session) setStatus(app.frame?.status === 'paused' ? 'paused' : 'live', `${name} did not work: ${error.message}`);
+    if (!app.session) return; // reconnecting: the status says so already
+    setStatus(app.frame?.status === 'paused' ? 'paused' : 'live', `${name} did not work: ${clip(error.message)}`);
   });
 }
 
@@ -383,7 +659,9 @@ function wireButtons() {
   $('burst').addEventListener('click', () => action('burst', { n: BURST_N }));
   $('drain').addEventListener('click', () => action('drain'));
   $('speed').addEventListener('change', (e) => {
-    control({ speed: Number(e.target.value) }).catch((error) => setStatus('live', `Speed not changed: ${error.message}`));
+    control({ speed: Number(e.target.value) }).catch((error) => {
+      if (app.session) setStatus('live', `Speed not changed: ${clip(error.message)}`);
+    });
   });
   $('copy-link').addEventListener('click', copyLink);
   $('presets').addEventListener('change', (e) => {
@@ -398,9 +676,14 @@ function wireButtons() {
   $('controls').addEventListener('submit', (e) => e.preventDefault());
   document.addEventListener('keydown', onKey);
   window.addEventListener('pagehide', () => {
-    if (app.session) api.closeSession(app.session, { beacon: true });
+    const session = app.session || app.recovery?.session;
+    stopRecovery();
+    if (session) api.closeSession(session, { beacon: true });
+    app.session = null;
     closeStream();
   });
+  document.addEventListener('visibilitychange', onVisible);
+  window.addEventListener('online', onOnline);
   window.addEventListener('pageshow', (event) => {
     // Back/forward cache: the old session was closed on pagehide, so start again.
     if (event.persisted) startSession(app.link, { replacing: false });
@@ -422,12 +705,21 @@ async function boot() {
   // Ask for the fields, the presets and the link's verdict at once: the first frame comes sooner.
   const checking = api.checkScenario(link).then((checked) => ({ checked }), (error) => ({ error }));
   let fields;
-  try {
-    [fields, app.presets] = await Promise.all([api.getFields(), api.getPresets()]);
-  } catch (error) {
-    setStatus('reconnecting', `Could not reach the server (${error.message}); reloading in 3 s.`);
-    setTimeout(() => location.reload(), 3000);
-    return;
+  for (let failures = 1; !fields; failures += 1) {
+    try {
+      [fields, app.presets] = await Promise.all([api.getFields(), api.getPresets()]);
+    } catch (error) {
+      // The same backoff as a lost session: 0.5 s, 1, 2, 4… up to 10 s, or what Retry-After says.
+      let delay = backoffDelay(failures);
+      if (error.status === 503 || error.status === 429) {
+        delay = Math.max(delay, Math.min(RETRY_AFTER_CAP_S, Number(error.retryAfter) || 1) * 1000);
+      }
+      const reason = error instanceof api.HttpError ? clip(error.message) : 'the server cannot be reached';
+      setStatus('reconnecting', `Connecting to the server… (attempt ${failures + 1}, next try in `
+        + `${Math.ceil(delay / 1000)} s). Last try: ${reason}.`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      while (document.hidden) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
   app.fields = fields.fields;
   app.charts = new Charts($('charts'), fields.window_columns);
@@ -442,7 +734,7 @@ async function boot() {
     link = checked.link;
     scenario = checked.scenario;
   } else if (error?.status === 422) {
-    showNotice(`Ignored the link "?${safeDecode(link)}": ${error.message} Opened the defaults instead.`);
+    showNotice(`Ignored the link "?${clip(safeDecode(link))}": ${clip(error.message)} Opened the defaults instead.`);
     link = DEFAULT_LINK;
   }
   if (scenario?.preset) showPresetNotice(scenario.preset);

@@ -4,6 +4,8 @@
 // slider's value *is* the queue size there) and become logarithmic above that; float sliders are
 // logarithmic positions 0..1000. Every input carries its real value in data-value.
 
+import { clip } from './api.js';
+
 const POSITIONS = 1000;
 const LINEAR_INTS = 1000; // int fields with a range up to this are plain step-1 sliders
 const KNEE = 100; // big int ranges: linear up to here, then logarithmic
@@ -243,7 +245,7 @@ export class Controls {
     } catch (error) {
       const keys = Object.keys(values);
       const key = error.field && this.fields.has(error.field) ? error.field : keys[0];
-      this.showError(key, error.message || 'That value was not applied.');
+      this.showError(key, clip(error.message || 'That value was not applied.'));
       for (const k of keys) if (!this.pending.has(k)) this.revert(k);
     } finally {
       this.inFlight = false;

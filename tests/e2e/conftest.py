@@ -4,7 +4,7 @@
   every page comes from 127.0.0.1), polled until ``/healthz`` answers, terminated at the end; its
   log must show no traceback and no ERROR line.
 - ``make_server``-style ``restartable_server`` for a test that stops and restarts a server on the
-  same port.
+  same port; ``server_with(**settings)`` for a server with other settings (``max_sessions=1``).
 - ``browser``: chromium from ``/usr/bin/chromium`` (never Playwright's own download). If it is
   missing the tests FAIL, never skip: install Debian's ``chromium`` (``.ci/run`` does).
 - ``page``: a fresh context and page; console errors and uncaught page errors fail the test.
@@ -103,6 +103,24 @@ def restartable_server():
 
     def start(port: int | None = None) -> Server:
         started = Server(SERVER_ENV, port)
+        servers.append(started)
+        return started
+
+    yield start
+    for one in servers:
+        one.stop()
+    for one in servers:
+        _check_log(one)
+
+
+@pytest.fixture
+def server_with():
+    """``server_with(**settings)``: a server with ``SERVER_ENV`` overridden by ``settings`` (for
+    example ``max_sessions=1``); all are stopped and their logs checked after the test."""
+    servers: list[Server] = []
+
+    def start(**settings) -> Server:
+        started = Server({**SERVER_ENV, **settings})
         servers.append(started)
         return started
 
