@@ -146,8 +146,16 @@ SERVER_OPTIONS = [
     ("--frame-rate", "frame_rate", "frames per second per stream (default 20)"),
     ("--grace", "grace", "seconds an unwatched session lives on (default 30)"),
     ("--lifetime", "lifetime", "seconds a session lives at most (default 7200)"),
-    ("--tick-budget", "tick_budget", "simulation instants one session may run per frame (default 4000)"),
+    ("--tick-budget", "tick_budget", "engine callbacks one session may run per frame (default 1000)"),
     ("--max-items", "max_items", "items a simulated service may hold with no memory limit (default 50000)"),
+    ("--max-streams-per-session", "max_streams_per_session", "open frame streams per session (default 4)"),
+    ("--max-streams-per-client", "max_streams_per_client", "open frame streams per client address (default 200)"),
+    ("--send-timeout", "send_timeout", "seconds a frame may take to send before its stream is closed (default 10)"),
+    ("--header-timeout", "header_timeout", "seconds a client has to send its request headers (default 10)"),
+    ("--body-timeout", "body_timeout", "seconds a client has to send its request body (default 10)"),
+    ("--socket-send-buffer", "socket_send_buffer", "bytes of kernel send buffer per connection (default 16384)"),
+    ("--forwarded-allow-ips", "forwarded_allow_ips",
+     "proxies whose X-Forwarded-For is trusted, comma-separated or * (default: none)"),
 ]
 
 
@@ -158,9 +166,8 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .app import create_app
+    from .serving import serve
     from .settings import Settings, SettingsError
 
     try:
@@ -176,10 +183,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     gc.freeze()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"Backpressure Playground: open http://{host}:{settings.port}/ (Ctrl-C stops it)", flush=True)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
-                            timeout_graceful_shutdown=1, access_log=False)
     try:
-        uvicorn.Server(config).run()
+        serve(app, settings)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after a clean shutdown
         pass
     return 0

@@ -56,7 +56,7 @@ class Settings:
     #: Bytes of kernel send buffer per connection. Small, so a client that stops
     #: reading blocks its stream's sends within seconds (then send_timeout ends it)
     #: instead of pinning megabytes of socket buffer for minutes.
-    socket_send_buffer: int = 65536
+    socket_send_buffer: int = 16384
     #: Addresses (comma-separated, or *) of proxies whose X-Forwarded-For is
     #: trusted for the client address; empty: trust none, use the peer address.
     forwarded_allow_ips: str = ""

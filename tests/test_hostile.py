@@ -73,7 +73,8 @@ def test_a_thousand_streams_opened_and_dropped_do_not_latch_the_governor(make_se
     for _ in range(1000):
         sockets.append(_open_stream_socket(server.port, path))
     time.sleep(4.0)
-    assert server.healthz()["streams"] > 900
+    # (Starting 1,000 streams at once keeps the process busy for seconds: hence the caps.)
+    assert httpx.get(server.url + "/healthz", timeout=30).json()["streams"] > 900
     for sock in sockets:
         sock.close()
     dropped = time.monotonic()
