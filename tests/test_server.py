@@ -74,6 +74,7 @@ def test_a_control_change_shows_in_the_following_frames(make_server):
         answered = time.monotonic()
         assert result["scenario"]["queue"] == 5 and result["link"] == "v=1&queue=5"
         reader.wait_for(lambda frame: frame["state"]["queue"]["max"] == 5, timeout=1)
+        time.sleep(0.3)  # a few more frames, so "every later frame" has something to check
         after = reader.frames(since=answered)
         # Within a few frames, and every later frame keeps it.
         changed = [frame["state"]["queue"]["max"] == 5 for frame in after]
