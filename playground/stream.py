@@ -9,6 +9,7 @@ sse-starlette's send timeout ends it).
 
 from __future__ import annotations
 
+import math
 import random
 
 import anyio
@@ -33,9 +34,7 @@ async def frame_events(session: Session, manager: SessionManager, shutdown: anyi
         session.wall = clock()
     session.catch_up(clock())
     yield _frame(session, manager, cursor, full=True, retry=True)
-    # A random phase: streams opened together must not tick together, or
-    # every tick is one burst of writes and the last of them runs late.
-    next_at = clock() + manager.frame_interval * random.random()
+    next_at = _phase(clock(), manager.frame_interval)
     while True:
         # Always yield to the event loop, even when late: a stream that only
         # slept when early would starve every other stream, the reaper, the
@@ -52,14 +51,28 @@ async def frame_events(session: Session, manager: SessionManager, shutdown: anyi
         if now - next_at < interval:
             next_at += interval
         else:
-            # Late by a whole tick: restart from now, at a random phase, so the
-            # streams that were late together do not stay bunched together.
-            next_at = now + interval * (0.5 + 0.5 * random.random())
+            # Late by a whole tick: restart at a random phase, so the streams
+            # that were late together do not stay bunched together.
+            next_at = _phase(now, interval)
         if session.ended:
             yield _frame(session, manager, cursor)
             return
         session.catch_up(now)
         yield _frame(session, manager, cursor)
+
+
+#: Phases a frame interval is split into. Streams tick at one of them, chosen at
+#: random: not all together (every tick one burst of N writes, the last of them
+#: late), and not each alone either (the event loop then wakes once per stream
+#: instead of once per phase, which costs CPU).
+PHASES = 5
+
+
+def _phase(now: float, interval: float) -> float:
+    """The first tick of a stream starting (or restarting) at ``now``: a random one
+    of the next ``PHASES`` slots of a grid all streams share."""
+    slot = interval / PHASES
+    return (math.floor(now / slot) + 1 + random.randrange(PHASES)) * slot
 
 
 def _frame(session: Session, manager: SessionManager, cursor: Cursor, full=False, retry=False):
