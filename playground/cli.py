@@ -137,42 +137,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Server options: (option, settings field, help). Each also reads PLAYGROUND_<FIELD>.
+#: Server options: (option, settings field, help). Each also reads PLAYGROUND_<FIELD>;
+#: the help ends with the field's default, read from Settings.
 SERVER_OPTIONS = [
-    ("--host", "host", "address to listen on (default 127.0.0.1)"),
-    ("--port", "port", "port to listen on (default 8000)"),
-    ("--max-sessions", "max_sessions", "live sessions at most; past it new ones get 503 (default 1000)"),
-    ("--max-sessions-per-client", "max_sessions_per_client", "live sessions per address (default 20)"),
-    ("--frame-rate", "frame_rate", "frames per second per stream (default 20)"),
-    ("--grace", "grace", "seconds an unwatched session lives on (default 30)"),
-    ("--lifetime", "lifetime", "seconds a session lives at most (default 7200)"),
-    ("--tick-budget", "tick_budget", "engine callbacks one session may run per frame (default 1000)"),
-    ("--max-items", "max_items", "items a simulated service may hold with no memory limit (default 50000)"),
-    ("--max-streams-per-session", "max_streams_per_session", "open frame streams per session (default 4)"),
-    ("--max-streams-per-client", "max_streams_per_client", "open frame streams per client address (default 200)"),
-    ("--send-timeout", "send_timeout", "seconds a frame may take to send before its stream is closed (default 10)"),
-    ("--header-timeout", "header_timeout", "seconds a client has to send its request headers (default 10)"),
-    ("--body-timeout", "body_timeout", "seconds a client has to send its request body (default 10)"),
-    ("--socket-send-buffer", "socket_send_buffer", "bytes of kernel send buffer per connection (default 16384)"),
+    ("--host", "host", "address to listen on"),
+    ("--port", "port", "port to listen on"),
+    ("--max-sessions", "max_sessions", "live sessions at most; past it new ones get 503"),
+    ("--max-sessions-per-client", "max_sessions_per_client", "live sessions per client address"),
+    ("--max-streams-per-session", "max_streams_per_session", "open frame streams per session"),
+    ("--max-streams-per-client", "max_streams_per_client", "open frame streams per client address"),
+    ("--frame-rate", "frame_rate", "frames per second per stream"),
+    ("--grace", "grace", "seconds an unwatched session lives on"),
+    ("--lifetime", "lifetime", "seconds a session lives at most"),
+    ("--tick-budget", "tick_budget", "engine callbacks one session may run per frame"),
+    ("--max-items", "max_items", "items a simulated service may hold with no memory limit"),
+    ("--send-timeout", "send_timeout", "seconds a frame may take to send before its stream is closed"),
+    ("--header-timeout", "header_timeout", "seconds a client has to send a request's headers"),
+    ("--body-timeout", "body_timeout", "seconds a client has to send a request's body"),
+    ("--socket-send-buffer", "socket_send_buffer", "bytes of kernel send buffer per connection"),
     ("--forwarded-allow-ips", "forwarded_allow_ips",
-     "proxies whose X-Forwarded-For is trusted, comma-separated or * (default: none)"),
+     "proxies whose X-Forwarded-For names the client, comma-separated, or *"),
 ]
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
+    from .settings import Settings
+
     for option, field, help in SERVER_OPTIONS:
-        parser.add_argument(option, dest=field, metavar=field.split("_")[-1].upper(),
-                            default=None, help=f"{help}; env PLAYGROUND_{field.upper()}")
+        default = getattr(Settings, field)
+        shown = f"{default:g}" if isinstance(default, float) else str(default) or "none"
+        parser.add_argument(option, dest=field, metavar=field.split("_")[-1].upper(), default=None,
+                            help=f"{help} (default {shown}); env PLAYGROUND_{field.upper()}")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
-    from .serving import serve
+    from .serving import ListenError, listen, serve
     from .settings import Settings, SettingsError
 
     try:
         settings = Settings.from_env(**{field: getattr(args, field, None) for _, field, _ in SERVER_OPTIONS})
     except SettingsError as error:
+        raise UsageError(str(error)) from None
+    try:
+        sockets = listen(settings)  # first, so a port in use is a sentence, not a traceback
+    except ListenError as error:
         raise UsageError(str(error)) from None
     app = create_app(settings)
     # Hundreds of simulations make many short-lived objects; the collector's
@@ -182,9 +191,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     gc.set_threshold(100_000, 50, 1000)
     gc.freeze()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(f"Backpressure Playground: open http://{host}:{settings.port}/ (Ctrl-C stops it)", flush=True)
+    port = sockets[0].getsockname()[1]  # the one chosen, for --port 0
+    print(f"Backpressure Playground: open http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     try:
-        serve(app, settings)
+        serve(app, settings, sockets)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after a clean shutdown
         pass
     return 0
