@@ -31,7 +31,7 @@ from .errors import (BadRequest, ClientGone, Forbidden, Invalid, PlaygroundError
                      TooLarge, Unauthorized, UnsupportedMediaType)
 from .governor import PROBE_INTERVAL
 from .presets import PRESETS
-from .scenario import FIELDS, Scenario, ScenarioError
+from .scenario import FIELDS, Scenario, ScenarioError, scenario_from_link_leniently
 from .sessions import SessionManager
 from .settings import Settings
 from .stream import frame_events
@@ -195,9 +195,25 @@ def scenario_from_body(body) -> Scenario:
 # Endpoints --------------------------------------------------------------------------------------
 
 
+def link_verdict(query: str) -> dict | None:
+    """What the page needs to open a link, decided here so a bad link costs the page no 422:
+    the scenario of its valid keys, its canonical link, and one error per bad key. None for no link."""
+    if not query:
+        return None
+    scenario, errors = scenario_from_link_leniently(query)
+    return {
+        "scenario": scenario.to_dict(),
+        "link": scenario.to_link(),
+        "errors": [{"field": error.field, "message": str(error)} for error in errors],
+    }
+
+
 async def index(request: Request):
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, "index.html", {"presets": PRESETS.values()})
+    # The link's verdict goes into the page as a JSON data block (not executed, so the CSP's
+    # script-src 'self' allows it; tojson escapes <, > and & so it cannot close the element).
+    return templates.TemplateResponse(request, "index.html", {
+        "presets": PRESETS.values(), "link_verdict": link_verdict(request.url.query)})
 
 
 async def create_session(request: Request):

@@ -154,6 +154,7 @@ SERVER_OPTIONS = [
     ("--send-timeout", "send_timeout", "seconds a frame may take to send before its stream is closed"),
     ("--header-timeout", "header_timeout", "seconds a client has to send a request's headers"),
     ("--body-timeout", "body_timeout", "seconds a client has to send a request's body"),
+    ("--max-body", "max_body", "bytes a request body may have; past it 413"),
     ("--socket-send-buffer", "socket_send_buffer", "bytes of kernel send buffer per connection"),
     ("--forwarded-allow-ips", "forwarded_allow_ips",
      "proxies whose X-Forwarded-For names the client, comma-separated, or *"),

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import orjson
 
+import weakref
+
 from .sim import trace
 from .sim.engine import Engine
+from .sim.metrics import LATENCY_PARTS, WINDOW_SAMPLE, Window, _parts, percentile
 
 #: Queued items drawn one by one; the rest are a count.
 QUEUE_ITEMS = 40
@@ -26,6 +29,8 @@ FRAME_EVENTS = 40
 HISTORY_WINDOWS = 120
 
 _STATES = {"idle": "i", "permit": "p", "calling": "c", "pausing": "w", "blocked": "b"}
+#: Which workers a capped list keeps first: calling, then waiting for a permit, then idle.
+_WORKER_ORDER = {"calling": 0, "permit": 1, "idle": 2}
 
 
 def _r(value, digits=3):
@@ -46,6 +51,7 @@ def snapshot(engine: Engine) -> dict:
     oldest = None
     blocked_n, blocked_oldest, blocked_items = 0, None, []
     producers, workers = [], []
+    workers_rest: dict[str, int] = {}
     held = waiting = in_flight = 0
     if not down:
         size = len(queue.items)
@@ -69,14 +75,18 @@ def snapshot(engine: Engine) -> dict:
         producers = [[p.index, _STATES[p.state], round(now - p.since, 2),
                       p.item.id if p.item is not None else None]
                      for p in service.producers if p.state != "done"]
-        for w in service.workers:
-            if w.state == "done":
-                continue
-            if w.state == "permit":
-                waiting += 1
-            if len(workers) < WORKER_ITEMS:
-                workers.append([w.index, _STATES[w.state], w.item.id if w.item is not None else None,
-                                round(now - w.since, 2)])
+        live = [w for w in service.workers if w.state != "done"]
+        waiting = sum(1 for w in live if w.state == "permit")
+        if len(live) > WORKER_ITEMS:
+            # More workers than a frame lists: the busy ones first (calling, then waiting for a
+            # permit, then the rest), and the ones left out as counts per state.
+            live.sort(key=lambda w: _WORKER_ORDER.get(w.state, 3))
+            for w in live[WORKER_ITEMS:]:
+                code = _STATES[w.state]
+                workers_rest[code] = workers_rest.get(code, 0) + 1
+        for w in live[:WORKER_ITEMS]:
+            workers.append([w.index, _STATES[w.state], w.item.id if w.item is not None else None,
+                            round(now - w.since, 2)])
         held = service.semaphore.holders
         in_flight = service.in_flight
     live_workers = sum(1 for w in service.workers if w.state != "done") if not down else 0
@@ -87,6 +97,8 @@ def snapshot(engine: Engine) -> dict:
                   "oldest": oldest},
         "workers": workers,
         "workers_more": live_workers - len(workers),
+        # The workers left out of "workers", by state code (busy ones are never left out first).
+        "workers_rest": workers_rest,
         "semaphore": {"limit": scenario.limit, "held": held, "waiting": waiting},
         "downstream": {"in_flight": in_flight, "capacity": scenario.capacity,
                        "slowdown": round(max(1.0, in_flight / scenario.capacity), 2)
@@ -96,7 +108,57 @@ def snapshot(engine: Engine) -> dict:
         "totals": engine.totals(),
         "down_until": _r(engine.restart_at),
         "draining": engine.draining,
+        "final_window": final_window(engine),
     }
+
+
+#: engine -> ((metrics, windows closed), row): a finished run's last, partial window.
+_FINAL = weakref.WeakKeyDictionary()
+
+
+def final_window(engine: Engine) -> list | None:
+    """A finished run's last, partial window as a row (see WINDOW_COLUMNS), or None.
+
+    Windows close every 0.5 s of sim time, so a run that ends between two window ends would
+    never show its last moments (and a run shorter than one window would show nothing at all).
+    Read-only: the metrics are not changed; the row is the open window as if it closed now."""
+    metrics = engine.metrics
+    now = engine.loop.now
+    start = metrics._end - metrics.window
+    if not engine.finished or now <= start + 1e-9:
+        return None
+    # Built once per finished run: the clock goes on ticking after the end, the window does not.
+    key = (id(metrics), metrics.closed)
+    cached = _FINAL.get(engine)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    done = metrics._completed
+    w = Window()
+    w.index = metrics.closed
+    # It ends with the last completion in it (the run's end), or now if nothing completed.
+    end = done[-1][1] if done else now
+    w.start, w.end = start, end if end > start + 1e-9 else now
+    w.arrived = metrics._arrived
+    w.outcomes = dict(metrics._outcomes)
+    w.outcomes["completed"] = len(done)
+    w.calls_done = metrics._calls_done + len(done)
+    sample = done if len(done) <= WINDOW_SAMPLE else done[::-(-len(done) // WINDOW_SAMPLE)]
+    latencies = sorted(t - item.arrived for item, t in sample)
+    w.latency = {"p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
+                 "p99": percentile(latencies, 0.99), "mean": None}
+    w.parts = {}
+    for name, values in zip(LATENCY_PARTS, _parts(sample)):
+        values.sort()
+        w.parts[name] = {"p50": percentile(values, 0.50), "p95": percentile(values, 0.95),
+                         "p99": percentile(values, 0.99)}
+    down = engine.restart_at is not None
+    w.queue = 0 if down else engine.service.queue.qsize()
+    w.in_flight = 0 if down else engine.service.in_flight
+    w.memory = metrics.in_system
+    w.memory_peak = max(metrics._memory_peak, metrics.in_system)
+    row = window(w)
+    _FINAL[engine] = (key, row)
+    return row
 
 
 def window(w) -> list:
@@ -113,6 +175,7 @@ def window(w) -> list:
         _r(data["parts"]["put"]["p95"], 4), _r(data["parts"]["queue"]["p95"], 4),
         _r(data["parts"]["service"]["p95"], 4),
         data["queue"], data["in_flight"], data["memory"], data["memory_peak"],
+        _r(data["parts"]["permit"]["p95"], 4),
     ]
 
 
@@ -122,6 +185,7 @@ WINDOW_COLUMNS = [
     "rejected", "dropped", "put_timeout", "stale", "timeout", "lost",
     "p50", "p95", "p99", "put_p95", "queue_p95", "service_p95",
     "queue", "in_flight", "memory", "memory_peak",
+    "permit_p95",  # last: added after the others, so older readers' indexes still hold
 ]
 
 

@@ -448,3 +448,50 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
         key, _, value = piece.partition("=")
         pairs.append((unquote_plus(key, errors="replace"), unquote_plus(value, errors="replace")))
     return pairs
+
+
+def scenario_from_link_leniently(link: str) -> tuple[Scenario, list[ScenarioError]]:
+    """Parse a link key by key: the scenario made of every valid key, and an error for each bad one.
+
+    Where `Scenario.from_link` refuses the whole link at its first bad key, this keeps going: a bad
+    value, an unknown key, a repeated key (the first value is kept) or a bad ``v`` each add a
+    `ScenarioError` naming the key, and the key is left out. A bad ``preset`` is left out too (the
+    valid keys apply over the defaults). If the valid keys together break a cross-field rule
+    (``arrivals=asap`` with an open producer), the key named by that rule is left out as well.
+    """
+    errors: list[ScenarioError] = []
+    if not isinstance(link, str):
+        return _DEFAULTS, [ScenarioError(f"a link must be text; got {_show(link)}.")]
+    seen: dict[str, str] = {}
+    preset: str | None = None
+    changes: dict[str, object] = {}
+    for key, raw in _query_pairs(_query_of(link)):
+        if key in seen:
+            errors.append(ScenarioError(
+                f"{key} is given twice ({_show(seen[key])} and {_show(raw)}); the first is used.",
+                key, raw))
+            continue
+        seen[key] = raw
+        try:
+            if key == "v":
+                _check_version(raw)
+            elif key == "preset":
+                preset = _check_preset(raw)
+            elif key in FIELDS:
+                changes[key] = FIELDS[key].parse(raw)
+            else:
+                raise _unknown_key(key, raw)
+        except ScenarioError as error:
+            errors.append(error)
+    base = _preset_scenario(preset) if preset is not None else _DEFAULTS
+    while True:
+        try:
+            return base._with(changes), errors
+        except ScenarioError as error:
+            errors.append(error)
+            if error.field in changes:
+                del changes[error.field]
+            elif changes:
+                changes.popitem()  # the rule named a key the link did not change: drop the last change
+            else:  # pragma: no cover - a preset is always valid by itself
+                return _DEFAULTS, errors

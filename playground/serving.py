@@ -39,8 +39,8 @@ except ImportError:  # httptools is optional for uvicorn; h11 is always there
 MAX_HEADER_BYTES = 64 * 1024
 
 #: Bytes a connection may queue in the process above its kernel send buffer before
-#: a send waits (asyncio's and uvloop's default is 64 KiB, as much again as the
-#: kernel buffer: a frame stream nobody reads then takes twice as long to block).
+#: a send waits. asyncio's and uvloop's default, 64 KiB, is more than the kernel
+#: buffer itself: a frame stream nobody reads took seconds longer to block.
 WRITE_BUFFER_HIGH = 16 * 1024
 
 TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"

@@ -667,3 +667,39 @@ def test_an_overloaded_server_slows_frames_and_refuses_new_sessions(make_client)
         governor.govern()
     assert governor.interval == governor.base_interval and not governor.overloaded
     assert client.post("/api/sessions", json={}).status_code == 201
+
+# A link checked key by key (the page renders a bad link's valid keys and names every bad one) ----
+
+
+def test_a_link_checked_key_by_key_keeps_the_valid_keys_and_names_every_bad_one():
+    from playground.scenario import scenario_from_link_leniently
+
+    scenario, errors = scenario_from_link_leniently("queue=-5&rate=80&wokers=3&rate=9&v=2&preset=nope")
+    assert scenario == Scenario.from_link("rate=80")  # the default queue, rate 80, no preset
+    assert [error.field for error in errors] == ["queue", "wokers", "rate", "v", "preset"]
+    assert "-5" in str(errors[0]) and "Did you mean 'workers'" in str(errors[1])
+    assert all(isinstance(error, ScenarioError) for error in errors)
+    # A good link: exactly from_link's scenario, and no errors.
+    for link in ("", "v=1&preset=handbook&queue=3", "?policy=reject&queue=5", "http://x/?rate=2"):
+        assert scenario_from_link_leniently(link) == (Scenario.from_link(link), [])
+    # A valid preset keeps applying under the bad keys.
+    scenario, errors = scenario_from_link_leniently("preset=handbook&queue=abc")
+    assert scenario == Scenario.from_preset("handbook") and [e.field for e in errors] == ["queue"]
+    # A cross-field rule the valid keys break drops the key it names (asap needs closed producers).
+    scenario, errors = scenario_from_link_leniently("arrivals=asap&rate=7")
+    assert scenario == Scenario.from_link("rate=7") and [e.field for e in errors] == ["arrivals"]
+
+
+def test_the_page_carries_the_links_verdict_as_data_and_answers_200(make_client):
+    client = make_client()
+    response = client.get("/?queue=-5&rate=80&x=%27%3C/div%3E")
+    assert response.status_code == 200
+    match = re.search(r"data-verdict='([^']*)'", response.text)
+    assert match, "no data-verdict attribute"
+    import html
+    verdict = json.loads(html.unescape(match.group(1)))
+    assert verdict["link"] == "v=1&rate=80"
+    assert verdict["scenario"] == Scenario.from_link("rate=80").to_dict()
+    assert [error["field"] for error in verdict["errors"]] == ["queue", "x"]
+    assert "</div>" not in match.group(1)  # a value cannot close the element
+    assert "data-verdict" not in client.get("/").text  # no link, nothing to say

@@ -613,3 +613,30 @@ def test_a_work_budget_never_changes_the_run(data):
     assert events == reference_events
     assert engine.summary() == reference.summary()
     assert engine.control_log == reference.control_log
+
+
+def test_windows_closed_while_down_carry_an_empty_service():
+    # While the service is down after an out-of-memory crash, windows must not carry the dead
+    # service's queue and calls in flight (memory is 0 then, and so is what the service holds).
+    engine = link("preset=unbounded-oom")
+    scenario = engine.scenario
+    crash = None
+    while engine.now < 40:
+        engine.advance(engine.now + 0.25)
+        crashes = kinds(engine.read_events(), trace.CRASH)
+        if crashes and crash is None:
+            crash = crashes[0]
+    assert crash is not None
+    closed = list(engine.metrics.windows)
+    down = [w for w in closed if crash[0] < w.end <= crash[0] + scenario.restart]
+    assert len(down) >= 4, [w.end for w in closed]
+    for w in down:
+        assert (w.queue, w.in_flight, w.memory) == (0, 0, 0), (w.end, w.queue, w.in_flight, w.memory)
+    # The window that spans the crash: its end is after the crash, so its levels are the empty
+    # service's; its peak still shows what was held before.
+    spanning = [w for w in closed if w.start < crash[0] < w.end][0]
+    assert spanning.queue == 0 and spanning.in_flight == 0 and spanning.memory == 0
+    assert spanning.memory_peak > scenario.memory
+    # The window before the crash carried the full queue.
+    before = [w for w in closed if w.end <= crash[0]][-1]
+    assert before.queue > 400 and before.memory > 400

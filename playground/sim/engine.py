@@ -637,8 +637,14 @@ class Engine:
 
     def _close_windows(self, now: float) -> None:
         if now >= self.metrics._end:
-            service = self.service
-            closed = self.metrics.close_until(now, service.queue.qsize(), service.in_flight)
+            if self.restart_at is not None:
+                # Down after a crash: the dead service's queue and calls are gone with it (its
+                # objects still hold their last counts; what the service holds now is nothing).
+                queue = in_flight = 0
+            else:
+                service = self.service
+                queue, in_flight = service.queue.qsize(), service.in_flight
+            closed = self.metrics.close_until(now, queue, in_flight)
             self._unread_windows += len(closed)
 
     # Controls ----------------------------------------------------------------------------

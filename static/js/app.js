@@ -25,6 +25,14 @@ const app = {
   run: null, frame: null, dirty: false, drawn: false, paused: false,
   recovery: null, recoveredAt: null, lastFailures: 0,
   controls: null, log: null, questions: null, pipeline: null, charts: null, generation: 0,
+  // The address bar holds a link with errors: leave it as typed until the person changes something.
+  keepAddress: false,
+  // The run is over (finished, halted or ended): its status, else null.
+  over: null, windows: [], windowColumns: [], summaryKey: '',
+  // A note for the status line after a refused shortcut: {text, until}.
+  note: null,
+  // Open paused at t = 0 with a "Step ▶" prompt (the handbook's half-second run).
+  stepFirst: false,
 };
 
 // Status ----------------------------------------------------------------------------------------
@@ -40,21 +48,23 @@ function setStatus(state, text) {
 const speedText = (s) => `${Number(s)}×`;
 
 function statusFromFrame(frame) {
+  const note = app.note && performance.now() < app.note.until ? ` ${app.note.text}` : '';
+  if (!note) app.note = null;
   const t = `${frame.t.toFixed(1)} s`;
   switch (frame.status) {
     case 'paused':
-      return setStatus('paused', `Paused at ${t}.`);
+      return setStatus('paused', `Paused at ${t}.${note}`);
     case 'finished':
     case 'halted':
     case 'ended':
-      return setStatus(frame.status, clip(frame.message || `The run ${frame.status} at ${t}.`));
+      return setStatus(frame.status, clip(frame.message || `The run ${frame.status} at ${t}.`) + note);
     default: {
       let text = `Live: ${t} at ${speedText(frame.speed)}`;
       if (frame.throttled) {
         text += `; the server is busy, so it runs at ${speedText(Math.round(frame.effective_speed * 100) / 100)} for now`;
       }
       if (frame.state?.draining) text += '; draining';
-      return setStatus('live', `${text}.`);
+      return setStatus('live', `${text}.${note}`);
     }
   }
 }
@@ -63,6 +73,39 @@ function showNotice(text) {
   const node = $('notice');
   node.textContent = text;
   node.hidden = !text;
+}
+
+/** Every bad key of the link in the address bar, named in the (role=alert) notice. */
+function showLinkErrors(errors, query) {
+  const node = $('notice');
+  const intro = document.createElement('p');
+  const n = errors.length;
+  intro.textContent = `The link "?${clip(safeDecode(query))}" has ${n === 1 ? 'a problem' : `${n} problems`}; `
+    + `${n === 1 ? 'that key was' : 'those keys were'} left out and the rest of the link applies:`;
+  const list = document.createElement('ul');
+  list.id = 'link-errors';
+  for (const error of errors) {
+    const item = document.createElement('li');
+    if (error.field) {
+      const key = document.createElement('code');
+      key.textContent = clip(error.field, 40);
+      item.append(key, ': ');
+    }
+    item.append(clip(error.message));
+    list.append(item);
+  }
+  const outro = document.createElement('p');
+  outro.textContent = 'The address bar keeps your link so you can fix it; change a control or pick a preset '
+    + 'to replace it with the running scenario.';
+  node.replaceChildren(intro, list, outro);
+  node.hidden = false;
+}
+
+/** A shortcut or button that cannot act now says why in the status line (and to screen readers). */
+function sayWhy(text) {
+  app.note = { text, until: performance.now() + 6000 };
+  if (app.frame) statusFromFrame(app.frame);
+  announce(text);
 }
 
 // Scenario and address bar ----------------------------------------------------------------------
@@ -76,7 +119,7 @@ function applyScenario(scenario, link) {
   if (link !== undefined && link !== null) {
     app.link = link;
     const url = `${location.pathname}?${link}`;
-    if (url !== location.pathname + location.search) history.replaceState(null, '', url);
+    if (!app.keepAddress && url !== location.pathname + location.search) history.replaceState(null, '', url);
   }
 }
 
@@ -112,6 +155,7 @@ function closeStream() {
 function adoptSession(session) {
   app.session = session;
   app.run = null;
+  app.windows = [];
   app.charts.reset();
   app.log.clear();
   app.controls?.clearErrors();
@@ -141,8 +185,23 @@ async function startSession(link, { replacing = true } = {}) {
     return;
   }
   if (generation !== app.generation) { api.closeSession(session); return; }
+  app.stepFirst = opensPaused(session.scenario);
+  if (app.stepFirst) {
+    // The session's clock starts with its first stream: pause it, and reset it to an unplayed
+    // t = 0, before the stream opens, so the first Step shows t = 0's first moment.
+    try {
+      await api.sendControl(session, { action: 'pause' });
+      await api.sendControl(session, { action: 'reset' });
+    } catch { app.stepFirst = false; /* it plays instead: no worse than before */ }
+    if (generation !== app.generation) { api.closeSession(session); return; }
+  }
   adoptSession(session);
   openStream(session);
+}
+
+/** The handbook's run is over in under half a second at 1x: open it paused, to step through. */
+function opensPaused(scenario) {
+  return Boolean(scenario && scenario.preset === 'handbook' && scenario.items > 0);
 }
 
 function openStream(session) {
@@ -452,11 +511,15 @@ function onFrame(frame) {
   playground.lastFrame = frame;
   app.frame = frame;
   if (frame.full) {
+    app.windows = [];
+    if (frame.window_columns) app.windowColumns = frame.window_columns;
+    if (frame.window) app.windowSeconds = frame.window;
     app.charts.reset();
     if (frame.scenario) applyScenario(frame.scenario, frame.link);
     setPaused(Boolean(frame.paused));
   }
   if (app.run !== null && frame.run !== app.run) {
+    app.windows = [];
     app.charts.reset();
     if (!frame.full) app.log.mark(`— run ${frame.run} starts —`);
   }
@@ -468,11 +531,148 @@ function onFrame(frame) {
     if (speed.value !== value && [...speed.options].some((o) => o.value === value)) speed.value = value;
   }
   try { app.pipeline.setFrame(frame); } catch (error) { console.warn('pipeline.setFrame', error); }
-  if (frame.windows?.length) app.charts.add(frame.windows);
+  if (frame.windows?.length) {
+    app.charts.add(frame.windows);
+    app.windows.push(...frame.windows);
+    if (app.windows.length > 2000) app.windows.splice(0, app.windows.length - 2000);
+  }
   app.log.add(frame.events, frame.events_skipped);
   app.questions.update(app.scenario, frame.state);
   statusFromFrame(frame);
+  updateRunOver(frame);
+  updateStepPrompt(frame);
   app.dirty = true;
+}
+
+// The end of a run --------------------------------------------------------------------------------
+
+const OVER = ['finished', 'halted', 'ended'];
+const LIVE_ONLY = ['burst', 'step', 'drain'];
+
+function whyOver(status) {
+  if (status === 'halted') return 'The run was stopped (it held too many items); Reset to start it again.';
+  if (status === 'ended') return 'This session has ended; start a new session to run again.';
+  return 'The run has finished: nothing more arrives. Reset (r) or Run again to start it again.';
+}
+
+/** Finished, halted or ended: Burst, Step and Drain cannot act, and the page says so; the canvas
+ *  (pipeline.js) can read window.playground.runOver or listen for the playground:run event. */
+function updateRunOver(frame) {
+  const over = OVER.includes(frame.status) ? frame.status : null;
+  if (over !== app.over) {
+    app.over = over;
+    playground.runOver = over;
+    for (const id of LIVE_ONLY) {
+      const button = $(id);
+      if (button.dataset.title === undefined) button.dataset.title = button.title;
+      button.disabled = Boolean(over);
+      button.title = over ? whyOver(over) : button.dataset.title;
+    }
+    document.dispatchEvent(new CustomEvent('playground:run', { detail: { over, status: frame.status } }));
+    if (over) {
+      const t = frame.state?.totals;
+      announce(`The run ${over === 'ended' ? 'session ended' : over} at ${frame.t.toFixed(2)} s`
+        + (t ? `: ${t.arrived} arrived, ${t.completed} completed. A summary follows the pipeline.` : '.'));
+    }
+  }
+  showSummary(over ? frame : null);
+}
+
+function fmt(value, digits = 3) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return String(Math.round(value * 10 ** digits) / 10 ** digits);
+}
+
+function ms(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
+  return seconds < 1 ? `${Math.round(seconds * 1000 * 10) / 10} ms` : `${fmt(seconds, 2)} s`;
+}
+
+/** Latency over the run from the closed windows: the worst window's p50, p95 and p99. */
+function windowLatency() {
+  const cols = app.windowColumns;
+  const at = (name) => cols.indexOf(name);
+  const out = {};
+  for (const name of ['p50', 'p95', 'p99']) {
+    const i = at(name);
+    const values = i < 0 ? [] : app.windows.map((w) => w[i]).filter((v) => typeof v === 'number');
+    out[name] = values.length ? Math.max(...values) : null;
+  }
+  return out;
+}
+
+function showSummary(frame) {
+  const panel = $('run-summary');
+  if (!frame) {
+    if (!panel.hidden) { panel.hidden = true; app.summaryKey = ''; }
+    return;
+  }
+  const totals = frame.state?.totals || {};
+  const t = frame.t;
+  // Exact run-wide percentiles if the frame carries the engine's summary (frames.py may add it);
+  // otherwise the worst closed metrics window's.
+  const exact = frame.summary && 'latency_p50' in frame.summary;
+  const latency = exact ? { p50: frame.summary.latency_p50, p95: frame.summary.latency_p95,
+    p99: frame.summary.latency_p99 } : windowLatency();
+  const rows = [
+    ['Ended at', `${fmt(t)} s (${frame.status})`],
+    ['Arrived', totals.arrived],
+    ['Completed', totals.completed],
+    ['Rejected (queue full)', totals.rejected],
+    ['Dropped (oldest pushed out)', totals.dropped],
+    ['Put timeouts', totals.put_timeouts],
+    ['Stale (older than max age)', totals.stale],
+    ['Call timeouts', totals.timeouts],
+    ['Lost in crashes', totals.lost],
+    ['Still in the system', totals.in_system],
+    ['Throughput', t > 0 ? `${fmt(totals.completed / t, 2)} items/s` : '—'],
+    ['Latency p50 / p95 / p99', latency.p50 === null || latency.p50 === undefined
+      ? `not measured: the run ended before its first ${app.windowSeconds ? `${fmt(app.windowSeconds)}-s ` : ''}metrics window closed`
+      : `${ms(latency.p50)} / ${ms(latency.p95)} / ${ms(latency.p99)}${exact ? '' : ' (worst window)'}`],
+    ['Crashes (out of memory)', frame.state?.memory?.crashes ?? 0],
+  ];
+  const key = JSON.stringify([rows, frame.message || '']);
+  if (key === app.summaryKey && !panel.hidden) return;
+  app.summaryKey = key;
+  const list = $('run-summary-list');
+  const nodes = [];
+  for (const [term, value] of rows) {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = String(value ?? '—');
+    const pair = document.createElement('div'); // a dl may group each term with its value
+    pair.append(dt, dd);
+    nodes.push(pair);
+  }
+  list.replaceChildren(...nodes);
+  $('run-summary-why').textContent = frame.message ? clip(frame.message) : 'The run has finished.';
+  $('run-again').textContent = frame.status === 'ended' ? 'Start a new session' : 'Run again';
+  panel.hidden = false;
+}
+
+function runAgain() {
+  if (app.over === 'ended' || !app.session) {
+    startSession(app.link, { replacing: false });
+  } else if (app.stepFirst) {
+    control({ action: 'pause' }).then(() => action('reset')).catch(() => action('reset'));
+  } else {
+    action('reset');
+  }
+  $('pause').focus();
+}
+
+function updateStepPrompt(frame) {
+  const show = app.stepFirst && frame.status === 'paused';
+  const node = $('step-prompt');
+  if (node.hidden === show) node.hidden = !show;
+  if (show) {
+    const text = frame.t === 0 && !frame.state?.totals?.arrived
+      ? 'Paused at t = 0 s: the handbook\'s run is over in half a second, so step through it.'
+      : `Paused at ${fmt(frame.t)} s: step to the next moment, or Resume (space) to play.`;
+    const textNode = $('step-prompt-text');
+    if (textNode.textContent !== text) textNode.textContent = text;
+  }
 }
 
 // Control requests ------------------------------------------------------------------------------
@@ -505,6 +705,11 @@ async function control(body, { retries = 2 } = {}) {
 }
 
 function action(name, extra = {}) {
+  if (app.over && LIVE_ONLY.includes(name)) {
+    const what = { burst: 'Burst', step: 'Step', drain: 'Drain' }[name];
+    sayWhy(`${what} does nothing now. ${whyOver(app.over)}`);
+    return Promise.resolve();
+  }
   return control({ action: name, ...extra }).catch((error) => {
     if (!app.session) return; // reconnecting: the status says so already
     setStatus(app.frame?.status === 'paused' ? 'paused' : 'live', `${name} did not work: ${clip(error.message)}`);
@@ -595,35 +800,46 @@ function toggleShortcuts() {
   else dialog.showModal();
 }
 
+/** Inputs that take typed text (a slider, checkbox or button does not). */
+const NOT_TEXT = new Set(['range', 'checkbox', 'radio', 'button', 'submit', 'reset', 'color', 'file', 'image']);
+
 function isTyping(target) {
   if (!(target instanceof Element)) return false;
   if (target.isContentEditable) return true;
-  return Boolean(target.closest('input, select, textarea'));
+  if (target.closest('textarea')) return true;
+  const input = target.closest('input');
+  return Boolean(input && !NOT_TEXT.has(input.type));
 }
 
+const SHORTCUTS = {
+  ' ': () => togglePause(),
+  Spacebar: () => togglePause(),
+  '.': () => action('step'),
+  b: () => action('burst', { n: BURST_N }),
+  d: () => action('drain'),
+  r: () => action('reset'),
+};
+
+/** Keydown at the document, in the capture phase: shortcuts act the same wherever the focus is (a
+ *  focused button is not also pressed, a focused select does not open) except in a text or number
+ *  box, and a select whose list is open has the keys to itself in the browser anyway. */
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
   if (isTyping(event.target)) return;
   const key = event.key;
   if (key === '?') { event.preventDefault(); toggleShortcuts(); return; }
   if ($('shortcuts').open) return;
-  const onButton = event.target instanceof Element && event.target.closest('button, a, summary');
-  if (key === ' ' || key === 'Spacebar') {
-    if (onButton) return; // the focused button takes its own space press
-    event.preventDefault();
-    togglePause();
-  } else if (key === '.') {
-    event.preventDefault(); action('step');
-  } else if (key === 'b' || key === 'B') {
-    event.preventDefault(); action('burst', { n: BURST_N });
-  } else if (key === 'r' || key === 'R') {
-    event.preventDefault(); action('reset');
-  }
+  const run = SHORTCUTS[key.length === 1 ? key.toLowerCase() : key];
+  if (!run) return;
+  event.preventDefault();
+  event.stopPropagation();
+  if (!event.repeat || key === '.') run();
 }
 
 async function copyLink() {
   const result = $('copy-result');
-  const url = location.href;
+  // While the address bar keeps a link with errors, copy the scenario that runs.
+  const url = app.keepAddress ? `${location.origin}${location.pathname}?${app.link}` : location.href;
   try {
     if (!navigator.clipboard?.writeText) throw new Error('no clipboard');
     await navigator.clipboard.writeText(url);
@@ -658,6 +874,8 @@ function wireButtons() {
   $('reset').addEventListener('click', () => action('reset'));
   $('burst').addEventListener('click', () => action('burst', { n: BURST_N }));
   $('drain').addEventListener('click', () => action('drain'));
+  $('run-again').addEventListener('click', runAgain);
+  $('step-prompt-button').addEventListener('click', () => action('step'));
   $('speed').addEventListener('change', (e) => {
     control({ speed: Number(e.target.value) }).catch((error) => {
       if (app.session) setStatus('live', `Speed not changed: ${clip(error.message)}`);
@@ -667,6 +885,7 @@ function wireButtons() {
   $('presets').addEventListener('change', (e) => {
     const preset = app.presets.find((p) => p.name === e.target.value);
     if (!preset) return;
+    app.keepAddress = false;
     showNotice('');
     showPresetNotice(preset.name);
     startSession(preset.link);
@@ -674,7 +893,7 @@ function wireButtons() {
   $('restart-session').addEventListener('click', () => startSession(app.link, { replacing: false }));
   $('show-shortcuts').addEventListener('click', toggleShortcuts);
   $('controls').addEventListener('submit', (e) => e.preventDefault());
-  document.addEventListener('keydown', onKey);
+  document.addEventListener('keydown', onKey, true);
   window.addEventListener('pagehide', () => {
     const session = app.session || app.recovery?.session;
     stopRecovery();
@@ -690,6 +909,12 @@ function wireButtons() {
   });
 }
 
+function readVerdict() {
+  const node = $('link-verdict');
+  if (!node) return null;
+  try { return JSON.parse(node.dataset.verdict); } catch { return null; }
+}
+
 async function boot() {
   initTheme();
   initMotion();
@@ -702,8 +927,11 @@ async function boot() {
 
   let link = location.search.replace(/^\?/, '');
   if (!link) link = DEFAULT_LINK;
-  // Ask for the fields, the presets and the link's verdict at once: the first frame comes sooner.
-  const checking = api.checkScenario(link).then((checked) => ({ checked }), (error) => ({ error }));
+  // The server put its verdict on the link into the page (valid keys, one error per bad key); only
+  // without it (no query) ask, at once with the fields and presets: the first frame comes sooner.
+  const verdict = readVerdict();
+  const checking = verdict ? Promise.resolve({})
+    : api.checkScenario(link).then((checked) => ({ checked }), (error) => ({ error }));
   let fields;
   for (let failures = 1; !fields; failures += 1) {
     try {
@@ -724,13 +952,20 @@ async function boot() {
   app.fields = fields.fields;
   app.charts = new Charts($('charts'), fields.window_columns);
   app.controls = new Controls($('controls'), app.fields, {
-    apply: (values) => control({ set: values }),
-    reseed: (seed) => startSession(withSeed(app.link, seed)),
+    apply: (values) => { app.keepAddress = false; return control({ set: values }); },
+    reseed: (seed) => { app.keepAddress = false; startSession(withSeed(app.link, seed)); },
   });
 
   let scenario = null;
   const { checked, error } = await checking;
-  if (checked) {
+  if (verdict) {
+    link = verdict.link;
+    scenario = verdict.scenario;
+    if (verdict.errors?.length) {
+      app.keepAddress = true;
+      showLinkErrors(verdict.errors, location.search.replace(/^\?/, ''));
+    }
+  } else if (checked) {
     link = checked.link;
     scenario = checked.scenario;
   } else if (error?.status === 422) {

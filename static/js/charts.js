@@ -56,6 +56,25 @@ const SPECS = [
   },
 ];
 
+// The latency chart's second mode (click it, or Enter / Space when focused): where the time of a
+// completed item goes, stacked. Each band is that part's p95 in the window, so the stack is an
+// upper sketch of the p95 latency, not its exact sum.
+const BREAKDOWN = {
+  key: "latency", mode: "breakdown", title: "Where the time goes (p95 of each part)", unit: "ms", digits: 0,
+  stacked: true,
+  series: [
+    { col: "put_p95", label: "waiting to enqueue", color: "bad", scale: 1000 },
+    { col: "queue_p95", label: "queued", color: "warn", scale: 1000 },
+    { col: "permit_p95", label: "waiting for a permit", color: "violet", scale: 1000 },
+    { col: "service_p95", label: "downstream", color: "accent", scale: 1000 },
+  ],
+};
+
+/** "1 item", "2 items": the unit after a formatted value. */
+function unitFor(unit, text) {
+  return unit === "items" && text === "1" ? "item" : unit;
+}
+
 function clamp(v, lo, hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 function niceStep(range, ticks) {
@@ -78,9 +97,16 @@ function fmtTick(v) {
   return String(Math.round(v * 100) / 100);
 }
 
+/** A time tick: whole seconds once the axis is long, tenths while a run is young. */
+function fmtTime(t, step) {
+  return step >= 1 ? `${Math.round(t)} s` : `${(Math.round(t * 100) / 100).toFixed(step >= 0.1 ? 1 : 2)} s`;
+}
+
 class Chart {
-  constructor(owner, spec, container) {
+  constructor(owner, spec, container, alt) {
     this.owner = owner;
+    this.specs = alt ? [spec, alt] : [spec];
+    this.mode = 0;
     this.spec = spec;
     const c = document.createElement("canvas");
     c.className = "chart";
@@ -105,7 +131,25 @@ class Chart {
       this.dirty = true;
     });
     c.addEventListener("mouseleave", () => { this.hoverX = -1; this.dirty = true; });
+    if (alt) {
+      // Two modes: a click (or Enter / Space when focused) switches.
+      c.tabIndex = 0;
+      c.dataset.mode = spec.mode || "percentiles";
+      c.style.cursor = "pointer";
+      c.addEventListener("click", () => this.toggle());
+      c.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); e.stopPropagation(); this.toggle(); }
+      });
+    }
     this.resize();
+  }
+
+  toggle() {
+    this.mode = (this.mode + 1) % this.specs.length;
+    this.spec = this.specs[this.mode];
+    this.canvas.dataset.mode = this.spec.mode || "percentiles";
+    this.label = "";
+    this.dirty = true;
   }
 
   resize() {
@@ -144,7 +188,8 @@ class Chart {
   describe(row, prevRow, prefix) {
     const parts = [];
     for (const s of this.spec.series) {
-      parts.push(`${s.label} ${fmt(this.value(row, s, prevRow), this.spec.digits)} ${this.spec.unit}`);
+      const text = fmt(this.value(row, s, prevRow), this.spec.digits);
+      parts.push(`${s.label} ${text} ${unitFor(this.spec.unit, text)}`);
     }
     return `${this.spec.title}${prefix}: ${parts.join(", ")}`;
   }
@@ -152,7 +197,7 @@ class Chart {
   draw(C, font) {
     if (!this.dirty) return;
     this.dirty = false;
-    const owner = this.owner, rows = owner.rows, spec = this.spec, ctx = this.ctx;
+    const owner = this.owner, rows = owner.view, spec = this.spec, ctx = this.ctx;
     const W = this.cssW, H = this.cssH;
     // Type scales with the chart and with the page's font size (the projector theme is bigger).
     const base = this.owner.fontSize;
@@ -167,7 +212,24 @@ class Chart {
     ctx.textAlign = "left";
     ctx.font = fTitle;
     ctx.fillStyle = C.fg;
-    ctx.fillText(`${spec.title} (${spec.unit})`, u * 0.5, u * 0.3);
+    let titleW = W - u;
+    if (this.specs.length > 1) {
+      // The switch, drawn as a small button at the top right; the title keeps clear of it.
+      ctx.font = fSmall;
+      const hint = this.mode ? "percentiles ⇄" : "breakdown ⇄";
+      const hw = ctx.measureText(hint).width + u * 0.8;
+      ctx.strokeStyle = C.muted;
+      ctx.lineWidth = 1;
+      ctx.strokeRect(W - hw - u * 0.4 + 0.5, u * 0.2 + 0.5, hw, u * 1.2);
+      ctx.fillStyle = C.muted;
+      ctx.textAlign = "right";
+      ctx.fillText(hint, W - u * 0.8, u * 0.35);
+      ctx.textAlign = "left";
+      ctx.font = fTitle;
+      ctx.fillStyle = C.fg;
+      titleW = W - hw - u * 1.4;
+    }
+    ctx.fillText(`${spec.title} (${spec.unit})`, u * 0.5, u * 0.3, titleW);
     ctx.font = fSmall;
     let lx = u * 0.5, ly = u * 1.6;
     for (const s of spec.series) {
@@ -191,8 +253,11 @@ class Chart {
     if (bottom - top < u * 2 || right - left < u * 4) return;
     const tI = owner.tIdx;
     const n = rows.length;
-    const tEnd = n ? Math.max(rows[n - 1][tI], WINDOW_S) : WINDOW_S;
-    const tStart = tEnd - WINDOW_S;
+    // The time axis grows with the run until it spans its 60 s window, then rolls.
+    const tLast = n ? rows[n - 1][tI] : 0;
+    const tStart = Math.max(0, tLast - WINDOW_S);
+    const span = Math.max(tLast - tStart, 0.5);
+    const tEnd = tStart + span;
     // y range
     let ymax = 0;
     const ser = spec.series;
@@ -209,7 +274,7 @@ class Chart {
     if (ymax <= 0) ymax = spec.unit === "ms" ? 100 : 1;
     const step = niceStep(ymax * 1.08, Math.max(2, Math.floor((bottom - top) / (u * 2.2))));
     const yTop = Math.ceil((ymax * 1.08) / step) * step;
-    const X = (t) => left + ((t - tStart) / WINDOW_S) * (right - left);
+    const X = (t) => left + ((t - tStart) / span) * (right - left);
     const Y = (v) => bottom - (v / yTop) * (bottom - top);
     // Grid and ticks.
     ctx.font = fSmall;
@@ -225,11 +290,12 @@ class Chart {
     }
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    const xStep = (right - left) / 6 >= u * 3.4 ? 10 : (right - left) / 3 >= u * 3.4 ? 20 : 30;
-    for (let t = Math.ceil(tStart / xStep) * xStep; t <= tEnd + 1e-6; t += xStep) {
+    const xStep = niceStep(span, Math.max(1, Math.floor((right - left) / (u * 4))));
+    for (let k = Math.ceil(tStart / xStep - 1e-9); k * xStep <= tEnd + 1e-6; k++) {
+      const t = k * xStep;
       const x = Math.round(X(t)) + 0.5;
       ctx.beginPath(); ctx.moveTo(x, bottom); ctx.lineTo(x, bottom + u * 0.3); ctx.stroke();
-      ctx.fillText(`${Math.round(t)} s`, clamp(x, left + u, right - u), bottom + u * 0.35);
+      ctx.fillText(fmtTime(t, xStep), clamp(x, left + u, right - u), bottom + u * 0.35);
     }
     ctx.strokeStyle = C.muted;
     ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, bottom); ctx.lineTo(right, bottom); ctx.stroke();
@@ -247,6 +313,15 @@ class Chart {
           if (v > 0) any = true;
           const x = X(rows[i][tI]), y = Y(base[i] + v);
           if (i === first) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+        }
+        if (any && n - first === 1) {
+          // One window only (a short run): a bar, since an area needs two.
+          const v = this.value(rows[first], ser[j], first ? rows[first - 1] : null) || 0;
+          const x = X(rows[first][tI]), bw = u * 0.8;
+          ctx.fillStyle = C[ser[j].color];
+          ctx.fillRect(Math.min(x - bw / 2, right - bw), Y(base[first] + v), bw, Y(base[first]) - Y(base[first] + v));
+          base[first] += v;
+          continue;
         }
         if (any) {
           for (let i = n - 1; i >= first; i--) ctx.lineTo(X(rows[i][tI]), Y(base[i]));
@@ -273,13 +348,24 @@ class Chart {
           if (pen) ctx.lineTo(x, y); else { ctx.moveTo(x, y); pen = true; }
         }
         ctx.stroke();
+        if (n - first <= 3) {
+          // Few windows yet (or a run shorter than one): dots, so a lone point shows.
+          ctx.fillStyle = C[ser[j].color];
+          for (let i = first; i < n; i++) {
+            const v = this.value(rows[i], ser[j], i ? rows[i - 1] : null);
+            if (v == null) continue;
+            ctx.beginPath();
+            ctx.arc(X(rows[i][tI]), Y(v), Math.max(3, u * 0.25), 0, Math.PI * 2);
+            ctx.fill();
+          }
+        }
       }
       ctx.setLineDash([]);
     }
     // Hover: the nearest row.
     let hi = -1;
     if (this.hoverX >= left && this.hoverX <= right && n > first) {
-      const t = tStart + ((this.hoverX - left) / (right - left)) * WINDOW_S;
+      const t = tStart + ((this.hoverX - left) / (right - left)) * span;
       let best = Infinity;
       for (let i = first; i < n; i++) {
         const d = Math.abs(rows[i][tI] - t);
@@ -295,7 +381,10 @@ class Chart {
       // A box with the values.
       ctx.font = fSmall;
       const lines = [`t ${row[tI].toFixed(1)} s`];
-      for (const s of ser) lines.push(`${s.label} ${fmt(this.value(row, s, prev), spec.digits)} ${spec.unit}`);
+      for (const s of ser) {
+        const text = fmt(this.value(row, s, prev), spec.digits);
+        lines.push(`${s.label} ${text} ${unitFor(spec.unit, text)}`);
+      }
       let bw = 0;
       for (const l of lines) bw = Math.max(bw, ctx.measureText(l).width);
       bw += u * 1.8;
@@ -332,10 +421,12 @@ export class Charts {
     this.container = container;
     this.columns = columns && columns.length ? columns : ["t", "arrival_rate", "throughput", "goodput",
       "rejected", "dropped", "put_timeout", "stale", "timeout", "lost", "p50", "p95", "p99", "put_p95",
-      "queue_p95", "service_p95", "queue", "in_flight", "memory", "memory_peak"];
+      "queue_p95", "service_p95", "queue", "in_flight", "memory", "memory_peak", "permit_p95"];
     this.tIdx = this.columns.indexOf("t");
     this.windowS = 0.5;
     this.rows = [];
+    this.view = this.rows;   // rows, plus a finished run's last partial window (see draw)
+    this.finalRow = null;
     this.stackBase = new Float64Array(MAX_ROWS + 8);
     this.colors = {};
     this.font = "system-ui, sans-serif";
@@ -344,10 +435,14 @@ export class Charts {
     this.themeAt = -1e9;
     // Remove any charts left from an earlier instance, then create ours.
     for (const old of container.querySelectorAll("canvas.chart")) old.remove();
+    for (const s of BREAKDOWN.series) s.idx = this.columns.indexOf(s.col);
     this.charts = SPECS.map((spec) => {
       for (const s of spec.series) s.idx = this.columns.indexOf(s.col);
-      return new Chart(this, spec, container);
+      return new Chart(this, spec, container, spec.key === "latency" ? BREAKDOWN : null);
     });
+    if (window.playground && typeof window.playground === "object" && !window.playground.charts) {
+      window.playground.charts = this;
+    }
     const onResize = () => { for (const c of this.charts) c.resize(); };
     if (window.ResizeObserver) {
       this.ro = new ResizeObserver(onResize);
@@ -419,8 +514,22 @@ export class Charts {
     for (const c of this.charts) c.dirty = true;
   }
 
+  /** A finished run's last, partial window (frames carry it as state.final_window): runs that end
+   * between two window ends, or last less than one window, still show their end. */
+  updateView() {
+    const frame = window.playground && window.playground.lastFrame;
+    let fin = frame && frame.state ? frame.state.final_window || null : null;
+    const tI = this.tIdx, rows = this.rows, n = rows.length;
+    if (fin && n && !(fin[tI] > rows[n - 1][tI])) fin = null;
+    if (fin === this.finalRow && this.view.length === n + (fin ? 1 : 0)) return;
+    this.finalRow = fin;
+    this.view = fin ? rows.concat([fin]) : rows;
+    for (const c of this.charts) c.dirty = true;
+  }
+
   draw() {
     this.readTheme();
+    this.updateView();
     for (const c of this.charts) c.draw(this.colors, this.font);
   }
 }

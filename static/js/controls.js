@@ -1,14 +1,28 @@
 // controls.js: the scenario's fields as labelled sliders and selects, built from /api/fields.
 //
-// Integer sliders hold the real value for the first 100 steps (queue 0..100 is linear, so the
-// slider's value *is* the queue size there) and become logarithmic above that; float sliders are
-// logarithmic positions 0..1000. Every input carries its real value in data-value.
+// Integer sliders hold the real value in their low, linear part (workers 1..16, queue 0..20: the
+// slider's value *is* the value there) and become logarithmic above it, in steps of about 10 %, so
+// 1..256 workers is ~45 positions rather than 256 and small values are easy to hit by touch. Small
+// ranges (up to 64) stay linear. Float sliders are logarithmic positions 0..1000. Every numeric
+// slider has a number box beside it for an exact value. Every input carries its real value in
+// data-value.
 
 import { clip } from './api.js';
 
 const POSITIONS = 1000;
-const LINEAR_INTS = 1000; // int fields with a range up to this are plain step-1 sliders
-const KNEE = 100; // big int ranges: linear up to here, then logarithmic
+const LINEAR_INTS = 64; // int fields with a range up to this are plain step-1 sliders
+const LOG_STEP = Math.log(1.1); // above the knee, one position is about 10 % more
+
+/** Where a wide int range stops being linear: 16 for ranges up to ~1000 (workers 1..256), else 20. */
+const kneeOf = (max) => (max <= 1000 ? 16 : 20);
+
+/** When a control does not apply to the scenario as it stands, why (it is dimmed, not removed). */
+const NOT_APPLICABLE = {
+  burst: (s) => (s.arrivals !== 'bursts' ? 'Only used when the arrival pattern is bursts.' : ''),
+  period: (s) => (!['bursts', 'wave'].includes(s.arrivals) ? 'Only used when arrivals are bursts or wave.' : ''),
+  producers: (s) => (s.producer === 'open' ? 'Only used with closed producers (producer = closed).' : ''),
+  put_timeout: (s) => (s.policy !== 'timeout' ? 'Only used when the queue policy is timeout.' : ''),
+};
 
 function sig(value, digits = 3) {
   if (value === 0) return 0;
@@ -32,13 +46,14 @@ function makeScale(field) {
     return { min, max, step: 1, toValue: (p) => Math.round(p), toPosition: (v) => v, linear: true };
   }
   if (kind === 'int') {
-    const knee = Math.min(KNEE, max);
+    const knee = kneeOf(max);
     const logSpan = Math.log(max / knee);
-    const top = knee + (POSITIONS - KNEE); // positions min..knee linear, knee..top log
+    const top = knee + Math.ceil(logSpan / LOG_STEP); // positions min..knee linear, knee..top log
     return {
       min, max: top, step: 1,
       toValue(p) {
         if (p <= knee) return Math.round(p);
+        if (p >= top) return max;
         const v = knee * Math.exp(((p - knee) / (top - knee)) * logSpan);
         return Math.min(max, Math.round(sig(v, 2)));
       },
@@ -102,6 +117,7 @@ export class Controls {
     this.hooks = hooks;
     this.inputs = new Map();
     this.scales = new Map();
+    this.boxes = new Map(); // key -> the number box beside a slider
     this.pending = new Map(); // key -> value waiting for the debounce
     this.timer = null;
     this.inFlight = false;
@@ -154,7 +170,10 @@ export class Controls {
     } else if (field.kind === 'choice') {
       input = el('select', { id, 'aria-describedby': `${hintId} ${errorId}` });
       for (const choice of field.choices) input.append(el('option', { value: choice, text: choice }));
-      input.addEventListener('change', () => this.changed(field.key, input.value));
+      input.addEventListener('change', () => {
+        this.changed(field.key, input.value);
+        this.updateApplicable(this.shownScenario());
+      });
     } else {
       const scale = makeScale(field);
       this.scales.set(field.key, scale);
@@ -170,9 +189,71 @@ export class Controls {
     const hint = el('small', { id: hintId, class: 'hint', text: field.key === 'seed'
       ? `${field.hint} Changing it starts a new run.` : field.hint });
     const error = el('p', { id: errorId, class: 'field-error', role: 'status' });
-    wrap.append(head, input, hint, error);
+    const note = el('small', { id: `note-${field.key}`, class: 'na-note', hidden: true });
+    let row = input;
+    if (this.scales.has(field.key)) {
+      const box = this.buildNumberBox(field, `${hintId} ${errorId}`);
+      row = el('div', { class: 'field-row' }, input, box);
+    }
+    if (NOT_APPLICABLE[field.key]) input.setAttribute('aria-describedby', `note-${field.key} ${hintId} ${errorId}`);
+    wrap.append(head, row, note, hint, error);
     this.show(field.key, field.default);
     return wrap;
+  }
+
+  /** A number box beside a slider: typing a value (Enter or leaving the box) applies it, checked
+   *  against the field's range first. */
+  buildNumberBox(field, describedBy) {
+    const box = el('input', { type: 'number', id: `number-${field.key}`, class: 'number-box',
+      min: field.minimum, max: field.maximum, step: field.kind === 'int' ? 1 : 'any',
+      inputmode: field.kind === 'int' ? 'numeric' : 'decimal',
+      'aria-label': `${field.label}${field.unit ? ` in ${field.unit}` : ''}, exact value`,
+      'aria-describedby': describedBy });
+    const apply = () => {
+      const text = box.value.trim();
+      const value = Number(text);
+      const range = `${formatNumber(field.minimum)} to ${formatNumber(field.maximum)}`;
+      const whole = field.kind === 'int';
+      if (text === '' || !Number.isFinite(value) || (whole && !Number.isInteger(value))
+          || value < field.minimum || value > field.maximum) {
+        this.showError(field.key, `${field.label} must be ${whole ? 'a whole number' : 'a number'} from ${range}`
+          + `${field.unit ? ` ${field.unit}` : ''}; got "${clip(box.value || text, 20)}".`);
+        box.setAttribute('aria-invalid', 'true');
+        return;
+      }
+      box.setAttribute('aria-invalid', 'false');
+      this.showError(field.key, '');
+      if (Number(box.dataset.value) === value && !this.pending.has(field.key)) return;
+      this.setInput(field.key, value);
+      this.changed(field.key, value);
+    };
+    box.addEventListener('change', apply);
+    box.addEventListener('keydown', (event) => { if (event.key === 'Enter') { event.preventDefault(); apply(); } });
+    this.boxes.set(field.key, box);
+    return box;
+  }
+
+  /** Dim the controls that do not apply to `scenario` (with a note why); they stay usable. */
+  updateApplicable(scenario) {
+    for (const [key, why] of Object.entries(NOT_APPLICABLE)) {
+      const input = this.inputs.get(key);
+      if (!input) continue;
+      const text = why(scenario);
+      const wrap = input.closest('.field');
+      wrap.classList.toggle('not-applicable', Boolean(text));
+      const note = document.getElementById(`note-${key}`);
+      if (note.textContent !== text) note.textContent = text;
+      note.hidden = !text;
+    }
+  }
+
+  /** The scenario as the page shows it now: the running one with the changes not yet applied. */
+  shownScenario() {
+    const shown = { ...(this.scenario || {}) };
+    for (const [key, input] of this.inputs) {
+      if (input.tagName === 'SELECT') shown[key] = input.value;
+    }
+    return shown;
   }
 
   /** Show a value in the field's input, output and aria-valuetext without applying it. */
@@ -184,6 +265,12 @@ export class Controls {
     output.textContent = text;
     input.dataset.value = String(value);
     if (input.type === 'range') input.setAttribute('aria-valuetext', text);
+    const box = this.boxes?.get(key);
+    if (box && document.activeElement !== box) {
+      box.value = String(value);
+      box.dataset.value = String(value);
+      box.setAttribute('aria-invalid', 'false');
+    }
   }
 
   setInput(key, value) {
@@ -206,6 +293,7 @@ export class Controls {
       }
       this.setInput(key, scenario[key]);
     }
+    this.updateApplicable(this.shownScenario());
   }
 
   clearErrors() {
@@ -221,6 +309,7 @@ export class Controls {
     if (!node) return;
     node.textContent = message;
     this.inputs.get(key)?.setAttribute('aria-invalid', message ? 'true' : 'false');
+    this.boxes.get(key)?.setAttribute('aria-invalid', message ? 'true' : 'false');
   }
 
   changed(key, value) {

@@ -21,10 +21,15 @@ const OUTCOMES = {
 };
 
 const MAX_PARTICLES = 240;
+const MAX_LOST = 36;          // lost-item particles alive at once (they live in their own lane)
+const LOST_MS = 900;          // and fade out quickly
+const MAX_WORKERS_SHOWN = 24;
+// Which workers are drawn first when not all fit: calling, then waiting for a permit, then idle.
+const WORKER_ORDER = { c: 0, p: 1, i: 2 };
+const WORKER_WORDS = { c: "calling", p: "waiting for a permit", i: "idle" };
 const MAX_TOKENS = 400;
 const FRAME_MS = 50;          // frames come at 20/s
 const EASE_MS = 60;           // time constant of the easing
-const PARTICLE_MS = 1400;
 
 function clamp(v, lo, hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -103,7 +108,7 @@ export class Pipeline {
     // Particles: a fixed pool.
     this.particles = [];
     for (let i = 0; i < MAX_PARTICLES; i++) {
-      this.particles.push({ alive: false, x: 0, y: 0, vx: 0, vy: 0, born: 0, color: "", label: "", big: false });
+      this.particles.push({ alive: false, x: 0, y: 0, vx: 0, vy: 0, born: 0, color: "", label: "", big: false, lost: false });
     }
     this.pNext = 0;
     this.labelAt = Object.create(null);   // kind -> last time a label was shown
@@ -111,6 +116,13 @@ export class Pipeline {
     this.smooth = { queue: 0, memory: 0, inflight: 0, blocked: 0, load: 0 };
     this.L = null;     // layout
     this.text = {};    // per-frame strings
+    this.snapNext = false;   // a crash or a new run: levels jump to the frame's values, no easing
+    this.lostAlive = 0;
+    // What the last draw put where (css px), for tests and debugging: see recordText and draw().
+    this.lastLayout = null;
+    if (window.playground && typeof window.playground === "object" && !window.playground.pipeline) {
+      window.playground.pipeline = this;
+    }
     this.reduced = false;
     const mq = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
     if (mq) {
@@ -208,6 +220,10 @@ export class Pipeline {
       this.tokens.forEach((tk) => this.tokenPool.push(tk));
       this.tokens.clear();
       for (const p of this.particles) p.alive = false;
+      this.snapNext = true;
+    }
+    if (frame.events) {
+      for (const ev of frame.events) if (ev[1] === "crash") { this.snapNext = true; break; }
     }
     this.prev = prev;
     this.frame = frame;
@@ -225,7 +241,7 @@ export class Pipeline {
     const q = s.queue;
     T.queueCount = q.max > 0 ? `${q.n} / ${q.max}` : `${q.n}`;
     T.queueTitle = q.max > 0 ? "queue" : "queue (unbounded)";
-    T.more = q.more > 0 ? `+${q.more} more` : "";
+    T.more = "";   // set by drawQueue: what does not fit in the slots
     T.oldest = q.oldest != null && q.n > 0 ? `oldest ${fmtS(q.oldest)}` : "";
     const b = s.blocked;
     T.blocked = b.n > 0 ? `${b.n} waiting to put` : "";
@@ -234,17 +250,18 @@ export class Pipeline {
     T.permits = sem.limit > 0 ? `${sem.held} / ${sem.limit}` : "none";
     T.permitWait = sem.waiting > 0 ? `${sem.waiting} waiting` : "";
     const d = s.downstream;
-    T.downLoad = d.capacity > 0 ? `${d.in_flight} / ${d.capacity}` : `${d.in_flight} calls`;
+    T.downLoad = d.capacity > 0 ? `${d.in_flight} / ${d.capacity}` : `${d.in_flight} ${plural(d.in_flight, "call", "calls")}`;
     T.slow = d.slowdown > 1.01 ? `×${d.slowdown.toFixed(1)} slower` : "";
     const m = s.memory;
-    T.mem = m.limit > 0 ? `memory ${m.held} / ${m.limit} items` : `memory ${m.held} items (no limit)`;
+    T.mem = m.limit > 0 ? `memory ${m.held} / ${m.limit} ${plural(m.limit, "item", "items")}`
+      : `memory ${m.held} ${plural(m.held, "item", "items")} (no limit)`;
     T.memPeak = `peak ${m.peak}` + (m.crashes ? ` · ${m.crashes} ${plural(m.crashes, "crash", "crashes")}` : "");
     const t = s.totals;
     T.done = `${t.completed}`;
     const parts = [];
     if (t.rejected) parts.push(["rejected", `${t.rejected} rejected`]);
     if (t.dropped) parts.push(["dropped", `${t.dropped} dropped`]);
-    if (t.put_timeouts) parts.push(["put-timeout", `${t.put_timeouts} put timeouts`]);
+    if (t.put_timeouts) parts.push(["put-timeout", `${t.put_timeouts} ${plural(t.put_timeouts, "put timeout", "put timeouts")}`]);
     if (t.stale) parts.push(["stale", `${t.stale} stale`]);
     if (t.timeouts) parts.push(["timeout", `${t.timeouts} timed out`]);
     if (t.lost) parts.push(["lost", `${t.lost} lost`]);
@@ -275,7 +292,11 @@ export class Pipeline {
     L.fHuge = `800 ${Math.round(u * 2.2)}px ${this.font}`;
     L.mem = { x: pad, y: H - memH - pad * 0.5, w: W - 2 * pad, h: memH };
     const top = pad + u * 0.4;
-    const bottom = L.mem.y - pad;
+    // A lane of its own for items that leave badly (rejected, dropped, timed out, lost), between
+    // the sections and the memory bar: their animation never covers a label, the queue or memory.
+    const laneH = Math.round(u * 1.7);
+    L.lane = { x: pad, y: L.mem.y - pad * 0.4 - laneH, w: W - 2 * pad, h: laneH };
+    const bottom = L.lane.y - pad * 0.4;
     if (!vertical) {
       // Columns, left to right.
       const fr = [0.15, 0.31, 0.17, 0.09, 0.13, 0.15];
@@ -311,20 +332,23 @@ export class Pipeline {
   }
 
   // ---------------------------------------------------------------- particles
-  spawn(x, y, vx, vy, born, color, label, big) {
+  spawn(x, y, vx, vy, born, color, label, big, lost) {
     const p = this.particles[this.pNext];
     this.pNext = (this.pNext + 1) % MAX_PARTICLES;
     p.alive = true; p.x = x; p.y = y; p.vx = vx; p.vy = vy; p.born = born;
-    p.color = color; p.label = label; p.big = big;
+    p.color = color; p.label = label; p.big = big; p.lost = !!lost;
   }
 
   spawnFromEvents(f, prev, now) {
     if (this.reduced || !f.events || !f.events.length) return;
     const L = this.L;
-    const u = L.u;
+    const u = L.u, lane = L.lane;
     const t0 = prev ? prev.t : f.t;
     const span = Math.max(1e-6, f.t - t0);
     let completed = 0;
+    // Lost items start in the lane under where they left: the entry, the queue's head, the
+    // downstream; a crash loses the whole queue at once.
+    const laneY = lane.y + lane.h * 0.5;
     for (let i = 0; i < f.events.length; i++) {
       const ev = f.events[i];
       const kind = ev[1];
@@ -339,23 +363,27 @@ export class Pipeline {
       }
       const o = OUTCOMES[kind];
       if (!o) continue;
-      let x, y;
-      if (o.from === "entry") { x = L.queue.x; y = L.queue.y + L.queue.h * 0.3; }
-      else if (o.from === "head") { x = L.queue.x + L.queue.w; y = L.queue.y + L.queue.h * 0.3; }
-      else if (o.from === "downstream") { x = L.down.x + L.down.w * 0.5; y = L.down.y + L.down.h * 0.3; }
-      else { x = L.queue.x + L.queue.w * 0.5; y = L.queue.y + L.queue.h * 0.3; }
-      const showLabel = !(this.labelAt[kind] > born - 700);
-      if (showLabel) this.labelAt[kind] = born;
+      let x;
+      if (o.from === "entry") x = L.queue.x;
+      else if (o.from === "head") x = L.queue.x + L.queue.w;
+      else if (o.from === "downstream") x = L.down.x + L.down.w * 0.5;
+      else x = L.queue.x + L.queue.w * 0.5;
+      x = clamp(x, lane.x + u, lane.x + lane.w - u);
       if (kind === "crash") {
         this.flashUntil = born + 900;
-        for (let k = 0; k < 60; k++) {
-          this.spawn(L.queue.x + Math.random() * L.queue.w, L.queue.y + Math.random() * L.queue.h * 0.8,
-            (Math.random() - 0.5) * 0.3 * u, -Math.random() * 0.2 * u, born + Math.random() * 200,
-            o.color, k === 0 ? "lost" : "", k === 0);
+        this.labelAt[kind] = born;
+        for (let k = 0; k < 12; k++) {
+          this.spawn(L.queue.x + Math.random() * L.queue.w, laneY + (Math.random() - 0.5) * lane.h * 0.4,
+            0.04 * u, 0, born + Math.random() * 150, o.color, k === 0 ? "lost" : "", k === 0, true);
         }
         continue;
       }
-      this.spawn(x, y, (Math.random() - 0.5) * 0.12 * u, -0.1 * u, born, o.color, showLabel ? o.label : "", false);
+      if (this.lostAlive >= MAX_LOST) continue;   // capped: the totals in "done" keep the count
+      const showLabel = !(this.labelAt[kind] > born - 900);
+      if (showLabel) this.labelAt[kind] = born;
+      this.lostAlive++;
+      this.spawn(x + (Math.random() - 0.5) * u, laneY + (Math.random() - 0.5) * lane.h * 0.3,
+        (0.03 + Math.random() * 0.05) * u, 0, born, o.color, showLabel ? o.label : "", false, true);
     }
   }
 
@@ -368,7 +396,7 @@ export class Pipeline {
     if (!tk) {
       if (this.tokens.size >= MAX_TOKENS) return null;
       tk = this.tokenPool.pop() || { x: 0, y: 0, fx: 0, fy: 0, seq: 0, born: 0, gen: 0, age: -1 };
-      tk.x = tk.fx = sx; tk.y = tk.fy = sy; tk.age = -1;
+      tk.x = tk.fx = sx; tk.y = tk.fy = sy; tk.age = -1; tk.place = 0;
       tk.seq = tk.born = this.frameSeq;
       this.tokens.set(id, tk);
     } else if (tk.seq !== this.frameSeq) {
@@ -414,6 +442,18 @@ export class Pipeline {
     ctx.fillText(label, r.hx, r.hy, r.w);
   }
 
+  /** Remember a text drawn at (x, y) with the current font and alignment (for lastLayout). */
+  recordText(name, text, x, y, maxW) {
+    const LL = this.lastLayout;
+    if (!LL || !text) return;
+    const ctx = this.ctx;
+    const w = Math.min(ctx.measureText(text).width, maxW || Infinity);
+    const h = parseFloat(/(\d+(?:\.\d+)?)px/.exec(ctx.font)?.[1] || "12");
+    const left = ctx.textAlign === "center" ? x - w / 2 : ctx.textAlign === "right" ? x - w : x;
+    const top = ctx.textBaseline === "bottom" ? y - h : ctx.textBaseline === "middle" ? y - h / 2 : y;
+    LL.texts[name] = { text, x: left, y: top, w, h };
+  }
+
   item(x, y, s, age) {
     const ctx = this.ctx;
     ctx.fillStyle = this.ageColor(age);
@@ -454,13 +494,23 @@ export class Pipeline {
     }
     const s = f.state;
     this.gen++;
-    const sm = this.smooth, k = this.ease;
+    const sm = this.smooth;
+    // A crash (or a new run) snaps every level to the frame's value: the service lost everything
+    // at once, and the bars must not ease down while the text already says 0.
+    const snap = this.snapNext || s.down_until != null;
+    this.snapNext = false;
+    const k = snap ? 1 : this.ease;
     sm.queue += (s.queue.n - sm.queue) * k;
     sm.memory += (s.memory.held - sm.memory) * k;
     sm.blocked += (s.blocked.n - sm.blocked) * k;
     const cap = s.downstream.capacity;
     const load = cap > 0 ? s.downstream.in_flight / cap : 0;
     sm.load += (load - sm.load) * k;
+    this.lastLayout = {
+      t: f.t, W: L.W, H: L.H, vertical: L.vertical, lane: L.lane,
+      sections: { prod: L.prod, queue: L.queue, workers: L.workers, permits: L.permits, down: L.down, exit: L.exit, mem: L.mem },
+      workers: [], workersSummary: "", queue: null, memory: null, texts: {}, particles: [],
+    };
 
     const pulse = animating ? 0.5 + 0.5 * Math.sin(now / 160) : 1;
     this.drawArrows(L);
@@ -587,74 +637,92 @@ export class Pipeline {
     const q = s.queue;
     this.header(r, T.queueTitle);
     const bounded = q.max > 0;
-    const slots = bounded ? Math.min(q.max, 40) : Math.max(q.items.length, 1);
+    // Fixed slots: the head (oldest) at the top right, nearest the workers. Each item is drawn
+    // in its own slot, never between two, so the items can be counted; what does not fit is "+N".
+    const slots = bounded ? Math.min(q.max, 40) : 40;
     const gridH = r.h - u * 3.4;
     const gy = r.y + u * 0.2;
-    const [cols, rows, cell] = fitGrid(bounded ? slots : 40, r.w, gridH, u * 3.2);
+    const [cols, rows, cell] = fitGrid(slots, r.w - u * 0.6, gridH, u * 3.2);
     const gw = cols * cell, gh = rows * cell;
     const gx = r.x + (r.w - gw) / 2;
     const full = bounded && q.n >= q.max;
-    // Outline of the queue; slots for a bounded one.
+    const box = { x: gx - u * 0.25, y: gy - u * 0.25, w: gw + u * 0.5, h: gh + u * 0.5 };
     ctx.lineWidth = Math.max(2, u * 0.14);
     ctx.strokeStyle = full ? C.warn : C.muted;
-    this.roundRect(gx - u * 0.25, gy - u * 0.25, gw + u * 0.5, (bounded ? gh : gridH) + u * 0.5, u * 0.35);
+    this.roundRect(box.x, box.y, box.w, box.h, u * 0.35);
     ctx.stroke();
     const sz = cell * 0.8;
-    if (bounded) {
-      ctx.fillStyle = C.faintFg;
-      for (let i = 0; i < slots; i++) {
-        const x = gx + gw - (i % cols + 0.5) * cell;
-        const y = gy + (Math.floor(i / cols) + 0.5) * cell;
-        this.roundRect(x - sz / 2, y - sz / 2, sz, sz, sz * 0.22);
-        ctx.fill();
-      }
+    const slotX = (i) => gx + gw - (i % cols + 0.5) * cell;
+    const slotY = (i) => gy + (Math.floor(i / cols) + 0.5) * cell;
+    ctx.fillStyle = C.faintFg;
+    for (let i = 0; i < slots; i++) {
+      this.roundRect(slotX(i) - sz / 2, slotY(i) - sz / 2, sz, sz, sz * 0.22);
+      ctx.fill();
     }
-    // Items: the oldest at the head (right, nearest the workers).
     const items = q.items;
-    const entryX = L.vertical ? r.x + r.w / 2 : r.x - u;
-    const entryY = L.vertical ? r.y - u : gy + gh / 2;
-    for (let i = 0; i < items.length && i < 40; i++) {
-      const x = gx + gw - (i % cols + 0.5) * cell;
-      const y = bounded ? gy + (Math.floor(i / cols) + 0.5) * cell
-        : gy + gridH - (Math.floor(i / cols) + 0.5) * cell;   // unbounded: a stack growing upward
-      // A new item slides in from just behind its slot (from the far entry it would pile up at
-      // high speed, when half the queue turns over between two frames).
-      const tk = this.token(items[i][0], x, y, i < cols ? entryX : x - cell * 1.5, i < cols ? entryY : y, cell * 0.5, 2);
-      if (tk) { tk.age = items[i][1]; this.item(tk.x, tk.y, sz, tk.age); }
+    const shown = Math.min(items.length, slots);
+    const LL = this.lastLayout;
+    const rec = LL ? { box, cell, size: sz, slots: slots, shown, n: q.n, items: [] } : null;
+    for (let i = 0; i < shown; i++) {
+      const x = slotX(i), y = slotY(i);
+      this.item(x, y, sz, items[i][1]);
+      // A worker taking this item next frame starts its glide from here.
+      const tk = this.token(items[i][0], x, y, x, y);
+      if (tk) { tk.x = x; tk.y = y; tk.age = items[i][1]; tk.place = 1; }
+      if (rec) rec.items.push({ id: items[i][0], x: x - sz / 2, y: y - sz / 2, w: sz, h: sz });
     }
-    // Count, "+N more", oldest age.
+    const hidden = q.n - shown;
+    T.more = hidden > 0 ? `+${hidden} more` : "";
+    // The count is the frame's own number (never an eased one: it must match the card).
     const by = r.y + r.h;
     ctx.textAlign = "center";
     ctx.textBaseline = "bottom";
     ctx.font = L.fBig;
-    ctx.fillStyle = full || (!bounded && q.n > 40) ? C.warn : C.fg;
-    const count = bounded ? T.queueCount : `${Math.round(this.reduced ? q.n : this.smooth.queue)}`;
-    ctx.fillText(count + (bounded ? "" : " queued"), r.x + r.w / 2, by - u * 1.1, this.MW);
+    ctx.fillStyle = full || (!bounded && q.n > slots) ? C.warn : C.fg;
+    const count = bounded ? T.queueCount : `${q.n} queued`;
+    ctx.fillText(count, r.x + r.w / 2, by - u * 1.1, this.MW);
+    this.recordText("queueCount", count, r.x + r.w / 2, by - u * 1.1, this.MW);
     ctx.font = L.fSmall;
-    ctx.fillStyle = C.muted;
+    ctx.fillStyle = hidden > 0 ? C.warn : C.muted;
     const line = T.more && T.oldest ? `${T.more} · ${T.oldest}` : T.more || T.oldest;
     ctx.fillText(line, r.x + r.w / 2, by, this.MW);
+    this.recordText("queueMore", line, r.x + r.w / 2, by, this.MW);
+    if (rec) { rec.more = T.more; LL.queue = rec; }
   }
 
   drawWorkers(L, s) {
     const ctx = this.ctx, r = L.workers, u = L.u, C = this.colors;
     this.MW = r.w + L.pad * 0.5;
     this.header(r, "workers");
-    const ws = s.workers;
-    const n = Math.min(ws.length, 24);
-    const more = ws.length - n + (s.workers_more || 0);
-    const areaH = r.h - (more > 0 ? u * 1.2 : 0);
+    // What matters first: calling, then waiting for a permit, then idle (by index within each).
+    const ws = s.workers.slice().sort((a, b) =>
+      ((WORKER_ORDER[a[1]] ?? 3) - (WORKER_ORDER[b[1]] ?? 3)) || a[0] - b[0]);
+    const n = Math.min(ws.length, MAX_WORKERS_SHOWN);
+    // The rest, counted by state: those listed but not drawn, and those the frame left out.
+    const rest = Object.assign(Object.create(null), s.workers_rest || {});
+    for (let i = n; i < ws.length; i++) rest[ws[i][1]] = (rest[ws[i][1]] || 0) + 1;
+    let counted = 0;
+    for (const key in s.workers_rest || {}) counted += s.workers_rest[key];
+    const parts = [];
+    for (const key of ["c", "p", "i"]) if (rest[key]) parts.push(`+${rest[key]} ${WORKER_WORDS[key]}`);
+    for (const key in rest) if (!(key in WORKER_WORDS) && rest[key]) parts.push(`+${rest[key]} other`);
+    const unknown = (s.workers_more || 0) - counted;   // a frame without workers_rest
+    if (unknown > 0) parts.push(`+${unknown} more`);
+    const summary = parts.join(", ");
+    const areaH = r.h - (summary ? u * 1.2 : 0);
     // Wide boxes (2:1) so the item and its state fit side by side.
     const [cols, , cell] = fitGrid(Math.max(n, 1), r.w / 2, areaH, u * 3.4);
     const bw = Math.min(r.w / cols, cell * 2) * 0.92, bh = cell * 0.8;
     const qr = L.queue;
     const fromX = qr.x + qr.w, fromY = qr.y + qr.h * 0.3;
+    const rec = this.lastLayout ? this.lastLayout.workers : null;
     ctx.textAlign = "center";
     for (let i = 0; i < n; i++) {
       const w = ws[i];
       const cx = r.x + (i % cols + 0.5) * (r.w / cols);
       const cy = r.y + (Math.floor(i / cols) + 0.5) * cell;
       const st = w[1];
+      if (rec) rec.push({ index: w[0], state: st, x: cx - bw / 2, y: cy - bh / 2, w: bw, h: bh });
       const col = st === "c" ? C.accent : st === "p" ? C.warn : C.muted;
       ctx.lineWidth = Math.max(2, u * (st === "i" ? 0.08 : 0.16));
       ctx.strokeStyle = col;
@@ -663,7 +731,12 @@ export class Pipeline {
       ctx.fill();
       ctx.stroke();
       if (w[2] != null) {
-        const tk = this.token(w[2], cx - bw * 0.22, cy, fromX, fromY, 0, true);
+        const tx = cx - bw * 0.22;
+        const tk = this.token(w[2], tx, cy, fromX, fromY, 0, true);
+        // Glide only from the queue to a worker; a worker's box may move (busy ones are drawn
+        // first), and its item moves with it at once.
+        if (tk && tk.place === 2) { tk.x = tx; tk.y = cy; }
+        if (tk && Math.abs(tk.x - tx) < 0.5 && Math.abs(tk.y - cy) < 0.5) tk.place = 2;
         // Colour by the age the item had in the queue (seconds in this state when unknown).
         if (tk) this.item(tk.x, tk.y, Math.min(bh * 0.5, u * 1.6), tk.age >= 0 ? tk.age : w[3]);
       }
@@ -675,11 +748,13 @@ export class Pipeline {
         ctx.fillText(label, w[2] != null ? cx + bw * 0.18 : cx, cy, w[2] != null ? bw * 0.56 : bw * 0.9);
       }
     }
-    if (more > 0) {
+    if (this.lastLayout) this.lastLayout.workersSummary = summary;
+    if (summary) {
       ctx.font = L.fSmall;
-      ctx.fillStyle = C.muted;
+      ctx.fillStyle = rest.c || rest.p ? C.accent : C.muted;
       ctx.textBaseline = "bottom";
-      ctx.fillText(`+${more} more`, r.x + r.w / 2, r.y + r.h, this.MW);
+      ctx.fillText(summary, r.x + r.w / 2, r.y + r.h, this.MW);
+      this.recordText("workersSummary", summary, r.x + r.w / 2, r.y + r.h, this.MW);
     }
   }
 
@@ -755,6 +830,7 @@ export class Pipeline {
     ctx.font = L.fBold;
     ctx.fillStyle = C.fg;
     ctx.fillText(T.downLoad, r.x + r.w / 2, r.y + r.h - u * 1.1, this.MW);
+    this.recordText("downstream", T.downLoad, r.x + r.w / 2, r.y + r.h - u * 1.1, this.MW);
     ctx.font = L.fSmall;
     ctx.fillStyle = T.slow ? C.bad : C.muted;
     ctx.fillText(T.slow || (d.capacity > 0 ? "capacity" : "no capacity limit"), r.x + r.w / 2, r.y + r.h, this.MW);
@@ -788,6 +864,7 @@ export class Pipeline {
     const scale = m.limit > 0 ? m.limit : Math.max(m.peak * 1.25, 10);
     const held = this.reduced ? m.held : this.smooth.memory;
     const frac = clamp(held / scale, 0, 1);
+    if (this.lastLayout) this.lastLayout.memory = { held: m.held, drawn: held, frac, bar: { x: r.x, y: barY, w: r.w, h: barH } };
     ctx.fillStyle = C.faintFg;
     this.roundRect(r.x, barY, r.w, barH, barH * 0.3);
     ctx.fill();
@@ -809,6 +886,7 @@ export class Pipeline {
     ctx.textBaseline = "bottom";
     ctx.textAlign = "left";
     ctx.fillText(T.mem, r.x, barY - u * 0.1, r.w * 0.6);
+    this.recordText("memory", T.mem, r.x, barY - u * 0.1, r.w * 0.6);
     ctx.font = L.fSmall;
     ctx.fillStyle = m.crashes ? C.bad : C.muted;
     ctx.textAlign = "right";
@@ -816,36 +894,54 @@ export class Pipeline {
   }
 
   drawParticles(L, now, dt) {
-    const ctx = this.ctx, u = L.u, C = this.colors;
-    const g = 0.0009 * u * dt;   // gravity (per ms, scaled)
+    const ctx = this.ctx, u = L.u, C = this.colors, lane = L.lane;
     const step = dt / 16;
+    const rec = this.lastLayout ? this.lastLayout.particles : null;
     ctx.textAlign = "left";
     ctx.textBaseline = "middle";
-    ctx.font = L.fBold;
+    ctx.font = L.fSmall;
+    let lost = 0;
+    // Lost items stay inside their lane (clipped), whatever their speed.
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(lane.x, lane.y, lane.w, lane.h);
+    ctx.clip();
     for (let i = 0; i < MAX_PARTICLES; i++) {
       const p = this.particles[i];
-      if (!p.alive) continue;
+      if (!p.alive || !p.lost) continue;
       const age = now - p.born;
+      if (age > LOST_MS || p.x > lane.x + lane.w) { p.alive = false; continue; }
+      lost++;
       if (age < 0) continue;
-      if (age > PARTICLE_MS || p.y > L.H + u * 2 || p.x > L.W + u * 2) { p.alive = false; continue; }
-      if (p.color === "ok" && p.x > L.exit.x + L.exit.w * 0.2) { p.alive = false; continue; }
-      const isOk = p.color === "ok";
-      if (!isOk) p.vy += g;
       p.x += p.vx * step;
-      p.y += p.vy * step;
-      const a = 1 - age / PARTICLE_MS;
+      const a = 1 - age / LOST_MS;
       ctx.globalAlpha = a;
       ctx.fillStyle = C[p.color];
-      const sz = u * (p.big ? 1.0 : isOk ? 0.45 : 0.85);
-      if (isOk && age > 500) { p.alive = false; continue; }
+      const sz = Math.min(lane.h * 0.5, u * (p.big ? 0.9 : 0.7));
       ctx.fillRect(p.x - sz / 2, p.y - sz / 2, sz, sz);
+      let lw = 0;
       if (p.label) {
         ctx.globalAlpha = Math.min(1, a * 1.6);
-        ctx.lineWidth = Math.max(3, u * 0.3);
-        ctx.strokeStyle = C.bg;
-        ctx.strokeText(p.label, p.x + sz, p.y - sz * 0.2);
-        ctx.fillText(p.label, p.x + sz, p.y - sz * 0.2);
+        ctx.fillText(p.label, p.x + sz, p.y);
+        lw = ctx.measureText(p.label).width + sz;
       }
+      if (rec && rec.length < 64) rec.push({ x: p.x - sz / 2, y: p.y - sz / 2, w: sz + lw, h: sz, label: p.label });
+    }
+    ctx.restore();
+    this.lostAlive = lost;
+    // Completed items: a short hop from the downstream towards "done".
+    for (let i = 0; i < MAX_PARTICLES; i++) {
+      const p = this.particles[i];
+      if (!p.alive || p.lost) continue;
+      const age = now - p.born;
+      if (age < 0) continue;
+      if (age > 500 || p.x > L.exit.x) { p.alive = false; continue; }
+      p.x += p.vx * step;
+      p.y += p.vy * step;
+      ctx.globalAlpha = 1 - age / 500;
+      ctx.fillStyle = C[p.color];
+      const sz = u * 0.45;
+      ctx.fillRect(p.x - sz / 2, p.y - sz / 2, sz, sz);
     }
     ctx.globalAlpha = 1;
   }

@@ -1,12 +1,14 @@
-"""Browser tests: Playwright for Python driving Debian's chromium against a real server process.
+"""Browser tests: Playwright for Python driving chromium against a real server process.
 
 - ``server``: one ``python -m playground`` for the whole session (a free port, generous caps since
   every page comes from 127.0.0.1), polled until ``/healthz`` answers, terminated at the end; its
   log must show no traceback and no ERROR line.
 - ``make_server``-style ``restartable_server`` for a test that stops and restarts a server on the
   same port; ``server_with(**settings)`` for a server with other settings (``max_sessions=1``).
-- ``browser``: chromium from ``/usr/bin/chromium`` (never Playwright's own download). If it is
-  missing the tests FAIL, never skip: install Debian's ``chromium`` (``.ci/run`` does).
+- ``browser``: chromium found by ``browser_setup.py``: ``$PLAYGROUND_CHROMIUM``, else ``chromium``
+  (``chromium-browser``, ``google-chrome``) on ``PATH``, else Playwright's own download. If none
+  launches the tests FAIL, never skip, with one sentence saying what to install
+  (``python tests/e2e/browser_setup.py --install``, part of the README's test command, does it).
 - ``page``: a fresh context and page; console errors and uncaught page errors fail the test.
   Every ``EventSource`` frame is also recorded in ``window.__frames`` (an init script wraps
   ``EventSource``), so a test can see the first, full frame after later ones replaced
@@ -23,17 +25,9 @@ from pathlib import Path
 
 import pytest
 
+from browser_setup import BrowserMissing, launch
 from server_helpers import Server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 #: Every page comes from 127.0.0.1, and pages are opened faster than sessions are reaped.
@@ -143,13 +137,12 @@ def playwright_instance():
 
 @pytest.fixture(scope="module")
 def browser(playwright_instance):
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser tests need Debian's chromium. Install it with "
-            "`apt-get install -y chromium` (.ci/run does this); never `playwright install`.",
-            pytrace=False,
-        )
-    browser = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    try:
+        browser = launch(playwright_instance)
+    except BrowserMissing as missing:
+        browser, why = None, str(missing)
+    if browser is None:  # outside the except: the sentence alone, not Playwright's traceback
+        pytest.fail(why, pytrace=False)
     yield browser
     browser.close()
 
@@ -258,5 +251,5 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "e2e: browser tests (Playwright + Debian chromium)")
+    config.addinivalue_line("markers", "e2e: browser tests (Playwright + chromium)")
 
