@@ -31,7 +31,7 @@ from .errors import (BadRequest, ClientGone, Forbidden, Invalid, PlaygroundError
                      TooLarge, Unauthorized, UnsupportedMediaType)
 from .governor import PROBE_INTERVAL
 from .presets import PRESETS
-from .scenario import FIELDS, Scenario, ScenarioError, scenario_from_link_leniently
+from .scenario import FIELDS, Scenario, ScenarioError, scenario_from_link_leniently, shown
 from .sessions import SessionManager
 from .settings import Settings
 from .stream import frame_events
@@ -121,9 +121,8 @@ def _refuse_duplicate_keys(pairs):
     seen = {}
     for key, value in pairs:
         if key in seen:
-            shown = key if len(key) <= 40 else key[:37] + "..."
-            raise BadRequest(f"the key {shown!r} appears twice in the request body; give it once.",
-                             field=key[:40])
+            raise BadRequest(f"the key {shown(key)} appears twice in the request body; give it once.",
+                             field=key)
         seen[key] = value
     return seen
 

@@ -61,7 +61,7 @@ def format_number(value: int | float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _show(raw: object) -> str:
+def shown(raw: object) -> str:
     """Quote a refused value for an error message, cut short if it is long."""
     text = repr(raw)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -108,7 +108,7 @@ class Field:
 
     def error(self, raw: object) -> ScenarioError:
         """The error for a refused value of this field."""
-        return ScenarioError(f"{self.key} must be {self.allowed()}; got {_show(raw)}.", self.key, raw)
+        return ScenarioError(f"{self.key} must be {self.allowed()}; got {shown(raw)}.", self.key, raw)
 
     def parse(self, raw: object) -> int | float | str:
         """Turn a raw value (link text, JSON number or string) into this field's type, or raise ScenarioError."""
@@ -310,14 +310,14 @@ class Scenario:
     def from_link(cls, link: str) -> Scenario:
         """Parse a share link: a bare query (``queue=5&policy=reject``), ``?queue=5`` or a whole URL."""
         if not isinstance(link, str):
-            raise ScenarioError(f"a link must be text; got {_show(link)}.")
+            raise ScenarioError(f"a link must be text; got {shown(link)}.")
         return cls._from_pairs(_query_pairs(_query_of(link)))
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> Scenario:
         """Build from JSON: the link keys with numbers, numeric strings or strings as values."""
         if not isinstance(data, Mapping):
-            raise ScenarioError(f"a scenario must be an object of key: value pairs; got {_show(data)}.")
+            raise ScenarioError(f"a scenario must be an object of key: value pairs; got {shown(data)}.")
         return cls._from_pairs(data.items())
 
     @classmethod
@@ -329,7 +329,7 @@ class Scenario:
         for key, raw in pairs:
             if key in seen:
                 raise ScenarioError(
-                    f"{key} is given twice ({_show(seen[key])} and {_show(raw)}); give each key once.",
+                    f"{key} is given twice ({shown(seen[key])} and {shown(raw)}); give each key once.",
                     str(key),
                     raw,
                 )
@@ -408,18 +408,18 @@ def _preset_scenario(name: str) -> Scenario:
 def _check_preset(raw: object) -> str:
     if isinstance(raw, str) and raw in PRESETS:
         return raw
-    raise ScenarioError(f"preset must be one of {', '.join(PRESETS)}; got {_show(raw)}.", "preset", raw)
+    raise ScenarioError(f"preset must be one of {', '.join(PRESETS)}; got {shown(raw)}.", "preset", raw)
 
 
 def _check_version(raw: object) -> None:
     if _to_int(raw) != LINK_VERSION:
         raise ScenarioError(
-            f"v must be {LINK_VERSION}, the only link version there is; got {_show(raw)}.", "v", raw
+            f"v must be {LINK_VERSION}, the only link version there is; got {shown(raw)}.", "v", raw
         )
 
 
 def _unknown_key(key: object, raw: object) -> ScenarioError:
-    message = f"unknown key {_show(key)}; known keys: {', '.join(_LINK_KEYS)}."
+    message = f"unknown key {shown(key)}; known keys: {', '.join(_LINK_KEYS)}."
     if isinstance(key, str):
         close = difflib.get_close_matches(key, _LINK_KEYS, n=1)
         if close:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..scenario import Scenario, ScenarioError
+from ..scenario import Scenario, ScenarioError, shown
 from . import draws
 from . import trace as ev
 from .kernel import Cancelled, Killed, Loop, Queue, Semaphore, Task, TaskGroup, sleep, timeout
@@ -672,15 +672,16 @@ class Engine:
         if action == "burst":
             n = control.get("n", 10)
             if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000:
-                raise ScenarioError(f"burst n must be an integer from 1 to 10000; got {n!r}.", "n", n)
+                raise ScenarioError(f"n must be an integer from 1 to 10000; got {shown(n)}.", "n", n)
             if self.draining or self.finished:
-                raise ScenarioError("the run is draining: no more arrivals.", "action", "burst")
+                raise ScenarioError("the run is draining or finished: no more arrivals. Reset to start "
+                                    "again.", "action", "burst")
             if self.restart_at is not None:
-                raise ScenarioError("the service is down (out of memory) until it restarts.", "action",
-                                    "burst")
+                raise ScenarioError("the service is down after running out of memory; burst once it "
+                                    "restarts.", "action", "burst")
         elif action not in ("drain", "reset"):
             raise ScenarioError(
-                f"unknown control {control!r}; use set, or action burst, drain or reset.", "action",
+                f"unknown control {shown(control)}; use set, or action burst, drain or reset.", "action",
                 action)
         return None
 

@@ -91,12 +91,13 @@ def server():
 
 @pytest.fixture
 def restartable_server():
-    """``(start, servers)``: start(port=None) runs a server (on ``port`` if given); all are
-    stopped and their logs checked after the test."""
+    """``start(port=None, **settings)``: runs a server (on ``port`` if given, with ``SERVER_ENV``
+    overridden by ``settings``, e.g. ``max_sessions=1``); all are stopped and their logs checked
+    after the test."""
     servers: list[Server] = []
 
-    def start(port: int | None = None) -> Server:
-        started = Server(SERVER_ENV, port)
+    def start(port: int | None = None, **settings) -> Server:
+        started = Server({**SERVER_ENV, **settings}, port)
         servers.append(started)
         return started
 
@@ -108,21 +109,9 @@ def restartable_server():
 
 
 @pytest.fixture
-def server_with():
-    """``server_with(**settings)``: a server with ``SERVER_ENV`` overridden by ``settings`` (for
-    example ``max_sessions=1``); all are stopped and their logs checked after the test."""
-    servers: list[Server] = []
-
-    def start(**settings) -> Server:
-        started = Server({**SERVER_ENV, **settings})
-        servers.append(started)
-        return started
-
-    yield start
-    for one in servers:
-        one.stop()
-    for one in servers:
-        _check_log(one)
+def server_with(restartable_server):
+    """``server_with(**settings)``: a server with other settings (the same factory)."""
+    return restartable_server
 
 
 # Module scope, not session: the sync Playwright API keeps an event loop running in this

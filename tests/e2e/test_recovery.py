@@ -75,6 +75,17 @@ def allow_outage_lines(watcher, port: int, old: str) -> None:
                   rf"EMPTY_RESPONSE) \({old_session}/stream:")
 
 
+def open_watched_page(new_page, restartable_server, watcher):
+    """A page running QUERY on a fresh server, with the console lines of that server's
+    outage allowed; returns (server, page, the page's session id)."""
+    first = restartable_server()
+    page = new_page()
+    open_page(page, first, QUERY, frames=3)
+    old = stream_session(page)
+    allow_outage_lines(watcher, first.port, old)
+    return first, page, old
+
+
 def attempts(page) -> list[tuple[float, int]]:
     """(time in s, attempt number) each time the status said an attempt was being made."""
     log = page.evaluate("window.__statusLog")
@@ -88,12 +99,8 @@ def attempts(page) -> list[tuple[float, int]]:
 
 def test_the_page_recreates_its_session_after_the_server_is_killed(new_page, restartable_server,
                                                                       watcher):
-    first = restartable_server()
+    first, page, old = open_watched_page(new_page, restartable_server, watcher)
     port = first.port
-    page = new_page()
-    open_page(page, first, QUERY, frames=3)
-    old = stream_session(page)
-    allow_outage_lines(watcher, port, old)
     # A speed the person chose is kept across the restart.
     page.select_option("#speed", "2")
     wait_frame(page, "f => f.speed === 2")
@@ -160,12 +167,8 @@ def test_the_page_recreates_its_session_after_the_server_is_killed(new_page, res
 
 def test_live_changes_pause_and_changes_made_while_away_are_kept(new_page, restartable_server,
                                                                   watcher):
-    first = restartable_server()
+    first, page, old = open_watched_page(new_page, restartable_server, watcher)
     port = first.port
-    page = new_page()
-    open_page(page, first, QUERY, frames=3)
-    old = stream_session(page)
-    allow_outage_lines(watcher, port, old)
     # A live change: the address bar follows it, and that link is what comes back.
     set_field(page, "queue", 9)
     wait_js(page, "() => new URLSearchParams(location.search).get('queue') === '9'",
@@ -255,12 +258,8 @@ def test_a_control_answered_404_starts_the_scenario_again(page, server, watcher)
 
 
 def test_a_hidden_tab_waits_to_reconnect_until_it_is_shown(new_page, restartable_server, watcher):
-    first = restartable_server()
+    first, page, old = open_watched_page(new_page, restartable_server, watcher)
     port = first.port
-    page = new_page()
-    open_page(page, first, QUERY, frames=3)
-    old = stream_session(page)
-    allow_outage_lines(watcher, port, old)
     page.evaluate(SET_HIDDEN, True)
     first.signal(signal.SIGKILL)
     first.process.wait(5)
