@@ -32,7 +32,7 @@ from .errors import (BadRequest, ClientGone, Forbidden, Invalid, PlaygroundError
 from .governor import PROBE_INTERVAL
 from .presets import PRESETS
 from .scenario import FIELDS, Scenario, ScenarioError, scenario_from_link_leniently, shown
-from .sessions import SessionManager
+from .sessions import Cursor, SessionManager
 from .settings import Settings
 from .stream import frame_events
 
@@ -194,12 +194,14 @@ def scenario_from_body(body) -> Scenario:
 # Endpoints --------------------------------------------------------------------------------------
 
 
-def link_verdict(query: str) -> dict | None:
+DEFAULT_LINK = "v=1&preset=background-jobs"  # what a page without a query opens
+
+
+def link_verdict(query: str) -> dict:
     """What the page needs to open a link, decided here so a bad link costs the page no 422:
-    the scenario of its valid keys, its canonical link, and one error per bad key. None for no link."""
-    if not query:
-        return None
-    scenario, errors = scenario_from_link_leniently(query)
+    the scenario of its valid keys, its canonical link, and one error per bad key. No query
+    opens the default link."""
+    scenario, errors = scenario_from_link_leniently(query or DEFAULT_LINK)
     return {
         "scenario": scenario.to_dict(),
         "link": scenario.to_link(),
@@ -207,19 +209,42 @@ def link_verdict(query: str) -> dict | None:
     }
 
 
+def presets_payload() -> list[dict]:
+    return [{"name": p.name, "title": p.title, "notice": p.notice, "link": p.link} for p in PRESETS.values()]
+
+
+def fields_payload() -> dict:
+    return {"fields": [f.to_json() for f in FIELDS.values()], "window_columns": frames.WINDOW_COLUMNS}
+
+
 async def index(request: Request):
     templates = request.app.state.templates
-    # The link's verdict goes into the page as a JSON data block (not executed, so the CSP's
-    # script-src 'self' allows it; tojson escapes <, > and & so it cannot close the element).
-    return templates.TemplateResponse(request, "index.html", {
-        "presets": PRESETS.values(), "link_verdict": link_verdict(request.url.query)})
+    # Everything the page needs before its first frame (fields, presets, the link's verdict) goes
+    # into the page as one JSON data block: not executed, so the CSP's script-src 'self' allows it;
+    # tojson escapes <, > and & so it cannot close the element. The page then makes one request,
+    # for its session, whose answer carries the first frame.
+    boot = {"fields": fields_payload(), "presets": presets_payload(),
+            "verdict": link_verdict(request.url.query)}
+    return templates.TemplateResponse(request, "index.html", {"presets": PRESETS.values(), "boot": boot})
+
+
+def paused_from_body(body) -> bool:
+    """``"paused": true`` beside the scenario opens the session paused at an unplayed t = 0."""
+    if not isinstance(body, dict) or "paused" not in body:
+        return False
+    paused = body.pop("paused")
+    if not isinstance(paused, bool):
+        raise Invalid(f"paused must be true or false; got {shown(paused)}.", field="paused")
+    return paused
 
 
 async def create_session(request: Request):
     manager: SessionManager = request.app.state.manager
     body = await read_json(request, manager.settings)
+    paused = paused_from_body(body)
     scenario = scenario_from_body(body)
     session = manager.create(scenario, client_address(request))
+    session.paused = paused
     base = f"/api/sessions/{session.id}"
     return JSONResponse({
         "id": session.id,
@@ -228,6 +253,8 @@ async def create_session(request: Request):
         "link": scenario.to_link(),
         "stream": f"{base}/stream",
         "control": f"{base}/control",
+        # The first frame comes with the session, so the page can draw before its stream opens.
+        "frame": session.frame(Cursor(), full=True),
     }, status_code=201, headers={"Location": base})
 
 
@@ -280,14 +307,11 @@ async def close_session(request: Request):
 
 
 async def presets(request: Request):
-    return JSONResponse([
-        {"name": p.name, "title": p.title, "notice": p.notice, "link": p.link} for p in PRESETS.values()
-    ])
+    return JSONResponse(presets_payload())
 
 
 async def fields(request: Request):
-    return JSONResponse({"fields": [f.to_json() for f in FIELDS.values()],
-                         "window_columns": frames.WINDOW_COLUMNS})
+    return JSONResponse(fields_payload())
 
 
 async def check_scenario(request: Request):

@@ -461,14 +461,14 @@ def scenario_from_link_leniently(link: str) -> tuple[Scenario, list[ScenarioErro
     """
     errors: list[ScenarioError] = []
     if not isinstance(link, str):
-        return _DEFAULTS, [ScenarioError(f"a link must be text; got {_show(link)}.")]
+        return _DEFAULTS, [ScenarioError(f"a link must be text; got {shown(link)}.")]
     seen: dict[str, str] = {}
     preset: str | None = None
     changes: dict[str, object] = {}
     for key, raw in _query_pairs(_query_of(link)):
         if key in seen:
             errors.append(ScenarioError(
-                f"{key} is given twice ({_show(seen[key])} and {_show(raw)}); the first is used.",
+                f"{key} is given twice ({shown(seen[key])} and {shown(raw)}); the first is used.",
                 key, raw))
             continue
         seen[key] = raw

@@ -32,6 +32,14 @@ EVENT_RING = 400
 ENDED_MEMORY = 10_000
 
 
+#: What a finished frame's ``summary`` carries from Engine.summary().
+SUMMARY_KEYS = ("throughput", "latency_mean", "latency_p50", "latency_p95", "latency_p99", "peak_in_system")
+
+
+def _r(value, digits):
+    return round(value, digits) if isinstance(value, float) else value
+
+
 class Session:
     """One running simulation and the page's controls over it."""
 
@@ -183,6 +191,11 @@ class Session:
             "events": new_events,
             "events_skipped": skipped,
         }
+        if frame["status"] in ("finished", "halted"):
+            # The run is over: its exact run-wide figures (the CLI's summary), for the page's
+            # end-of-run panel, rather than the worst of its metrics windows.
+            summary = engine.summary()
+            frame["summary"] = {key: _r(summary[key], 6) for key in SUMMARY_KEYS}
         message = self.ended or self.halted
         if self.throttled and not message:
             message = (f"This scenario needs more work than one session may do per frame: it runs at "

@@ -11,7 +11,6 @@ import json
 import re
 from urllib.parse import quote
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -590,7 +589,7 @@ def test_fuzzed_links_never_500(make_client):
         event(f"status {created.status_code}")
         assert created.status_code in {201, 400, 422}, (link, created.text)
         query = quote(link, safe="=&+%;:/?,.-_~!*'()")
-        url = httpx.URL("http://testserver/api/scenario").copy_with(query=query.encode("ascii"))
+        url = client.base_url.copy_with(path="/api/scenario", query=query.encode("ascii"))
         checked = client.get(url)
         assert checked.status_code in {200, 422}, (link, checked.text)
         if created.status_code == 422:
@@ -690,16 +689,40 @@ def test_a_link_checked_key_by_key_keeps_the_valid_keys_and_names_every_bad_one(
     assert scenario == Scenario.from_link("rate=7") and [e.field for e in errors] == ["arrivals"]
 
 
-def test_the_page_carries_the_links_verdict_as_data_and_answers_200(make_client):
+def boot_data(response) -> dict:
+    match = re.search(r'<script type="application/json" id="boot-data">(.*?)</script>', response.text, re.S)
+    assert match, "no boot-data block"
+    return json.loads(match.group(1))
+
+
+def test_the_page_carries_the_links_verdict_fields_and_presets_and_answers_200(make_client):
     client = make_client()
-    response = client.get("/?queue=-5&rate=80&x=%27%3C/div%3E")
+    response = client.get("/?queue=-5&rate=80&x=%27%3C/script%3E")
     assert response.status_code == 200
-    match = re.search(r"data-verdict='([^']*)'", response.text)
-    assert match, "no data-verdict attribute"
-    import html
-    verdict = json.loads(html.unescape(match.group(1)))
+    assert response.text.count("</script>") == response.text.count("<script")  # a value cannot end the block
+    boot = boot_data(response)
+    verdict = boot["verdict"]
     assert verdict["link"] == "v=1&rate=80"
     assert verdict["scenario"] == Scenario.from_link("rate=80").to_dict()
     assert [error["field"] for error in verdict["errors"]] == ["queue", "x"]
-    assert "</div>" not in match.group(1)  # a value cannot close the element
-    assert "data-verdict" not in client.get("/").text  # no link, nothing to say
+    # The same answers the API gives, so the page needs no request before its session's.
+    assert boot["fields"] == client.get("/api/fields").json()
+    assert boot["presets"] == client.get("/api/presets").json()
+    # No query: the default scenario, with nothing to complain about.
+    plain = boot_data(client.get("/"))["verdict"]
+    assert plain["link"] == "v=1&preset=background-jobs" and plain["errors"] == []
+
+
+def test_a_new_session_carries_its_first_frame_and_may_open_paused(make_client):
+    client = make_client()
+    playing = create(client, {"link": "preset=handbook"})
+    frame = playing["frame"]
+    assert frame["full"] and frame["t"] == 0 and frame["status"] == "running" and frame["paused"] is False
+    assert frame["link"] == playing["link"] and frame["window_columns"]
+    paused = create(client, {"link": "preset=handbook", "paused": True})
+    assert paused["frame"]["status"] == "paused" and paused["frame"]["paused"] is True
+    by_mapping = create(client, {"preset": "handbook", "paused": False})
+    assert by_mapping["frame"]["status"] == "running"
+    refused = client.post("/api/sessions", json={"link": "preset=handbook", "paused": "yes"})
+    assert refused.status_code == 422 and refused.json()["field"] == "paused"
+    assert "paused must be true or false; got 'yes'" in refused.json()["error"]

@@ -381,3 +381,16 @@ def test_the_sandbox_halts_a_run_that_holds_too_many_items(make_server):
         assert max(len(json.dumps(f)) for f in frames) < 8192
     finally:
         reader.close()
+
+
+def test_a_session_created_paused_streams_from_an_unplayed_t0(make_server):
+    server = make_server()
+    session = server.create({"link": "preset=handbook", "paused": True})
+    assert session["frame"]["status"] == "paused"
+    time.sleep(0.3)  # longer than the whole run at 1x: nothing may happen while paused
+    frames = [json.loads(e.data) for e in read_frames(session["stream_url"], 3) if e.event == "frame"]
+    assert frames and [f["status"] for f in frames] == ["paused"] * 3
+    assert all(f["t"] == 0 and f["state"]["totals"]["arrived"] == 0 for f in frames)
+    server.control(session, {"action": "step"})
+    stepped = json.loads(read_frames(session["stream_url"], 1)[0].data)
+    assert stepped["status"] == "paused" and stepped["events"], stepped  # t = 0's first moment

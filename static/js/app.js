@@ -172,7 +172,9 @@ async function startSession(link, { replacing = true } = {}) {
   setStatus('connecting', 'Starting a session…');
   let session;
   try {
-    session = await api.createSession(link, { signal: timeoutSignal() });
+    // The handbook's run is over in under half a second at 1x: it opens paused at an unplayed
+    // t = 0, to step through (the session starts so, with no controls to send first).
+    session = await api.createSession(link, { signal: timeoutSignal(), paused: opensPaused(link) });
   } catch (error) {
     if (generation !== app.generation) return;
     if (error.status === 422 && link !== DEFAULT_LINK) {
@@ -185,23 +187,17 @@ async function startSession(link, { replacing = true } = {}) {
     return;
   }
   if (generation !== app.generation) { api.closeSession(session); return; }
-  app.stepFirst = opensPaused(session.scenario);
-  if (app.stepFirst) {
-    // The session's clock starts with its first stream: pause it, and reset it to an unplayed
-    // t = 0, before the stream opens, so the first Step shows t = 0's first moment.
-    try {
-      await api.sendControl(session, { action: 'pause' });
-      await api.sendControl(session, { action: 'reset' });
-    } catch { app.stepFirst = false; /* it plays instead: no worse than before */ }
-    if (generation !== app.generation) { api.closeSession(session); return; }
-  }
+  app.stepFirst = Boolean(session.frame?.paused) && opensPaused(session.link);
   adoptSession(session);
+  // The session's answer carries its first frame: draw it now, before the stream opens.
+  if (session.frame) onFrame(session.frame);
   openStream(session);
 }
 
 /** The handbook's run is over in under half a second at 1x: open it paused, to step through. */
-function opensPaused(scenario) {
-  return Boolean(scenario && scenario.preset === 'handbook' && scenario.items > 0);
+function opensPaused(link) {
+  const query = new URLSearchParams(link);
+  return query.get('preset') === 'handbook' && query.get('items') !== '0';
 }
 
 function openStream(session) {
@@ -909,33 +905,33 @@ function wireButtons() {
   });
 }
 
-function readVerdict() {
-  const node = $('link-verdict');
-  if (!node) return null;
-  try { return JSON.parse(node.dataset.verdict); } catch { return null; }
+/** On a phone the pipeline panel is sticky at the top: a control scrolled or tabbed into view
+ *  must land below it, not under it (scroll-padding-top follows the panel's height). */
+function keepScrollTargetsClearOfThePipeline() {
+  const panel = document.querySelector('.pipeline-panel');
+  const root = document.documentElement;
+  const update = () => {
+    const sticky = getComputedStyle(panel).position === 'sticky';
+    root.style.setProperty('--sticky-top', sticky ? `${Math.ceil(panel.getBoundingClientRect().height)}px` : '0px');
+  };
+  new ResizeObserver(update).observe(panel);
+  window.addEventListener('resize', update);
+  update();
 }
 
-async function boot() {
-  initTheme();
-  initMotion();
-  app.pipeline = new Pipeline($('pipeline'));
-  app.log = new EventLog($('event-log'), $('pause-log'));
-  app.questions = new Questions($('questions'));
-  wireButtons();
-  requestAnimationFrame(drawLoop);
-  setInterval(summarize, SUMMARY_EVERY_MS);
+/** Fields, presets and the verdict on the address bar's link, rendered into the page by the server. */
+function readBootData() {
+  try { return JSON.parse($('boot-data').textContent); } catch { return null; }
+}
 
-  let link = location.search.replace(/^\?/, '');
-  if (!link) link = DEFAULT_LINK;
-  // The server put its verdict on the link into the page (valid keys, one error per bad key); only
-  // without it (no query) ask, at once with the fields and presets: the first frame comes sooner.
-  const verdict = readVerdict();
-  const checking = verdict ? Promise.resolve({})
-    : api.checkScenario(link).then((checked) => ({ checked }), (error) => ({ error }));
-  let fields;
-  for (let failures = 1; !fields; failures += 1) {
+/** Fields and presets from the API: only when the page came without them (a cached copy, say). */
+async function fetchBootData(link) {
+  for (let failures = 1; ; failures += 1) {
     try {
-      [fields, app.presets] = await Promise.all([api.getFields(), api.getPresets()]);
+      const [fields, presets, checked] = await Promise.all([api.getFields(), api.getPresets(),
+        api.checkScenario(link).catch((error) => ({ error }))]);
+      const verdict = checked.error ? null : { ...checked, errors: [] };
+      return { fields, presets, verdict, checkError: checked.error };
     } catch (error) {
       // The same backoff as a lost session: 0.5 s, 1, 2, 4… up to 10 s, or what Retry-After says.
       let delay = backoffDelay(failures);
@@ -949,30 +945,41 @@ async function boot() {
       while (document.hidden) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
-  app.fields = fields.fields;
-  app.charts = new Charts($('charts'), fields.window_columns);
+}
+
+async function boot() {
+  initTheme();
+  initMotion();
+  app.pipeline = new Pipeline($('pipeline'));
+  app.log = new EventLog($('event-log'), $('pause-log'));
+  app.questions = new Questions($('questions'));
+  wireButtons();
+  keepScrollTargetsClearOfThePipeline();
+  requestAnimationFrame(drawLoop);
+  setInterval(summarize, SUMMARY_EVERY_MS);
+
+  const typed = location.search.replace(/^\?/, '');
+  const data = readBootData() || await fetchBootData(typed || DEFAULT_LINK);
+  app.presets = data.presets;
+  app.fields = data.fields.fields;
+  app.charts = new Charts($('charts'), data.fields.window_columns);
   app.controls = new Controls($('controls'), app.fields, {
     apply: (values) => { app.keepAddress = false; return control({ set: values }); },
     reseed: (seed) => { app.keepAddress = false; startSession(withSeed(app.link, seed)); },
   });
 
-  let scenario = null;
-  const { checked, error } = await checking;
+  let link = DEFAULT_LINK;
+  const { verdict } = data;
   if (verdict) {
     link = verdict.link;
-    scenario = verdict.scenario;
     if (verdict.errors?.length) {
-      app.keepAddress = true;
-      showLinkErrors(verdict.errors, location.search.replace(/^\?/, ''));
+      app.keepAddress = true; // the typed link stays in the address bar, to be fixed
+      showLinkErrors(verdict.errors, typed);
     }
-  } else if (checked) {
-    link = checked.link;
-    scenario = checked.scenario;
-  } else if (error?.status === 422) {
-    showNotice(`Ignored the link "?${clip(safeDecode(link))}": ${clip(error.message)} Opened the defaults instead.`);
-    link = DEFAULT_LINK;
+    if (verdict.scenario?.preset) showPresetNotice(verdict.scenario.preset);
+  } else if (data.checkError?.status === 422) {
+    showNotice(`Ignored the link "?${clip(safeDecode(typed))}": ${clip(data.checkError.message)} Opened the defaults instead.`);
   }
-  if (scenario?.preset) showPresetNotice(scenario.preset);
   startSession(link, { replacing: false });
 }
 

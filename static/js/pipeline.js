@@ -268,7 +268,9 @@ export class Pipeline {
     T.failed = parts;
     T.time = `t ${f.t.toFixed(1)} s`;
     T.status = f.status && f.status !== "running" ? f.status : "";
-    T.arrivals = this.scenario
+    const over = ["finished", "halted", "ended"].includes(f.status);
+    T.arrivals = over || s.draining ? "no more arrivals"
+      : this.scenario
       ? (this.scenario.producer === "closed"
         ? `${this.scenario.producers} ${plural(this.scenario.producers, "producer", "producers")}`
         : `${this.scenario.rate}/s arriving`)
@@ -284,12 +286,16 @@ export class Pipeline {
     const pad = Math.round(u * 0.6);
     const memH = Math.round(u * 2.4);
     const L = { W, H, u, pad, vertical, font: this.font };
-    L.fSmall = `${Math.round(u * 0.85)}px ${this.font}`;
-    L.fTiny = `${Math.max(10, Math.round(u * 0.72))}px ${this.font}`;
-    L.fBody = `${Math.round(u)}px ${this.font}`;
-    L.fBold = `600 ${Math.round(u)}px ${this.font}`;
-    L.fBig = `700 ${Math.round(u * 1.6)}px ${this.font}`;
-    L.fHuge = `800 ${Math.round(u * 2.2)}px ${this.font}`;
+    // Text follows the page's type size too (the projector theme's is 20 px against 16): the
+    // boxes keep their size, the words in them grow, up to half as large again. Never below 11 px.
+    const t = u * clamp(this.fontSize / 16, 1, 1.5);
+    L.tiny = Math.max(11, Math.round(t * 0.72));
+    L.fSmall = `${Math.max(11, Math.round(t * 0.85))}px ${this.font}`;
+    L.fTiny = `${L.tiny}px ${this.font}`;
+    L.fBody = `${Math.round(t)}px ${this.font}`;
+    L.fBold = `600 ${Math.round(t)}px ${this.font}`;
+    L.fBig = `700 ${Math.round(t * 1.6)}px ${this.font}`;
+    L.fHuge = `800 ${Math.round(t * 2.2)}px ${this.font}`;
     L.mem = { x: pad, y: H - memH - pad * 0.5, w: W - 2 * pad, h: memH };
     const top = pad + u * 0.4;
     // A lane of its own for items that leave badly (rejected, dropped, timed out, lost), between
@@ -507,7 +513,7 @@ export class Pipeline {
     const load = cap > 0 ? s.downstream.in_flight / cap : 0;
     sm.load += (load - sm.load) * k;
     this.lastLayout = {
-      t: f.t, W: L.W, H: L.H, vertical: L.vertical, lane: L.lane,
+      t: f.t, W: L.W, H: L.H, vertical: L.vertical, lane: L.lane, smallestText: L.tiny,
       sections: { prod: L.prod, queue: L.queue, workers: L.workers, permits: L.permits, down: L.down, exit: L.exit, mem: L.mem },
       workers: [], workersSummary: "", queue: null, memory: null, texts: {}, particles: [],
     };
@@ -599,6 +605,7 @@ export class Pipeline {
     ctx.textBaseline = "top";
     ctx.fillStyle = C.fg;
     ctx.fillText(T.arrivals, cx, r.y, this.MW);
+    this.recordText("arrivals", T.arrivals, cx, r.y, this.MW);
     const bn = s.blocked.n;
     if (bn > 0) {
       const items = s.blocked.items;
@@ -783,7 +790,10 @@ export class Pipeline {
     ctx.textBaseline = "bottom";
     ctx.font = L.fBold;
     ctx.fillStyle = sem.limit > 0 && sem.held >= sem.limit ? C.warn : C.fg;
-    ctx.fillText(T.permits, r.x + r.w / 2, r.y + r.h - (T.permitWait ? u * 1.1 : 0), this.MW);
+    // No semaphore: "none" in the middle of its empty column, clear of the downstream's labels
+    // that share the bottom line (on a phone the two columns almost touch).
+    const permitsY = sem.limit > 0 ? r.y + r.h - (T.permitWait ? u * 1.1 : 0) : r.y + r.h / 2;
+    ctx.fillText(T.permits, r.x + r.w / 2, permitsY, this.MW);
     if (T.permitWait) {
       ctx.font = L.fSmall;
       ctx.fillStyle = C.warn;

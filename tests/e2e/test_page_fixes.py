@@ -8,6 +8,9 @@ stays clean (a 422 in the console would fail it).
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
@@ -82,6 +85,12 @@ def test_a_finished_run_disables_burst_step_drain_and_shows_a_summary(page, serv
                    "Stale (older than max age)", "Call timeouts", "Lost in crashes"):
         assert terms[reason] == "0", (reason, terms)
     assert "items/s" in terms["Throughput"] and "Latency p50 / p95 / p99" in terms
+    # The run-wide latency is the engine's exact summary, the CLI's, not the worst window's.
+    cli = json.loads(subprocess.run([sys.executable, "-m", "playground", "run", "preset=handbook&items=4", "--json"],
+                                    capture_output=True, text=True, check=True).stdout)
+    shown = [f"{round(cli[k] * 1000, 1):g} ms" for k in ("latency_p50", "latency_p95", "latency_p99")]
+    assert terms["Latency p50 / p95 / p99"] == " / ".join(shown), (terms, cli)
+    assert page.evaluate("window.playground.pipeline.lastLayout.texts.arrivals.text") == "no more arrivals"
     assert terms["Crashes (out of memory)"] == "0"
     page.screenshot(path=str(artifacts / "fixes-finished-summary.png"), full_page=True)
 
