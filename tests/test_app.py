@@ -460,7 +460,9 @@ def test_a_stream_ends_with_the_lifetime_sentence(make_client):
         assert fields["id"] == str(frame["n"])
         assert ("retry" in fields) == (index == 0)
         frames.append(frame)
-    assert [f["n"] for f in frames] == list(range(1, len(frames) + 1))
+    # Frame 1 came with the session (create's answer); the stream goes on from 2, one by one.
+    assert session["frame"]["n"] == 1
+    assert [f["n"] for f in frames] == list(range(2, len(frames) + 2))
     assert frames[0]["full"] is True and frames[0]["link"] == "v=1"
     assert all(f["status"] == "running" for f in frames[:-1])
     assert frames[-1]["status"] == "ended"
