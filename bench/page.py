@@ -117,6 +117,8 @@ def first_frame(browser, url: str) -> dict:
           response_end: nav.responseEnd - nav.startTime,
           dom_content_loaded: nav.domContentLoadedEventEnd - nav.startTime,
           load: nav.loadEventEnd - nav.startTime,
+          marks: Object.fromEntries(performance.getEntriesByType('mark')
+            .filter(m => m.name.startsWith('pg:')).map(m => [m.name.slice(3), m.startTime])),
         };
       }""")
     page.goto("about:blank")  # pagehide: the page closes its session
@@ -206,10 +208,14 @@ def main(argv=None) -> int:
         first = [run["first_draw"] for run in runs]
         medians[name] = statistics.median(first)
         print(f"\n{name}: navigation -> first drawn frame, {len(runs)} fresh loads of / (ms)")
-        print(f"{'load':>4} {'response end':>13} {'DOMContentLoaded':>17} {'load event':>11} {'first frame':>12}")
+        marks = ["prefetch", "boot", "controls", "session-request", "session"]
+        print(f"{'load':>4} {'response end':>13} {'DOMContentLoaded':>17} {'load event':>11} "
+              + "".join(f"{name:>16}" for name in marks) + f" {'first frame':>12}")
         for index, run in enumerate(runs, 1):
             print(f"{index:>4} {run['response_end']:>13.1f} {run['dom_content_loaded']:>17.1f} "
-                  f"{run['load']:>11.1f} {run['first_draw']:>12.1f}")
+                  f"{run['load']:>11.1f} "
+                  + "".join(f"{run['marks'].get(name, float('nan')):>16.1f}" for name in marks)
+                  + f" {run['first_draw']:>12.1f}")
         ok = medians[name] <= FIRST_FRAME_TARGET_MS and max(first) <= FIRST_FRAME_WORST_MS
         print(f"median first frame {medians[name]:.1f} ms, worst {max(first):.1f} ms "
               f"(target: median <= {FIRST_FRAME_TARGET_MS:.0f}, worst <= {FIRST_FRAME_WORST_MS:.0f}): "

@@ -23,7 +23,10 @@ export class HttpError extends Error {
 }
 
 async function request(url, options = {}) {
-  const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store', ...options });
+  return readResponse(await fetch(url, { credentials: 'same-origin', cache: 'no-store', ...options }));
+}
+
+async function readResponse(response) {
   let body = null;
   const text = await response.text();
   if (text) {
@@ -49,6 +52,17 @@ export const checkScenario = (link) => request(`/api/scenario?${link}`);
 export const createSession = (link, { signal, paused = false } = {}) =>
   request('/api/sessions', { ...json('POST', paused ? { link, paused } : { link }), signal });
 export const sendControl = (session, body) => request(session.control, json('POST', body, session.token));
+
+/** The session start.js asked for while the page loaded, if it was for `link` (else it is closed). */
+export function takePrefetchedSession(link) {
+  const prefetched = window.__prefetchedSession;
+  window.__prefetchedSession = null;
+  if (!prefetched) return null;
+  const session = prefetched.answer.then(readResponse);
+  if (prefetched.link === link) return session;
+  session.then((unwanted) => closeSession(unwanted), () => {});
+  return null;
+}
 
 export function closeSession(session, { beacon = false } = {}) {
   if (!session) return;

@@ -184,3 +184,20 @@ def test_number_boxes_apply_and_validate_and_unused_controls_are_dimmed(page, se
     page.select_option("#field-policy", "timeout")
     expect(page.locator("#note-put_timeout")).to_be_hidden()
     page.locator("#controls").screenshot(path=str(artifacts / "fixes-controls.png"))
+
+
+# 13. the first frame ------------------------------------------------------------------------------
+
+
+def test_the_first_frame_needs_one_request_and_comes_with_the_session(page, server):
+    requests: list[tuple[str, str]] = []
+    page.on("request", lambda request: requests.append((request.method, urlsplit(request.url).path)))
+    open_page(page, server, "preset=webhook-ingestion&queue=7", frames=1)
+    api = [(method, path) for method, path in requests if path.startswith("/api/")]
+    assert api[0] == ("POST", "/api/sessions"), api  # no fields, presets or link check first
+    assert not [path for _, path in api if path in ("/api/fields", "/api/presets", "/api/scenario")], api
+    assert sum(1 for call in api if call == ("POST", "/api/sessions")) == 1, api
+    wait_frame(page, "f => f.t > 0")
+    # The page's controls come right after that first draw, showing the link's values.
+    expect(page.locator("#number-queue")).to_have_value("7")
+    assert page.evaluate("new URLSearchParams(location.search).get('queue')") == "7"
