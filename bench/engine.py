@@ -23,6 +23,8 @@ runs are interleaved (A B A B ...) so machine noise hits both; medians are print
     python bench/engine.py                 # 200k arrivals, ρ = 0.5 0.9 1.5, 5 repeats
     python bench/engine.py --quick         # 20k arrivals, 3 repeats
     python bench/engine.py --profile       # also a cProfile of one engine run
+    python bench/engine.py --baseline /tmp/before   # also another checkout's engine, interleaved
+    python bench/engine.py --workers 10 --queue 40  # M/M/10/50
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import importlib.util
 import io
 import platform
 import pstats
-import random
+import importlib
 import statistics
 import sys
 import time
@@ -44,6 +47,22 @@ from playground import theory
 from playground.scenario import Scenario
 from playground.sim import draws
 from playground.sim.engine import Engine
+
+from pathlib import Path
+
+
+def load_baseline(path: str):
+    """Another checkout's ``playground`` package, imported as ``baseline_playground`` beside ours:
+    returns (its Scenario, its Engine), to time the two engines side by side in one process."""
+    root = Path(path) / "playground"
+    spec = importlib.util.spec_from_file_location("baseline_playground", root / "__init__.py",
+                                                  submodule_search_locations=[str(root)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["baseline_playground"] = package
+    spec.loader.exec_module(package)
+    scenario = importlib.import_module("baseline_playground.scenario")
+    engine = importlib.import_module("baseline_playground.sim.engine")
+    return scenario.Scenario, engine.Engine
 
 
 def scenario_for(rho: float, servers: int, queue: int, service_time: float, arrivals: int,
@@ -59,8 +78,8 @@ def scenario_for(rho: float, servers: int, queue: int, service_time: float, arri
 # -- our engine ---------------------------------------------------------------------------
 
 
-def run_engine(scenario: Scenario) -> dict:
-    engine = Engine(scenario, event_cap=10_000)
+def run_engine(scenario: Scenario, engine_class=Engine) -> dict:
+    engine = engine_class(scenario, event_cap=10_000)
     engine.run()
     s = engine.summary()
     assert s["finished"] and s["arrived"] == scenario.items, s
@@ -164,6 +183,7 @@ def main(argv=None) -> int:
     parser.add_argument("--queue", type=int, default=10, help="waiting room K - c (default 10)")
     parser.add_argument("--service-time", type=float, default=0.05, help="mean service time 1/μ (s)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--baseline", help="another checkout whose engine is timed too, interleaved")
     parser.add_argument("--quick", action="store_true", help="20k arrivals, 3 repeats")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile (top 15 by tottime) of one engine run at the middle load")
@@ -178,22 +198,35 @@ def main(argv=None) -> int:
           f"{args.arrivals} arrivals, {args.repeats} interleaved repeats, medians; seed {args.seed}")
     print()
 
+    baseline = load_baseline(args.baseline) if args.baseline else None
     head = (f"{'rho':>4} {'arrivals':>8} {'engine jobs/s':>13} {'SimPy jobs/s':>12} {'eng/SimPy':>9}")
+    if baseline:
+        head += f" {'baseline jobs/s':>15} {'eng/baseline':>12}"
     print(head)
     rows = []
     for rho in args.loads:
         scenario = scenario_for(rho, c, q, args.service_time, args.arrivals, args.seed)
-        t_eng, t_simpy = [], []
+        t_eng, t_simpy, t_base = [], [], []
         res_eng = res_simpy = None
+        if baseline:
+            base_scenario = baseline[0].from_link(scenario.to_link())
         for _ in range(args.repeats):
             dt, res_eng = timed(run_engine, scenario)
             t_eng.append(dt)
             dt, res_simpy = timed(run_simpy, scenario)
             t_simpy.append(dt)
+            if baseline:
+                dt, res_base = timed(lambda sc: run_engine(sc, baseline[1]), base_scenario)
+                t_base.append(dt)
+                assert res_base == res_eng, "the baseline engine's run differs"
         eng_rate = args.arrivals / statistics.median(t_eng)
         simpy_rate = args.arrivals / statistics.median(t_simpy)
-        print(f"{rho:>4g} {args.arrivals:>8} {eng_rate:>13,.0f} {simpy_rate:>12,.0f} "
-              f"{eng_rate / simpy_rate:>8.2f}x", flush=True)
+        line = (f"{rho:>4g} {args.arrivals:>8} {eng_rate:>13,.0f} {simpy_rate:>12,.0f} "
+                f"{eng_rate / simpy_rate:>8.2f}x")
+        if baseline:
+            base_rate = args.arrivals / statistics.median(t_base)
+            line += f" {base_rate:>15,.0f} {eng_rate / base_rate:>11.2f}x"
+        print(line, flush=True)
         rows.append((rho, scenario, res_eng, res_simpy, t_eng, t_simpy))
 
     print()

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 import anyio
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError

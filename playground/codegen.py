@@ -25,30 +25,46 @@ def _num(value) -> str:
 
 
 def generate(scenario: Scenario) -> str:
-    """The complete program for ``scenario``."""
-    s = scenario
-    closed = s.producer == "closed"
-    endless = s.items == 0
+    """The complete program for ``scenario``: its blocks in order, each built by the function
+    below named for it (and, where there is one, for the engine method it mirrors)."""
+    parts: list[str] = []
+    for block in (_header, _constants, _state, _clock, _draws, _memory, _downstream, _submit,
+                  _producers, _worker, _main):
+        parts += block(scenario)
+    source = "\n\n".join(part.strip("\n") for part in parts)
+    return _two_blank_lines(source) + "\n"
+
+
+def _needs_arrival_random(s: Scenario) -> bool:
+    return s.arrivals in ("poisson", "wave", "bursts") and not (
+        s.producer == "closed" and s.arrivals == "bursts")
+
+
+def _header(s: Scenario) -> list[str]:
+    """The module docstring and imports."""
     parts: list[str] = []
     add = parts.append
-
-    # Header and constants --------------------------------------------------------
     imports = ["asyncio"]
-    if endless:
+    if s.items == 0:
         imports.append("itertools")
     if s.arrivals == "wave" or s.service_dist == "lognormal":
         imports.append("math")
-    needs_arrival_random = s.arrivals in ("poisson", "wave", "bursts") and not (
-        closed and s.arrivals == "bursts")
-    needs_service_random = s.service_dist != "constant"
-    if needs_arrival_random or needs_service_random:
+    if _needs_arrival_random(s) or s.service_dist != "constant":
         imports.append("random")
     add(f'"""The asyncio program behind a Backpressure Playground scenario.\n\n'
         f"Link: {s.to_link()}\n"
         f"Run it with Python 3.11 or newer. It prints each event with the seconds\n"
         f'since the start, as the playground\'s event log does.\n"""\n\n'
         + "".join(f"import {name}\n" for name in imports))
+    return parts
 
+
+def _constants(s: Scenario) -> list[str]:
+    """The scenario's numbers, one named constant each, with what it means."""
+    parts: list[str] = []
+    add = parts.append
+    closed = s.producer == "closed"
+    endless = s.items == 0
     constants = []
 
     def const(name, value, comment):
@@ -83,7 +99,16 @@ def generate(scenario: Scenario) -> str:
         const("RESTART", s.restart, "seconds a crashed service takes to restart")
     width = max(len(f"{n} = {v}") for n, v, _ in constants)
     add("\n".join(f"{f'{n} = {v}':<{width}}  # {c}" for n, v, c in constants) + "\n")
+    return parts
 
+
+def _state(s: Scenario) -> list[str]:
+    """Module-level state: random streams, item ids, counters."""
+    parts: list[str] = []
+    add = parts.append
+    endless = s.items == 0
+    needs_arrival_random = _needs_arrival_random(s)
+    needs_service_random = s.service_dist != "constant"
     state = []
     if needs_arrival_random:
         state.append(f'arrival_random = random.Random("arrivals-{s.seed}")  # when work arrives')
@@ -98,7 +123,13 @@ def generate(scenario: Scenario) -> str:
         state.append("held = 0  # items the service holds: queued, with workers, waiting to be put")
     state.append("started = 0.0")
     add("\n".join(state) + "\n")
+    return parts
 
+
+def _clock(s: Scenario) -> list[str]:
+    """now() and log(): the trace's time and lines."""
+    parts: list[str] = []
+    add = parts.append
     add(dedent('''
         def now():
             """Seconds since the program started."""
@@ -108,8 +139,14 @@ def generate(scenario: Scenario) -> str:
         def log(message):
             print(f"{now():.3f} {message}")
     '''))
+    return parts
 
-    # Random draws ------------------------------------------------------------------
+
+def _draws(s: Scenario) -> list[str]:
+    """arrival_gap() and service_time(): the random draws (mirrors sim/draws.py)."""
+    parts: list[str] = []
+    add = parts.append
+    closed = s.producer == "closed"
     rate_expr = "RATE / PRODUCERS" if closed else "RATE"
     if s.arrivals in ("poisson", "bursts") and not (closed and s.arrivals == "bursts"):
         add(dedent(f'''
@@ -150,8 +187,13 @@ def generate(scenario: Scenario) -> str:
             """Seconds one downstream call takes: {doc}."""
             {{body}}
     ''').replace("{body}", body))
+    return parts
 
-    # Memory -------------------------------------------------------------------------
+
+def _memory(s: Scenario) -> list[str]:
+    """admit() and forget(): the memory limit and the crash (mirrors Engine._crash)."""
+    parts: list[str] = []
+    add = parts.append
     if s.memory:
         add(dedent('''
             class OutOfMemory(Exception):
@@ -175,8 +217,13 @@ def generate(scenario: Scenario) -> str:
                 global held
                 held -= 1
         '''))
+    return parts
 
-    # Downstream ---------------------------------------------------------------------
+
+def _downstream(s: Scenario) -> list[str]:
+    """downstream(): one call (mirrors Service.downstream and call_downstream)."""
+    parts: list[str] = []
+    add = parts.append
     if s.capacity:
         add(dedent('''
             async def downstream(item):
@@ -195,8 +242,13 @@ def generate(scenario: Scenario) -> str:
                 """The downstream call."""
                 await asyncio.sleep(service_time())
         '''))
+    return parts
 
-    # submit(): produce one item and put it, per policy -----------------------------------
+
+def _submit(s: Scenario) -> list[str]:
+    """submit(): produce one item and put it, per policy (mirrors Service.request and put)."""
+    parts: list[str] = []
+    add = parts.append
     produced = ['log(f"produce {item} qsize before: {queue.qsize()}")']
     if s.max_age:
         produced.append("arrived_at[item] = now()")
@@ -238,8 +290,14 @@ def generate(scenario: Scenario) -> str:
         f'    """Produce one item and put it in the queue; the put {doc}."""\n'
         + indent("\n".join(produced) + "\n" + put + "\n"
                  + 'log(f"enqueued {item} qsize after: {queue.qsize()}")\n', "    "))
+    return parts
 
-    # Producers ----------------------------------------------------------------------------
+
+def _producers(s: Scenario) -> list[str]:
+    """producer() or arrivals() and bursts() (mirrors Service.producer, arrivals, bursts)."""
+    parts: list[str] = []
+    add = parts.append
+    closed = s.producer == "closed"
     if closed:
         if s.arrivals == "asap":
             add(dedent('''
@@ -298,8 +356,13 @@ def generate(scenario: Scenario) -> str:
                             break
                         requests.create_task(submit(queue, item))
         ''').replace("{start_bursts}", start_bursts))
+    return parts
 
-    # Worker ---------------------------------------------------------------------------------
+
+def _worker(s: Scenario) -> list[str]:
+    """worker() (mirrors Service.worker)."""
+    parts: list[str] = []
+    add = parts.append
     done = ["forget()"] if s.memory else []
     if s.timeout:
         call = ["try:",
@@ -336,8 +399,14 @@ def generate(scenario: Scenario) -> str:
         '            log(f"{name} shutdown")\n'
         "            return\n"
         + indent(stale + call + "\n" + "queue.task_done()\n", "        "))
+    return parts
 
-    # main --------------------------------------------------------------------------------------
+
+def _main(s: Scenario) -> list[str]:
+    """serve() and main() (mirrors Service.serve and the Engine's restarts)."""
+    parts: list[str] = []
+    add = parts.append
+    closed = s.producer == "closed"
     if closed:
         start_producers = "producers = [tg.create_task(producer(queue)) for _ in range(PRODUCERS)]"
     else:
@@ -388,8 +457,7 @@ def generate(scenario: Scenario) -> str:
         if __name__ == "__main__":
             asyncio.run(main())
     '''))
-    source = "\n\n".join(part.strip("\n") for part in parts)
-    return _two_blank_lines(source) + "\n"
+    return parts
 
 
 def _two_blank_lines(source: str) -> str:

@@ -15,7 +15,6 @@ import weakref
 
 from .sim import trace
 from .sim.engine import Engine
-from .sim.metrics import LATENCY_PARTS, WINDOW_SAMPLE, Window, _parts, percentile
 
 #: Queued items drawn one by one; the rest are a count.
 QUEUE_ITEMS = 40
@@ -133,29 +132,12 @@ def final_window(engine: Engine) -> list | None:
     if cached is not None and cached[0] == key:
         return cached[1]
     done = metrics._completed
-    w = Window()
-    w.index = metrics.closed
     # It ends with the last completion in it (the run's end), or now if nothing completed.
     end = done[-1][1] if done else now
-    w.start, w.end = start, end if end > start + 1e-9 else now
-    w.arrived = metrics._arrived
-    w.outcomes = dict(metrics._outcomes)
-    w.outcomes["completed"] = len(done)
-    w.calls_done = metrics._calls_done + len(done)
-    sample = done if len(done) <= WINDOW_SAMPLE else done[::-(-len(done) // WINDOW_SAMPLE)]
-    latencies = sorted(t - item.arrived for item, t in sample)
-    w.latency = {"p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
-                 "p99": percentile(latencies, 0.99), "mean": None}
-    w.parts = {}
-    for name, values in zip(LATENCY_PARTS, _parts(sample)):
-        values.sort()
-        w.parts[name] = {"p50": percentile(values, 0.50), "p95": percentile(values, 0.95),
-                         "p99": percentile(values, 0.99)}
     down = engine.restart_at is not None
-    w.queue = 0 if down else engine.service.queue.qsize()
-    w.in_flight = 0 if down else engine.service.in_flight
-    w.memory = metrics.in_system
-    w.memory_peak = max(metrics._memory_peak, metrics.in_system)
+    w = metrics.open_window(end if end > start + 1e-9 else now,
+                            0 if down else engine.service.queue.qsize(),
+                            0 if down else engine.service.in_flight)
     row = window(w)
     _FINAL[engine] = (key, row)
     return row

@@ -99,12 +99,47 @@ def _parts(done: list) -> tuple[list, list, list, list]:
 
 
 class Window:
-    """One closed window of sim time: counts, latency percentiles and levels."""
+    """One closed window of sim time: counts, latency percentiles and levels.
+
+    Its percentiles are computed when first read, not when it closes: a long headless run
+    closes tens of thousands of windows nobody reads (and closing one is a sort)."""
 
     __slots__ = (
-        "index", "start", "end", "arrived", "outcomes", "latency", "parts",
-        "queue", "in_flight", "memory", "memory_peak", "calls_done",
+        "index", "start", "end", "arrived", "outcomes", "_sample", "_latency_mean", "_latency",
+        "_parts", "queue", "in_flight", "memory", "memory_peak", "calls_done",
     )
+
+    @property
+    def latency(self) -> dict:
+        if self._latency is None:
+            self._summarize()
+        return self._latency
+
+    @property
+    def parts(self) -> dict:
+        if self._parts is None:
+            self._summarize()
+        return self._parts
+
+    def _summarize(self) -> None:
+        sample = self._sample
+        latencies = sorted(t - item.arrived for item, t in sample)
+        self._latency = {
+            "p50": percentile(latencies, 0.50),
+            "p95": percentile(latencies, 0.95),
+            "p99": percentile(latencies, 0.99),
+            "mean": self._latency_mean,
+        }
+        parts = {}
+        for name, values in zip(LATENCY_PARTS, _parts(sample)):
+            values.sort()
+            parts[name] = {
+                "p50": percentile(values, 0.50),
+                "p95": percentile(values, 0.95),
+                "p99": percentile(values, 0.99),
+            }
+        self._parts = parts
+        self._sample = None  # read once; the items can go
 
     def to_json(self) -> dict:
         span = self.end - self.start
@@ -161,8 +196,8 @@ class Metrics:
         self._memory_peak = self.in_system
 
     # Recording -----------------------------------------------------------
-    # Hot paths: called for every item, so they do the least they can; the
-    # window percentiles are computed once per window, in close_until.
+    # Hot paths: called for every item, so they do the least they can; a
+    # window's percentiles are computed when it is read (Window.latency).
 
     def arrival(self, now: float) -> None:
         self.arrived += 1
@@ -226,44 +261,35 @@ class Metrics:
         """Close every window that ended at or before ``now``; return them."""
         closed = []
         while self._end <= now:
-            done = self._completed
-            window = Window()
-            window.index = self.closed
-            window.start = self._end - self.window
-            window.end = self._end
-            window.arrived = self._arrived
-            window.outcomes = self._outcomes
-            window.outcomes["completed"] = len(done)
-            window.calls_done = self._calls_done + len(done)
-            # Percentiles of a busy window come from an evenly spaced sample (in
-            # completion order), so closing a window costs the same however busy.
-            sample = done if len(done) <= WINDOW_SAMPLE else done[::math.ceil(len(done) / WINDOW_SAMPLE)]
-            latencies = sorted(t - item.arrived for item, t in sample)
-            window.latency = {
-                "p50": percentile(latencies, 0.50),
-                "p95": percentile(latencies, 0.95),
-                "p99": percentile(latencies, 0.99),
-                "mean": self._window_latency_sum / len(done) if done else None,
-            }
-            parts = {}
-            for name, values in zip(LATENCY_PARTS, _parts(sample)):
-                values.sort()
-                parts[name] = {
-                    "p50": percentile(values, 0.50),
-                    "p95": percentile(values, 0.95),
-                    "p99": percentile(values, 0.99),
-                }
-            window.parts = parts
-            window.queue = queue
-            window.in_flight = in_flight
-            window.memory = self.in_system
-            window.memory_peak = max(self._memory_peak, self.in_system)
+            window = self.open_window(self._end, queue, in_flight)
             self.windows.append(window)
             closed.append(window)
             self.closed += 1
             self._end = self.closed * self.window + self.window
             self._reset_open()
         return closed
+
+    def open_window(self, end: float, queue: int, in_flight: int) -> Window:
+        """The open window as if it closed at ``end`` (changes nothing)."""
+        done = self._completed
+        window = Window()
+        window.index = self.closed
+        window.start = self._end - self.window
+        window.end = end
+        window.arrived = self._arrived
+        window.outcomes = dict(self._outcomes)
+        window.outcomes["completed"] = len(done)
+        window.calls_done = self._calls_done + len(done)
+        # Percentiles of a busy window come from an evenly spaced sample (in
+        # completion order), so reading a window costs the same however busy.
+        window._sample = done if len(done) <= WINDOW_SAMPLE else done[::math.ceil(len(done) / WINDOW_SAMPLE)]
+        window._latency_mean = self._window_latency_sum / len(done) if done else None
+        window._latency = window._parts = None
+        window.queue = queue
+        window.in_flight = in_flight
+        window.memory = self.in_system
+        window.memory_peak = max(self._memory_peak, self.in_system)
+        return window
 
     def totals_now(self):
         """Run-long (latency sum, latency histogram) of completed items, open window included."""
