@@ -94,6 +94,8 @@ def _constants(s: Scenario) -> list[str]:
         const("TIMEOUT", s.timeout, "seconds a downstream call may take")
     if s.capacity:
         const("CAPACITY", s.capacity, "calls the downstream takes before it slows down")
+        if s.contention:
+            const("CONTENTION", s.contention, "how much each call past CAPACITY slows every call")
     if s.memory:
         const("MEMORY", s.memory, "items the service can hold before it runs out of memory")
         const("RESTART", s.restart, "seconds a crashed service takes to restart")
@@ -224,7 +226,24 @@ def _downstream(s: Scenario) -> list[str]:
     """downstream(): one call (mirrors Service.downstream and call_downstream)."""
     parts: list[str] = []
     add = parts.append
-    if s.capacity:
+    if s.capacity and s.contention:
+        add(dedent('''
+            async def downstream(item):
+                """The downstream call. Past CAPACITY calls at once it slows down: a call
+                that starts while n calls are in flight takes service_time() * n / CAPACITY,
+                and (1 + CONTENTION * (n - CAPACITY)) times that for the contention among
+                them, so past CAPACITY the calls it completes per second fall."""
+                global in_flight
+                in_flight += 1
+                try:
+                    duration = service_time() * max(1, in_flight / CAPACITY)
+                    if in_flight > CAPACITY:
+                        duration *= 1 + CONTENTION * (in_flight - CAPACITY)
+                    await asyncio.sleep(duration)
+                finally:
+                    in_flight -= 1
+        '''))
+    elif s.capacity:
         add(dedent('''
             async def downstream(item):
                 """The downstream call. Past CAPACITY calls at once it slows down: a call

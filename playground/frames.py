@@ -14,7 +14,7 @@ import orjson
 import weakref
 
 from .sim import trace
-from .sim.engine import Engine
+from .sim.engine import Engine, slowdown
 
 #: Queued items drawn one by one; the rest are a count.
 QUEUE_ITEMS = 40
@@ -100,8 +100,7 @@ def snapshot(engine: Engine) -> dict:
         "workers_rest": workers_rest,
         "semaphore": {"limit": scenario.limit, "held": held, "waiting": waiting},
         "downstream": {"in_flight": in_flight, "capacity": scenario.capacity,
-                       "slowdown": round(max(1.0, in_flight / scenario.capacity), 2)
-                       if scenario.capacity else 1.0},
+                       "slowdown": round(slowdown(scenario, in_flight), 2)},
         "memory": {"held": metrics.in_system, "limit": scenario.memory,
                    "peak": metrics.in_system_peak, "crashes": engine.crashes},
         "totals": engine.totals(),

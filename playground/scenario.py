@@ -232,6 +232,10 @@ FIELDS: dict[str, Field] = {
         _int("capacity", 0, 0, 256, "Downstream capacity",
              "Concurrent calls the downstream takes before it slows down.",
              "Downstream", unit="calls", zero_means="unlimited"),
+        _float("contention", 0, 0, 10, "Contention",
+               "Past capacity, how much each extra call slows every call (locks, pools, GC): "
+               "throughput falls instead of levelling off (needs a capacity).",
+               "Downstream", zero_means="none"),
         _int("memory", 0, 0, 1000000, "Memory limit", "Items the service may hold; past it, it crashes out of memory.",
              "Memory", unit="items", zero_means="no limit"),
         _float("restart", 2, 0.1, 3600, "Restart time", "Seconds an out-of-memory crash takes to restart.",
@@ -269,6 +273,7 @@ class Scenario:
     service_dist: str = FIELDS["service_dist"].default
     timeout: float = FIELDS["timeout"].default
     capacity: int = FIELDS["capacity"].default
+    contention: float = FIELDS["contention"].default
     memory: int = FIELDS["memory"].default
     restart: float = FIELDS["restart"].default
     seed: int = FIELDS["seed"].default

@@ -318,6 +318,23 @@ def mm1(arrival_rate: float, service_time: float) -> QueueStats:
 # ---------------------------------------------------------- scenario mapping
 
 
+def downstream_throughput(in_flight: int, service_time: float, capacity: int, contention: float = 0.0) -> float:
+    """Calls per second a downstream completes with ``in_flight`` calls kept in flight.
+
+    The playground's downstream: a call starting with n in flight takes
+    ``S max(1, n/C) (1 + k max(0, n - C))``, so n calls in flight complete
+    ``n / that`` = ``min(n, C) / (S (1 + k max(0, n - C)))`` per second. With k = 0 it
+    rises to ``C / S`` and stays there (processor sharing); with k > 0 it falls past C,
+    like the Universal Scalability Law's retrograde region (Gunther:
+    ``X(n) = n / (S (1 + s (n - 1) + k n (n - 1)))``, here with no loss below C)."""
+    if in_flight < 1 or service_time <= 0 or capacity < 0 or contention < 0:
+        raise ValueError("in_flight >= 1, service_time > 0, capacity >= 0 and contention >= 0 are needed")
+    if not capacity:
+        return in_flight / service_time
+    excess = max(0, in_flight - capacity)
+    return min(in_flight, capacity) / (service_time * (1 + contention * excess))
+
+
 def for_scenario(scenario: Any) -> QueueStats | None:
     """Theoretical stats for a simulator Scenario, or ``None`` if no exact model.
 

@@ -57,6 +57,9 @@ SCENARIOS = [
     ("oom-closed-asap", "memory=20&producer=closed&producers=5&arrivals=asap&queue=30&items=500"
      "&restart=1", None),
     ("oom-mid-burst", "arrivals=bursts&burst=40&period=1&memory=35&queue=0", 6),
+    ("contention-closed-asap", "producer=closed&producers=2&arrivals=asap&queue=10&workers=12&limit=0"
+     "&capacity=4&contention=0.2&service_dist=constant&items=300", None),
+    ("contention-open-timeout", "workers=16&limit=0&capacity=3&contention=0.5&rate=40&queue=20&timeout=0.4", 8),
     ("everything", "policy=drop-oldest&max_age=0.2&memory=50&timeout=0.1&rate=80&queue=5&capacity=3"
      "&workers=6&limit=4", 8),
 ]
@@ -92,6 +95,7 @@ def test_scenarios_cover_every_policy_and_feature():
     assert any(s.max_age for s in scenarios)
     assert any(s.timeout for s in scenarios)
     assert any(s.capacity for s in scenarios)
+    assert any(s.contention for s in scenarios)
     assert any(s.memory for s in scenarios)
     assert any(0 < s.limit < s.workers for s in scenarios)
     assert any(s.limit == 0 for s in scenarios)

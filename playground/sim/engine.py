@@ -111,6 +111,18 @@ class _Request:
             loop.ready.append(requests.light_done_callback)  # TaskGroup._on_task_done, one hop on
 
 
+def slowdown(scenario: Scenario, in_flight: int) -> float:
+    """How many times longer than drawn a call starting now would take (for display; the
+    call's own duration is computed step by step in Service.call_downstream)."""
+    capacity = scenario.capacity
+    if not capacity:
+        return 1.0
+    factor = max(1.0, in_flight / capacity)
+    if scenario.contention and in_flight > capacity:
+        factor *= 1 + scenario.contention * (in_flight - capacity)
+    return factor
+
+
 class Service:
     """One life of the service: its queue, semaphore and tasks.
 
@@ -402,13 +414,20 @@ class Service:
         """Start a downstream call: count it in flight, return the sleep it takes.
 
         Past its capacity the downstream slows down: a call that starts while n
-        calls are in flight (itself included) takes ``service x max(1, n / capacity)``."""
+        calls are in flight (itself included) takes ``service x max(1, n / capacity)``,
+        and with contention c, ``x (1 + c (n - capacity))`` more when n > capacity, so
+        that n calls kept in flight complete ``capacity / (service (1 + c (n - capacity)))``
+        per second: past capacity, throughput falls."""
         engine = self.engine
         scenario = engine.scenario
         self.in_flight += 1
         duration = draws.service_time(engine.service_random, scenario.service_dist, scenario.service_time)
-        if scenario.capacity:
-            duration = duration * max(1, self.in_flight / scenario.capacity)
+        capacity = scenario.capacity
+        if capacity:
+            n = self.in_flight
+            duration = duration * max(1, n / capacity)
+            if scenario.contention and n > capacity:
+                duration *= 1 + scenario.contention * (n - capacity)
         return sleep(self.loop, duration)
 
     # Live changes -------------------------------------------------------------------
@@ -838,7 +857,7 @@ class Engine:
             "downstream": {
                 "in_flight": service.in_flight if not down else 0,
                 "capacity": scenario.capacity,
-                "slowdown": max(1.0, service.in_flight / scenario.capacity) if scenario.capacity else 1.0,
+                "slowdown": slowdown(scenario, service.in_flight),
             },
             "memory": {"held": self.metrics.in_system, "limit": scenario.memory,
                        "peak": self.metrics.in_system_peak, "crashes": self.crashes},

@@ -22,6 +22,7 @@ const NOT_APPLICABLE = {
   period: (s) => (!['bursts', 'wave'].includes(s.arrivals) ? 'Only used when arrivals are bursts or wave.' : ''),
   producers: (s) => (s.producer === 'open' ? 'Only used with closed producers (producer = closed).' : ''),
   put_timeout: (s) => (s.policy !== 'timeout' ? 'Only used when the queue policy is timeout.' : ''),
+  contention: (s) => (!s.capacity ? 'Only used with a downstream capacity (capacity above 0).' : ''),
 };
 
 function sig(value, digits = 3) {
