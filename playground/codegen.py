@@ -17,6 +17,8 @@ from textwrap import dedent, indent
 
 from .scenario import Scenario
 from .sim.draws import LOGNORMAL_SIGMA
+from .sim.engine import retrying
+from .sim.world import bucket_depth
 
 
 def _num(value) -> str:
@@ -28,8 +30,8 @@ def generate(scenario: Scenario) -> str:
     """The complete program for ``scenario``: its blocks in order, each built by the function
     below named for it (and, where there is one, for the engine method it mirrors)."""
     parts: list[str] = []
-    for block in (_header, _constants, _state, _clock, _draws, _memory, _downstream, _submit,
-                  _producers, _worker, _main):
+    for block in (_header, _constants, _state, _clock, _draws, _memory, _world, _downstream,
+                  _submit, _producers, _worker, _main):
         parts += block(scenario)
     source = "\n\n".join(part.strip("\n") for part in parts)
     return _two_blank_lines(source) + "\n"
@@ -38,6 +40,10 @@ def generate(scenario: Scenario) -> str:
 def _needs_arrival_random(s: Scenario) -> bool:
     return s.arrivals in ("poisson", "wave", "bursts") and not (
         s.producer == "closed" and s.arrivals == "bursts")
+
+
+def _needs_retry_random(s: Scenario) -> bool:
+    return retrying(s) and s.jitter != "none"
 
 
 def _header(s: Scenario) -> list[str]:
@@ -49,8 +55,10 @@ def _header(s: Scenario) -> list[str]:
         imports.append("itertools")
     if s.arrivals == "wave" or s.service_dist == "lognormal":
         imports.append("math")
-    if _needs_arrival_random(s) or s.service_dist != "constant":
+    if _needs_arrival_random(s) or s.service_dist != "constant" or _needs_retry_random(s):
         imports.append("random")
+    if retrying(s) and s.retry_budget:
+        imports.insert(1, "collections")
     add(f'"""The asyncio program behind a Backpressure Playground scenario.\n\n'
         f"Link: {s.to_link()}\n"
         f"Run it with Python 3.11 or newer. It prints each event with the seconds\n"
@@ -96,6 +104,15 @@ def _constants(s: Scenario) -> list[str]:
         const("CAPACITY", s.capacity, "calls the downstream takes before it slows down")
         if s.contention:
             const("CONTENTION", s.contention, "how much each call past CAPACITY slows every call")
+    if s.rate_limit:
+        const("RATE_LIMIT", s.rate_limit, "calls a second the downstream admits")
+        const("RATE_BURST", bucket_depth(s.rate_limit, s.rate_burst), "calls it admits at once")
+    if retrying(s):
+        const("RETRIES", s.retries, "retries of a failed call")
+        const("BACKOFF", s.backoff, f"seconds before the first retry ({s.jitter} jitter)")
+        const("BACKOFF_CAP", s.backoff_cap, "the longest backoff")
+        if s.retry_budget:
+            const("RETRY_BUDGET", s.retry_budget, "retries per first attempt, over the last 10 s")
     if s.memory:
         const("MEMORY", s.memory, "items the service can hold before it runs out of memory")
         const("RESTART", s.restart, "seconds a crashed service takes to restart")
@@ -116,6 +133,8 @@ def _state(s: Scenario) -> list[str]:
         state.append(f'arrival_random = random.Random("arrivals-{s.seed}")  # when work arrives')
     if needs_service_random:
         state.append(f'service_random = random.Random("service-{s.seed}")  # how long calls take')
+    if _needs_retry_random(s):
+        state.append(f'retry_random = random.Random("retries-{s.seed}")  # backoff jitter')
     state.append("item_ids = itertools.count()" if endless else "item_ids = iter(range(ITEMS))")
     if s.max_age:
         state.append("arrived_at = {}  # item -> when it was produced")
@@ -222,6 +241,83 @@ def _memory(s: Scenario) -> list[str]:
     return parts
 
 
+def _world(s: Scenario) -> list[str]:
+    """The rate limit, the retry budget and the backoff (mirrors sim/world.py)."""
+    parts: list[str] = []
+    add = parts.append
+    if s.rate_limit:
+        add(dedent('''
+            class Throttled(Exception):
+                """The downstream refused a call: over its rate limit (HTTP 429)."""
+
+
+            class TokenBucket:
+                """The downstream's rate limit: RATE_LIMIT calls a second, RATE_BURST at once."""
+
+                def __init__(self):
+                    self.tokens = RATE_BURST
+                    self.at = 0.0
+
+                def take(self):
+                    t = now()
+                    self.tokens = min(RATE_BURST, self.tokens + (t - self.at) * RATE_LIMIT)
+                    self.at = t
+                    if self.tokens >= 1:
+                        self.tokens -= 1
+                        return True
+                    return False
+
+
+            bucket = TokenBucket()
+        '''))
+    if not retrying(s):
+        return parts
+    if s.retry_budget:
+        add(dedent('''
+            class RetryBudget:
+                """Retries may be at most RETRY_BUDGET of the first attempts of the last 10 s."""
+
+                def __init__(self):
+                    self.firsts = collections.deque()
+                    self.retries = collections.deque()
+
+                def first(self):
+                    self.firsts.append(now())
+
+                def may_retry(self):
+                    t = now()
+                    for times in (self.firsts, self.retries):
+                        while times and times[0] <= t - 10.0:
+                            times.popleft()
+                    if len(self.retries) + 1 > RETRY_BUDGET * len(self.firsts):
+                        return False
+                    self.retries.append(t)
+                    return True
+
+
+            budget = RetryBudget()
+        '''))
+    body = {
+        "none": "return min(BACKOFF_CAP, BACKOFF * 2 ** (attempt - 1))",
+        "full": "return retry_random.uniform(0, min(BACKOFF_CAP, BACKOFF * 2 ** (attempt - 1)))",
+        "equal": ("ceiling = min(BACKOFF_CAP, BACKOFF * 2 ** (attempt - 1))\n"
+                  "    return ceiling / 2 + retry_random.uniform(0, ceiling / 2)"),
+        "decorrelated": "return min(BACKOFF_CAP, retry_random.uniform(BACKOFF, previous * 3))",
+    }[s.jitter]
+    doc = {
+        "none": "exponential: BACKOFF, doubling, up to BACKOFF_CAP",
+        "full": "exponential with full jitter: anywhere from 0 to BACKOFF doubling, up to BACKOFF_CAP",
+        "equal": "exponential with equal jitter: half of BACKOFF doubling, plus up to as much again",
+        "decorrelated": "decorrelated jitter: from BACKOFF to three times the last backoff, up to BACKOFF_CAP",
+    }[s.jitter]
+    add(dedent(f'''
+        def backoff(attempt, previous):
+            """Seconds to wait before retry number attempt (1, 2, ...): {doc}."""
+            {{body}}
+    ''').replace("{body}", body))
+    return parts
+
+
 def _downstream(s: Scenario) -> list[str]:
     """downstream(): one call (mirrors Service.downstream and call_downstream)."""
     parts: list[str] = []
@@ -261,7 +357,17 @@ def _downstream(s: Scenario) -> list[str]:
                 """The downstream call."""
                 await asyncio.sleep(service_time())
         '''))
+    if s.rate_limit:
+        # Over the rate limit the call is refused before it starts: no time, no draw.
+        parts[-1] = _after_docstring(parts[-1], "if not bucket.take():\n    raise Throttled(item)")
     return parts
+
+
+def _after_docstring(function: str, lines: str) -> str:
+    """``function``'s source with ``lines`` (at body level) right after its docstring."""
+    head, _, rest = function.partition('"""')
+    doc, _, body = rest.partition('"""\n')
+    return head + '"""' + doc + '"""\n' + indent(lines, "    ") + "\n" + body
 
 
 def _submit(s: Scenario) -> list[str]:
@@ -383,22 +489,25 @@ def _worker(s: Scenario) -> list[str]:
     parts: list[str] = []
     add = parts.append
     done = ["forget()"] if s.memory else []
-    if s.timeout:
-        call = ["try:",
-                "    async with asyncio.timeout(TIMEOUT):",
-                "        await downstream(item)",
-                "except TimeoutError:",
-                '    log(f"{name} timeout {item}")',
-                "else:",
-                '    log(f"{name} handled {item}")',
-                *done]
-        if s.memory:
-            call.insert(5, "    forget()")
-            call[-1] = "    forget()"
+    if retrying(s):
+        call = _retry_loop(s)
     else:
-        call = ["await downstream(item)", 'log(f"{name} handled {item}")', *done]
-    if s.limit:
-        call = ["async with semaphore:", *("    " + line for line in call)]
+        if s.timeout or s.rate_limit:
+            call = ["try:"]
+            if s.timeout:
+                call += ["    async with asyncio.timeout(TIMEOUT):", "        await downstream(item)",
+                         "except TimeoutError:", '    log(f"{name} timeout {item}")',
+                         *("    " + line for line in done)]
+            else:
+                call += ["    await downstream(item)"]
+            if s.rate_limit:
+                call += ["except Throttled:", '    log(f"{name} throttled {item}")',
+                         *("    " + line for line in done)]
+            call += ["else:", '    log(f"{name} handled {item}")', *("    " + line for line in done)]
+        else:
+            call = ["await downstream(item)", 'log(f"{name} handled {item}")', *done]
+        if s.limit:
+            call = ["async with semaphore:", *("    " + line for line in call)]
     call = "\n".join(call)
     stale = ""
     if s.max_age:
@@ -419,6 +528,38 @@ def _worker(s: Scenario) -> list[str]:
         "            return\n"
         + indent(stale + call + "\n" + "queue.task_done()\n", "        "))
     return parts
+
+
+def _retry_loop(s: Scenario) -> list[str]:
+    """worker()'s call with retries (mirrors Service.attempts): the permit is held for one
+    attempt and let go for the backoff; the last failure is the item's outcome."""
+    done = ["forget()"] if s.memory else []
+    attempt = ["try:"]
+    if s.timeout:
+        attempt += ["    async with asyncio.timeout(TIMEOUT):", "        await downstream(item)",
+                    "except TimeoutError:", '    failed = "timeout"']
+    else:
+        attempt += ["    await downstream(item)"]
+    if s.rate_limit:
+        attempt += ["except Throttled:", '    failed = "throttled"']
+    attempt += ["else:", '    log(f"{name} handled {item}")', *("    " + line for line in done), "    break"]
+    if s.limit:
+        attempt = ["async with semaphore:", *("    " + line for line in attempt)]
+    give_up = "if attempt == RETRIES or not budget.may_retry():" if s.retry_budget else "if attempt == RETRIES:"
+    loop = [*attempt,
+            give_up,
+            '    log(f"{name} {failed} {item}")',
+            *("    " + line for line in done),
+            "    break",
+            "attempt += 1",
+            "delay = backoff(attempt, delay)",
+            'log(f"{name} retry {item} in {delay:.3f}")',
+            "await asyncio.sleep(delay)  # without the permit: others may call meanwhile"]
+    return [*(["budget.first()"] if s.retry_budget else []),
+            "attempt = 0",
+            "delay = BACKOFF  # the last backoff (decorrelated jitter grows from it)",
+            "while True:",
+            *("    " + line for line in loop)]
 
 
 def _main(s: Scenario) -> list[str]:

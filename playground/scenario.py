@@ -26,7 +26,7 @@ from playground.presets import PRESETS
 LINK_VERSION = 1
 """The only link version there is; ``v=1`` starts every canonical link."""
 
-GROUPS = ("Arrivals", "Queue", "Workers", "Downstream", "Memory", "Run")
+GROUPS = ("Arrivals", "Queue", "Workers", "Downstream", "Retries", "Memory", "Run")
 """The slider groups, in display order."""
 
 
@@ -236,6 +236,24 @@ FIELDS: dict[str, Field] = {
                "Past capacity, how much each extra call slows every call (locks, pools, GC): "
                "throughput falls instead of levelling off (needs a capacity).",
                "Downstream", zero_means="none"),
+        _float("rate_limit", 0, 0, 10000, "Rate limit",
+               "Calls a second the downstream admits (a token bucket); a call over it fails at once "
+               "as throttled (HTTP 429).", "Downstream", unit="calls/s", zero_means="none"),
+        _int("rate_burst", 0, 0, 100000, "Rate burst",
+             "Calls the downstream admits at once: the token bucket's depth.",
+             "Downstream", unit="calls", zero_means="one second's worth"),
+        _int("retries", 0, 0, 10, "Retries",
+             "Times a worker retries a failed call (timed out or throttled), after a backoff, "
+             "without holding its permit.", "Retries", zero_means="none"),
+        _float("backoff", 0.1, 0.001, 60, "Backoff",
+               "Seconds before the first retry; doubles each retry, up to the cap.", "Retries", unit="s"),
+        _float("backoff_cap", 10, 0.001, 600, "Backoff cap", "The longest backoff.", "Retries", unit="s"),
+        _choice("jitter", "full", ("none", "full", "equal", "decorrelated"), "Jitter",
+                "How a backoff is randomised: none, full, equal or decorrelated (AWS's variants).",
+                "Retries"),
+        _float("retry_budget", 0, 0, 1, "Retry budget",
+               "Retries may be at most this fraction of first attempts over the last 10 s; "
+               "past it, a failure is final.", "Retries", zero_means="no budget"),
         _int("memory", 0, 0, 1000000, "Memory limit", "Items the service may hold; past it, it crashes out of memory.",
              "Memory", unit="items", zero_means="no limit"),
         _float("restart", 2, 0.1, 3600, "Restart time", "Seconds an out-of-memory crash takes to restart.",
@@ -274,6 +292,13 @@ class Scenario:
     timeout: float = FIELDS["timeout"].default
     capacity: int = FIELDS["capacity"].default
     contention: float = FIELDS["contention"].default
+    rate_limit: float = FIELDS["rate_limit"].default
+    rate_burst: int = FIELDS["rate_burst"].default
+    retries: int = FIELDS["retries"].default
+    backoff: float = FIELDS["backoff"].default
+    backoff_cap: float = FIELDS["backoff_cap"].default
+    jitter: str = FIELDS["jitter"].default
+    retry_budget: float = FIELDS["retry_budget"].default
     memory: int = FIELDS["memory"].default
     restart: float = FIELDS["restart"].default
     seed: int = FIELDS["seed"].default

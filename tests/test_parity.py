@@ -60,6 +60,30 @@ SCENARIOS = [
     ("contention-closed-asap", "producer=closed&producers=2&arrivals=asap&queue=10&workers=12&limit=0"
      "&capacity=4&contention=0.2&service_dist=constant&items=300", None),
     ("contention-open-timeout", "workers=16&limit=0&capacity=3&contention=0.5&rate=40&queue=20&timeout=0.4", 8),
+    # The world around the program (issue 9): rate limits, retries, backoff jitters, budgets.
+    ("rate-limit-reject", "rate_limit=20&rate=40&workers=8&limit=0&queue=20&policy=reject", 6),
+    ("rate-limit-bursts-depth", "rate_limit=10&rate_burst=3&arrivals=bursts&burst=15&period=1&rate=5", 5),
+    ("rate-limit-timeout", "rate_limit=25&timeout=0.15&rate=40&service_dist=lognormal", 6),
+    ("throttled-memory-crash", "rate_limit=10&memory=30&rate=40&queue=0&restart=0.3", 6),
+    ("retries-timeout-full-jitter", "retries=3&timeout=0.12&rate=30&service_dist=lognormal&backoff=0.05", 6),
+    ("retries-no-jitter", "retries=2&jitter=none&timeout=0.1&rate=40&limit=2&workers=6", 6),
+    ("retries-equal-jitter-throttled", "retries=4&jitter=equal&rate_limit=15&rate=30&backoff=0.02"
+     "&backoff_cap=0.2", 6),
+    ("retries-decorrelated-contention", "retries=5&jitter=decorrelated&timeout=0.08&rate_limit=30&rate=50"
+     "&workers=10&limit=0&capacity=4&contention=0.2", 5),
+    ("retries-budget", "retries=3&retry_budget=0.2&timeout=0.1&rate=40&service_dist=lognormal", 12),
+    ("retries-budget-closed-throttled", "producer=closed&producers=3&arrivals=asap&queue=5&retries=2"
+     "&retry_budget=0.5&rate_limit=12&rate_burst=2&items=150", None),
+    ("retries-memory-crash", "retries=3&timeout=0.1&memory=40&restart=0.5&rate=100&queue=0"
+     "&service_dist=lognormal", 6),
+    ("retries-max-age-drop-oldest", "retries=2&timeout=0.1&max_age=0.3&rate=60&queue=10&policy=drop-oldest", 6),
+    ("retries-without-failures", "retries=3&rate=20", 4),
+    ("retries-constant-ties", "retries=2&jitter=none&timeout=0.1&service_dist=constant&service_time=0.1"
+     "&arrivals=steady&rate=20&backoff=0.1", 4),
+    ("retries-steady-budget-one", "retries=1&retry_budget=1&jitter=none&rate_limit=5&rate_burst=1"
+     "&arrivals=steady&rate=10&workers=2&limit=1", 12),
+    ("retries-finite-drain", "retries=2&timeout=0.1&rate=50&items=200&workers=3&limit=2"
+     "&service_dist=lognormal", None),
     ("everything", "policy=drop-oldest&max_age=0.2&memory=50&timeout=0.1&rate=80&queue=5&capacity=3"
      "&workers=6&limit=4", 8),
 ]
@@ -96,6 +120,9 @@ def test_scenarios_cover_every_policy_and_feature():
     assert any(s.timeout for s in scenarios)
     assert any(s.capacity for s in scenarios)
     assert any(s.contention for s in scenarios)
+    assert any(s.rate_limit for s in scenarios) and any(s.rate_burst for s in scenarios)
+    assert {s.jitter for s in scenarios if s.retries} == {"none", "full", "equal", "decorrelated"}
+    assert any(s.retry_budget for s in scenarios)
     assert any(s.memory for s in scenarios)
     assert any(0 < s.limit < s.workers for s in scenarios)
     assert any(s.limit == 0 for s in scenarios)
@@ -132,4 +159,4 @@ def test_parity_traces_show_every_kind_of_event():
         kinds |= {event[1] for event in engine.read_events()}
     assert kinds == {trace.PRODUCE, trace.ENQUEUED, trace.HANDLED, trace.SHUTDOWN, trace.REJECTED,
                      trace.DROPPED, trace.PUT_TIMEOUT, trace.STALE, trace.TIMEOUT, trace.CRASH,
-                     trace.RESTART}
+                     trace.RESTART, trace.THROTTLED, trace.RETRY}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 
 from ..scenario import Scenario, ScenarioError, shown
-from . import draws
+from . import draws, world
 from . import trace as ev
 from .kernel import Cancelled, Killed, Loop, Queue, Semaphore, Task, TaskGroup, sleep, timeout
 from .metrics import Metrics
@@ -121,6 +121,11 @@ def slowdown(scenario: Scenario, in_flight: int) -> float:
     if scenario.contention and in_flight > capacity:
         factor *= 1 + scenario.contention * (in_flight - capacity)
     return factor
+
+
+def retrying(scenario: Scenario) -> bool:
+    """Whether workers run the retry loop: retries are on and a call can fail."""
+    return bool(scenario.retries and (scenario.timeout or scenario.rate_limit))
 
 
 class Service:
@@ -371,37 +376,107 @@ class Service:
                 engine.outcome(item, "stale")
                 queue.task_done()
                 continue
-            slot.state = "permit"
             slot.item = item
-            slot.since = now
-            semaphore = self.semaphore
-            if not semaphore.try_acquire():
-                yield from semaphore.acquire()
-            slot.state = "calling"
-            slot.since = item.started = loop.now
-            limit = engine.scenario.timeout
-            if limit:
-                try:
-                    yield from timeout(loop, slot.task, limit, self.downstream())
-                except TimeoutError:
-                    engine.record(ev.TIMEOUT, item.id, index)
-                    engine.outcome(item, "timeout")
-                else:
-                    engine.record(ev.HANDLED, item.id, index)
-                    engine.completed(item)
+            if retrying(scenario):
+                yield from self.attempts(slot, item)
             else:
-                # downstream() without the try/finally: nothing cancels this call
-                # (a crash discards the whole service, in_flight included).
-                yield self.call_downstream()
-                self.in_flight -= 1
-                engine.events.append((loop.now, ev.HANDLED, item.id, index))
-                engine.completed(item)
-            semaphore.release()
+                yield from self.attempt_once(slot, item)
             queue.task_done()
         engine.record(ev.SHUTDOWN, index, None)
         slot.state = "done"
         slot.item = None
         slot.since = loop.now
+
+    def attempt_once(self, slot: WorkerSlot, item: Item):
+        """worker()'s call without retries: hold a permit, call the downstream (or be
+        throttled), log the outcome, release the permit."""
+        engine = self.engine
+        loop = self.loop
+        index = slot.index
+        slot.state = "permit"
+        slot.since = loop.now
+        semaphore = self.semaphore
+        if not semaphore.try_acquire():
+            yield from semaphore.acquire()
+        slot.state = "calling"
+        slot.since = item.started = loop.now
+        scenario = engine.scenario
+        engine.attempts += 1
+        if scenario.rate_limit and not engine.admit_call():
+            engine.record(ev.THROTTLED, item.id, index)
+            engine.outcome(item, "throttled")
+        elif scenario.timeout:
+            try:
+                yield from timeout(loop, slot.task, scenario.timeout, self.downstream())
+            except TimeoutError:
+                engine.record(ev.TIMEOUT, item.id, index)
+                engine.outcome(item, "timeout")
+            else:
+                engine.record(ev.HANDLED, item.id, index)
+                engine.completed(item)
+        else:
+            # downstream() without the try/finally: nothing cancels this call
+            # (a crash discards the whole service, in_flight included).
+            yield self.call_downstream()
+            self.in_flight -= 1
+            engine.events.append((loop.now, ev.HANDLED, item.id, index))
+            engine.completed(item)
+        semaphore.release()
+
+    def attempts(self, slot: WorkerSlot, item: Item):
+        """worker()'s retry loop: attempt the call; a failure (timed out, throttled) is
+        retried after a backoff, slept without the permit, up to ``retries`` times and
+        within the retry budget; the last failure is the item's outcome."""
+        engine = self.engine
+        loop = self.loop
+        index = slot.index
+        scenario = engine.scenario
+        if scenario.retry_budget:
+            engine.budget.first(loop.now)
+        attempt = 0
+        delay = scenario.backoff  # decorrelated jitter grows from the last backoff
+        while True:
+            slot.state = "permit"
+            slot.since = loop.now
+            semaphore = self.semaphore
+            if not semaphore.try_acquire():
+                yield from semaphore.acquire()
+            slot.state = "calling"
+            slot.since = loop.now
+            if attempt == 0:
+                item.started = loop.now
+            scenario = engine.scenario
+            engine.attempts += 1
+            failed = None
+            if scenario.rate_limit and not engine.admit_call():
+                failed = "throttled"
+            elif scenario.timeout:
+                try:
+                    yield from timeout(loop, slot.task, scenario.timeout, self.downstream())
+                except TimeoutError:
+                    failed = "timeout"
+            else:
+                yield from self.downstream()
+            if failed is None:
+                engine.record(ev.HANDLED, item.id, index)
+                engine.completed(item)
+                semaphore.release()
+                return
+            semaphore.release()
+            scenario = engine.scenario
+            if attempt >= scenario.retries or (
+                    scenario.retry_budget and not engine.budget.may_retry(loop.now, scenario.retry_budget)):
+                engine.record(ev.THROTTLED if failed == "throttled" else ev.TIMEOUT, item.id, index)
+                engine.outcome(item, failed)
+                return
+            attempt += 1
+            delay = world.backoff(engine.retry_random, scenario.jitter, scenario.backoff,
+                                  scenario.backoff_cap, attempt, delay)
+            engine.retries += 1
+            engine.record(ev.RETRY, item.id, (index, delay))
+            slot.state = "backoff"
+            slot.since = loop.now
+            yield sleep(loop, delay)
 
     def downstream(self):
         """downstream(): one call, counted in flight until it ends or is cancelled."""
@@ -520,6 +595,13 @@ class Engine:
         self.loop = Loop()
         self.arrival_random = draws.arrival_stream(scenario.seed)
         self.service_random = draws.service_stream(scenario.seed)
+        self.retry_random = world.retry_stream(scenario.seed)
+        # The downstream's rate limit and the client's retry budget outlive a crash of the
+        # service (the program keeps them at module level, outside serve()).
+        self.bucket = world.TokenBucket(world.bucket_depth(scenario.rate_limit, scenario.rate_burst))
+        self.budget = world.RetryBudget()
+        self.attempts = 0  # downstream calls attempted, throttled ones included
+        self.retries = 0  # retries slept for
         self.events: deque = deque(maxlen=self.event_cap)
         self.events_overflowed = False  # the last read found the ring full
         self.metrics = Metrics(self.window, self.keep_windows)
@@ -603,6 +685,12 @@ class Engine:
         if memory and metrics.in_system > memory:
             self._crash()
         return item
+
+    def admit_call(self) -> bool:
+        """The downstream's rate limit: a token for a call starting now, or a refusal."""
+        scenario = self.scenario
+        return self.bucket.take(self.loop.now, scenario.rate_limit,
+                                world.bucket_depth(scenario.rate_limit, scenario.rate_burst))
 
     def outcome(self, item: Item, reason: str) -> None:
         now = self.loop.now
@@ -783,6 +871,7 @@ class Engine:
             "put_timeouts": o["put-timeout"],
             "stale": o["stale"],
             "timeouts": o["timeout"],
+            "throttled": o["throttled"],
             "lost": o["lost"],
             "in_system": m.in_system,
         }
@@ -795,6 +884,8 @@ class Engine:
         latency_sum, latency = m.totals_now()
         summary = self.totals()
         summary.update({
+            "attempts": self.attempts,
+            "retries": self.retries,
             "throughput": completed / now if now > 0 else 0.0,
             "latency_mean": latency_sum / completed if completed else None,
             "latency_p50": latency.quantile(0.50),

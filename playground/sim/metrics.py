@@ -11,7 +11,7 @@ import math
 from collections import deque
 
 #: Every way an item can leave the system, in display order.
-OUTCOMES = ("completed", "rejected", "dropped", "put-timeout", "stale", "timeout", "lost")
+OUTCOMES = ("completed", "rejected", "dropped", "put-timeout", "stale", "timeout", "throttled", "lost")
 
 #: The parts of an item's time in the system, in order.
 LATENCY_PARTS = ("put", "queue", "permit", "service")

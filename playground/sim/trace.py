@@ -16,6 +16,8 @@ DROPPED = "dropped"  # a: evicted item, b: the item that took its place
 PUT_TIMEOUT = "put-timeout"  # a: item
 STALE = "stale"  # a: item, b: worker
 TIMEOUT = "timeout"  # a: item, b: worker
+THROTTLED = "throttled"  # a: item, b: worker
+RETRY = "retry"  # a: item, b: (worker, seconds of backoff)
 CRASH = "crash"  # a: items lost
 RESTART = "restart"
 
@@ -29,6 +31,8 @@ _TEXT = {
     PUT_TIMEOUT: "put-timeout {a}",
     STALE: "worker-{b} stale {a}",
     TIMEOUT: "worker-{b} timeout {a}",
+    THROTTLED: "worker-{b} throttled {a}",
+    RETRY: "worker-{b[0]} retry {a} in {b[1]:.3f}",
     CRASH: "out of memory: {a} items lost",
     RESTART: "restarted",
 }
