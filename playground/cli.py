@@ -28,7 +28,7 @@ from . import codegen
 from .presets import PRESETS
 from .scenario import Scenario, ScenarioError
 from .sim import trace
-from .sim.engine import Engine
+from .sim.engine import Engine, check_hiccup
 
 PROG = "backpressure-playground"
 
@@ -47,7 +47,13 @@ class UsageError(Exception):
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = _scenario(args.link)
     until = _until(args.until, scenario)
+    hiccups = _hiccups(args.hiccup, until)
     engine = Engine(scenario, event_cap=0)  # nobody reads the trace here
+    for at, control in hiccups:
+        engine.run(at)
+        if engine.finished:
+            break
+        engine.apply(control)
     engine.run(until)
     summary = engine.summary()
     if args.json:
@@ -60,13 +66,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     scenario = _scenario(args.link)
     until = _until(args.until, scenario)
+    hiccups = _hiccups(args.hiccup, until)
     engine = Engine(scenario, event_cap=None)  # read after every chunk, so nothing is lost
     out = sys.stdout
     while True:
         target = engine.now + TRACE_CHUNK
         if until is not None:
             target = min(target, until)
+        if hiccups:
+            target = min(target, hiccups[0][0])
         engine.run(target)
+        if hiccups and engine.now >= hiccups[0][0] and not engine.finished:
+            engine.apply(hiccups.pop(0)[1])
         events = engine.read_events()
         if events:
             out.write("".join(trace.line(event) + "\n" for event in events))
@@ -117,14 +128,22 @@ def build_parser() -> argparse.ArgumentParser:
             help="stop at this sim time (needed when the link runs endlessly, i.e. items=0)",
         )
 
+    def hiccup(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--hiccup", metavar="AT:FACTOR:SECONDS", action="append",
+            help="at sim time AT, make the downstream FACTOR times slower for SECONDS (may repeat)",
+        )
+
     run = command("run", cmd_run, "run a scenario headless and print a summary of the run")
     link(run)
     until(run)
+    hiccup(run)
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     trace_ = command("trace", cmd_trace, "print the event trace, one event a line, as it happens")
     link(trace_)
     until(trace_)
+    hiccup(trace_)
 
     code = command("code", cmd_code, "print the asyncio program the scenario stands for")
     link(code)
@@ -228,6 +247,28 @@ def _scenario(link: str) -> Scenario:
     return Scenario.from_link(link)
 
 
+def _hiccups(values: list[str] | None, until: float | None) -> list[tuple[float, dict]]:
+    """--hiccup AT:FACTOR:SECONDS options as (sim time, hiccup control), in time order."""
+    hiccups = []
+    for value in values or []:
+        parts = value.split(":")
+        try:
+            at, factor, seconds = (float(part) for part in parts)
+            if len(parts) != 3 or not math.isfinite(at) or at < 0:
+                raise ValueError
+        except ValueError:
+            raise UsageError(f"--hiccup takes AT:FACTOR:SECONDS (sim time, slowdown, length), for "
+                             f"example 30:10:5; got {value!r}.") from None
+        if until is not None and at > until:
+            raise UsageError(f"--hiccup {value} starts at {at:g} s, after the run stops (--until {until:g}).")
+        try:
+            check_hiccup(factor, seconds)
+        except ScenarioError as error:
+            raise UsageError(f"--hiccup {value}: {error}") from None
+        hiccups.append((at, {"action": "hiccup", "factor": factor, "seconds": seconds}))
+    return sorted(hiccups, key=lambda hiccup: hiccup[0])
+
+
 def _until(raw: str | None, scenario: Scenario) -> float | None:
     """The --until sim time as a float, or None for 'to the end of a finite run'."""
     if raw is None:
@@ -266,9 +307,12 @@ def format_summary(scenario: Scenario, summary: dict) -> str:
         ("put timeouts", str(summary["put_timeouts"])),
         ("stale", str(summary["stale"])),
         ("call timeouts", str(summary["timeouts"])),
+        *([("throttled", str(summary["throttled"]))] if scenario.rate_limit else []),
         ("lost (crash)", str(summary["lost"])),
         ("in system", str(summary["in_system"])),
     ]
+    if scenario.rate_limit or scenario.retries:
+        rows += [("calls attempted", str(summary["attempts"])), ("retries", str(summary["retries"]))]
     if scenario.memory:
         rows.append(("crashes", str(summary["crashes"])))
     rows += [

@@ -27,9 +27,9 @@ FRAME_EVENTS = 40
 #: Windows a full frame carries, so a (re)connecting page can fill its charts.
 HISTORY_WINDOWS = 120
 
-_STATES = {"idle": "i", "permit": "p", "calling": "c", "pausing": "w", "blocked": "b"}
-#: Which workers a capped list keeps first: calling, then waiting for a permit, then idle.
-_WORKER_ORDER = {"calling": 0, "permit": 1, "idle": 2}
+_STATES = {"idle": "i", "permit": "p", "calling": "c", "backoff": "r", "pausing": "w", "blocked": "b"}
+#: Which workers a capped list keeps first: calling, waiting for a permit, backing off, idle.
+_WORKER_ORDER = {"calling": 0, "permit": 1, "backoff": 2, "idle": 3}
 
 
 def _r(value, digits=3):
@@ -79,7 +79,7 @@ def snapshot(engine: Engine) -> dict:
         if len(live) > WORKER_ITEMS:
             # More workers than a frame lists: the busy ones first (calling, then waiting for a
             # permit, then the rest), and the ones left out as counts per state.
-            live.sort(key=lambda w: _WORKER_ORDER.get(w.state, 3))
+            live.sort(key=lambda w: _WORKER_ORDER.get(w.state, 4))
             for w in live[WORKER_ITEMS:]:
                 code = _STATES[w.state]
                 workers_rest[code] = workers_rest.get(code, 0) + 1
@@ -100,7 +100,10 @@ def snapshot(engine: Engine) -> dict:
         "workers_rest": workers_rest,
         "semaphore": {"limit": scenario.limit, "held": held, "waiting": waiting},
         "downstream": {"in_flight": in_flight, "capacity": scenario.capacity,
-                       "slowdown": round(slowdown(scenario, in_flight), 2)},
+                       "slowdown": round(slowdown(scenario, in_flight), 2),
+                       # A hiccup under way: [factor, seconds left], else None.
+                       "hiccup": ([engine.hiccup_factor, round(engine.hiccup_until - now, 2)]
+                                  if engine.hiccup_until > now else None)},
         "memory": {"held": metrics.in_system, "limit": scenario.memory,
                    "peak": metrics.in_system_peak, "crashes": engine.crashes},
         "totals": engine.totals(),
@@ -157,6 +160,7 @@ def window(w) -> list:
         _r(data["parts"]["service"]["p95"], 4),
         data["queue"], data["in_flight"], data["memory"], data["memory_peak"],
         _r(data["parts"]["permit"]["p95"], 4),
+        outcomes["throttled"],
     ]
 
 
@@ -166,7 +170,9 @@ WINDOW_COLUMNS = [
     "rejected", "dropped", "put_timeout", "stale", "timeout", "lost",
     "p50", "p95", "p99", "put_p95", "queue_p95", "service_p95",
     "queue", "in_flight", "memory", "memory_peak",
-    "permit_p95",  # last: added after the others, so older readers' indexes still hold
+    # Added after the others, at the end, so older readers' indexes still hold:
+    "permit_p95",
+    "throttled",
 ]
 
 

@@ -24,7 +24,7 @@ from .governor import Governor
 from .settings import Settings
 from .sim.engine import Engine
 
-ACTIONS = ("pause", "resume", "step", "reset", "burst", "drain")
+ACTIONS = ("pause", "resume", "step", "reset", "burst", "drain", "hiccup")
 SPEED_MIN, SPEED_MAX = 0.1, 20.0
 #: Events a session keeps for streams that fall behind (newest win).
 EVENT_RING = 400
@@ -234,11 +234,11 @@ class Session:
         nothing. Returns what to do: {"set": {...}|None, "action", "n", "speed"}."""
         if not isinstance(body, dict) or not body:
             raise Invalid('a control is a JSON object with any of "set", "action" (with "n"), "speed".')
-        unknown = set(body) - {"set", "action", "n", "speed"}
+        unknown = set(body) - {"set", "action", "n", "factor", "seconds", "speed"}
         if unknown:
             key = sorted(map(str, unknown))[0]
-            raise Invalid(f"unknown control key {shown(key)}; use set, action (with n for burst) or speed.",
-                          field=key)
+            raise Invalid(f"unknown control key {shown(key)}; use set, action (with n for burst, factor "
+                          f"and seconds for hiccup) or speed.", field=key)
         if self.ended:
             raise Gone(self.ended)
         speed = body.get("speed")
@@ -257,6 +257,11 @@ class Session:
                           field="action")
         if "n" in body and action != "burst":
             raise Invalid('"n" goes with "action": "burst".', field="n")
+        for key in ("factor", "seconds"):
+            if key in body and action != "hiccup":
+                raise Invalid(f'"{key}" goes with "action": "hiccup".', field=key)
+        if action == "hiccup":
+            self.engine.check({"action": "hiccup", "factor": body.get("factor"), "seconds": body.get("seconds")})
         n = body.get("n", 10)
         # The engine's own checks, against its present state (app.py answers its
         # ScenarioError with a 422, as for any Invalid).
@@ -265,6 +270,7 @@ class Session:
         if "set" in body:
             self.engine.check({"set": body["set"]})
         return {"set": body.get("set"), "action": action, "n": n,
+                "factor": body.get("factor"), "seconds": body.get("seconds"),
                 "speed": float(speed) if speed is not None else None}
 
     async def control(self, body, clock) -> dict:
@@ -307,6 +313,8 @@ class Session:
             engine.apply({"action": "burst", "n": plan["n"]})
         elif action == "drain":
             engine.apply({"action": "drain"})
+        elif action == "hiccup":
+            engine.apply({"action": "hiccup", "factor": plan["factor"], "seconds": plan["seconds"]})
         if plan["speed"] is not None:
             self.speed = plan["speed"]
         self._collect()

@@ -123,6 +123,20 @@ def slowdown(scenario: Scenario, in_flight: int) -> float:
     return factor
 
 
+#: A hiccup's factor and length: the ranges a control may ask for.
+HICCUP_FACTOR = (1.0, 1000.0)
+HICCUP_SECONDS = (0.001, 3600.0)
+
+
+def check_hiccup(factor, seconds) -> None:
+    """Raise ScenarioError unless ``factor`` and ``seconds`` make a hiccup."""
+    for name, value, (low, high) in (("factor", factor, HICCUP_FACTOR), ("seconds", seconds, HICCUP_SECONDS)):
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and low <= value <= high
+        if not ok:
+            raise ScenarioError(f"a hiccup's {name} must be a number from {low:g} to {high:g}; "
+                                f"got {shown(value)}.", name, value)
+
+
 def retrying(scenario: Scenario) -> bool:
     """Whether workers run the retry loop: retries are on and a call can fail."""
     return bool(scenario.retries and (scenario.timeout or scenario.rate_limit))
@@ -503,6 +517,8 @@ class Service:
             duration = duration * max(1, n / capacity)
             if scenario.contention and n > capacity:
                 duration *= 1 + scenario.contention * (n - capacity)
+        if engine.hiccup_until > self.loop.now:
+            duration *= engine.hiccup_factor
         return sleep(self.loop, duration)
 
     # Live changes -------------------------------------------------------------------
@@ -601,6 +617,9 @@ class Engine:
         self.bucket = world.TokenBucket(world.bucket_depth(scenario.rate_limit, scenario.rate_burst))
         self.budget = world.RetryBudget()
         self.attempts = 0  # downstream calls attempted, throttled ones included
+        # A hiccup (a control): calls that start before hiccup_until take hiccup_factor times longer.
+        self.hiccup_until = float("-inf")
+        self.hiccup_factor = 1.0
         self.retries = 0  # retries slept for
         self.events: deque = deque(maxlen=self.event_cap)
         self.events_overflowed = False  # the last read found the ring full
@@ -786,16 +805,20 @@ class Engine:
             if self.restart_at is not None:
                 raise ScenarioError("the service is down after running out of memory; burst once it "
                                     "restarts.", "action", "burst")
+        elif action == "hiccup":
+            check_hiccup(control.get("factor"), control.get("seconds"))
         elif action not in ("drain", "reset"):
             raise ScenarioError(
-                f"unknown control {shown(control)}; use set, or action burst, drain or reset.", "action",
-                action)
+                f"unknown control {shown(control)}; use set, or action burst, hiccup, drain or reset.",
+                "action", action)
         return None
 
     def apply(self, control: dict) -> Scenario:
         """Apply one control now and log it. Raises ScenarioError (and changes
         nothing) if it is invalid. Controls: ``{"set": {key: value}}``,
         ``{"action": "burst", "n": N}``, ``{"action": "drain"}``,
+        ``{"action": "hiccup", "factor": F, "seconds": S}`` (calls that start in the next S
+        seconds take F times longer),
         ``{"action": "reset"}``."""
         # Settle the present first: what is due now runs before the control, as
         # it does when a logged control is replayed after advance(at).
@@ -811,6 +834,10 @@ class Engine:
             self._burst(control.get("n", 10))
         elif control["action"] == "drain":
             self._drain()
+        elif control["action"] == "hiccup":
+            # The downstream stalls for a while (a GC pause, a failover, a noisy neighbour).
+            self.hiccup_factor = float(control["factor"])
+            self.hiccup_until = self.loop.now + float(control["seconds"])
         else:  # reset
             self._start(self.scenario)
             return self.scenario

@@ -10,6 +10,8 @@ import { Charts } from './charts.js';
 import { opensPaused } from './start.js';
 
 const DEFAULT_LINK = 'v=1&preset=background-jobs';
+/** The Hiccup button's fault: the downstream 5 times slower for 3 s (a GC pause, a failover). */
+const HICCUP = { factor: 5, seconds: 3 };
 const BURST_N = 20;
 const DRAW_TIMES = 600;
 const SUMMARY_EVERY_MS = 5000;
@@ -541,7 +543,7 @@ function onFrame(frame) {
 // The end of a run --------------------------------------------------------------------------------
 
 const OVER = ['finished', 'halted', 'ended'];
-const LIVE_ONLY = ['burst', 'step', 'drain'];
+const LIVE_ONLY = ['burst', 'step', 'drain', 'hiccup'];
 
 function whyOver(status) {
   if (status === 'halted') return 'The run was stopped (it held too many items); Reset to start it again.';
@@ -700,7 +702,7 @@ async function control(body, { retries = 2 } = {}) {
 
 function action(name, extra = {}) {
   if (app.over && LIVE_ONLY.includes(name)) {
-    const what = { burst: 'Burst', step: 'Step', drain: 'Drain' }[name];
+    const what = { burst: 'Burst', step: 'Step', drain: 'Drain', hiccup: 'Hiccup' }[name];
     sayWhy(`${what} does nothing now. ${whyOver(app.over)}`);
     return Promise.resolve();
   }
@@ -814,6 +816,7 @@ const SHORTCUTS = {
   '.': () => action('step'),
   b: () => action('burst', { n: BURST_N }),
   d: () => action('drain'),
+  h: () => action('hiccup', HICCUP),
   r: () => action('reset'),
 };
 
@@ -871,6 +874,7 @@ function wireButtons() {
   $('reset').addEventListener('click', () => action('reset'));
   $('burst').addEventListener('click', () => action('burst', { n: BURST_N }));
   $('drain').addEventListener('click', () => action('drain'));
+  $('hiccup').addEventListener('click', () => action('hiccup', HICCUP));
   $('run-again').addEventListener('click', runAgain);
   $('step-prompt-button').addEventListener('click', () => action('step'));
   $('speed').addEventListener('change', (e) => {

@@ -44,6 +44,7 @@ const SPECS = [
       { col: "put_timeout", label: "put timeout", color: "accent", perSecond: true },
       { col: "stale", label: "stale", color: "muted", perSecond: true },
       { col: "timeout", label: "timeout", color: "violet", perSecond: true },
+      { col: "throttled", label: "throttled", color: "warn", perSecond: true, dash: [4, 3] },
       { col: "lost", label: "lost", color: "fg", perSecond: true },
     ],
   },
@@ -421,7 +422,7 @@ export class Charts {
     this.container = container;
     this.columns = columns && columns.length ? columns : ["t", "arrival_rate", "throughput", "goodput",
       "rejected", "dropped", "put_timeout", "stale", "timeout", "lost", "p50", "p95", "p99", "put_p95",
-      "queue_p95", "service_p95", "queue", "in_flight", "memory", "memory_peak", "permit_p95"];
+      "queue_p95", "service_p95", "queue", "in_flight", "memory", "memory_peak", "permit_p95", "throttled"];
     this.tIdx = this.columns.indexOf("t");
     this.windowS = 0.5;
     this.rows = [];

@@ -16,6 +16,12 @@ const LOG_STEP = Math.log(1.1); // above the knee, one position is about 10 % mo
 /** Where a wide int range stops being linear: 16 for ranges up to ~1000 (workers 1..256), else 20. */
 const kneeOf = (max) => (max <= 1000 ? 16 : 20);
 
+function retriesOff(s) {
+  if (!s.retries) return 'Only used with retries.';
+  if (!s.timeout && !s.rate_limit) return 'Only used when a call can fail (a call timeout or a rate limit).';
+  return '';
+}
+
 /** When a control does not apply to the scenario as it stands, why (it is dimmed, not removed). */
 const NOT_APPLICABLE = {
   burst: (s) => (s.arrivals !== 'bursts' ? 'Only used when the arrival pattern is bursts.' : ''),
@@ -23,6 +29,12 @@ const NOT_APPLICABLE = {
   producers: (s) => (s.producer === 'open' ? 'Only used with closed producers (producer = closed).' : ''),
   put_timeout: (s) => (s.policy !== 'timeout' ? 'Only used when the queue policy is timeout.' : ''),
   contention: (s) => (!s.capacity ? 'Only used with a downstream capacity (capacity above 0).' : ''),
+  rate_burst: (s) => (!s.rate_limit ? 'Only used with a rate limit.' : ''),
+  retries: (s) => (!s.timeout && !s.rate_limit ? 'Only a call that can fail is retried: set a call timeout or a rate limit.' : ''),
+  backoff: (s) => retriesOff(s),
+  backoff_cap: (s) => retriesOff(s),
+  jitter: (s) => retriesOff(s),
+  retry_budget: (s) => retriesOff(s),
 };
 
 function sig(value, digits = 3) {

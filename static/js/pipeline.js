@@ -1,6 +1,6 @@
 // The pipeline, animated on a canvas: producers -> queue -> workers -> permits -> downstream -> done.
 // Frames arrive ~20/s; draw() runs every animation frame and eases every shape towards the newest
-// frame. Items that end badly (rejected, dropped, put-timeout, stale, timeout, lost in a crash) fall
+// frame. Items that end badly (rejected, dropped, put-timeout, stale, timeout, throttled, lost) fall
 // away as particles with a colour and a short label. No dependencies, no allocations in the hot path
 // beyond a few strings.
 
@@ -16,6 +16,7 @@ const OUTCOMES = {
   "put-timeout": { color: "accent", label: "put timed out", from: "entry" },
   "stale": { color: "muted", label: "stale", from: "head" },
   "timeout": { color: "bad", label: "timed out", from: "downstream" },
+  "throttled": { color: "warn", label: "throttled (429)", from: "downstream" },
   "crash": { color: "bad", label: "lost", from: "queue" },
   "lost": { color: "bad", label: "lost", from: "queue" },
 };
@@ -25,8 +26,8 @@ const MAX_LOST = 36;          // lost-item particles alive at once (they live in
 const LOST_MS = 900;          // and fade out quickly
 const MAX_WORKERS_SHOWN = 24;
 // Which workers are drawn first when not all fit: calling, then waiting for a permit, then idle.
-const WORKER_ORDER = { c: 0, p: 1, i: 2 };
-const WORKER_WORDS = { c: "calling", p: "waiting for a permit", i: "idle" };
+const WORKER_ORDER = { c: 0, p: 1, r: 2, i: 3 };
+const WORKER_WORDS = { c: "calling", p: "waiting for a permit", r: "backing off", i: "idle" };
 const MAX_TOKENS = 400;
 const FRAME_MS = 50;          // frames come at 20/s
 const EASE_MS = 60;           // time constant of the easing
@@ -251,7 +252,8 @@ export class Pipeline {
     T.permitWait = sem.waiting > 0 ? `${sem.waiting} waiting` : "";
     const d = s.downstream;
     T.downLoad = d.capacity > 0 ? `${d.in_flight} / ${d.capacity}` : `${d.in_flight} ${plural(d.in_flight, "call", "calls")}`;
-    T.slow = d.slowdown > 1.01 ? `×${d.slowdown.toFixed(1)} slower` : "";
+    T.slow = d.hiccup ? `hiccup ×${d.hiccup[0]} for ${d.hiccup[1].toFixed(1)} s`
+      : d.slowdown > 1.01 ? `×${d.slowdown.toFixed(1)} slower` : "";
     const m = s.memory;
     T.mem = m.limit > 0 ? `memory ${m.held} / ${m.limit} ${plural(m.limit, "item", "items")}`
       : `memory ${m.held} ${plural(m.held, "item", "items")} (no limit)`;
@@ -264,6 +266,7 @@ export class Pipeline {
     if (t.put_timeouts) parts.push(["put-timeout", `${t.put_timeouts} ${plural(t.put_timeouts, "put timeout", "put timeouts")}`]);
     if (t.stale) parts.push(["stale", `${t.stale} stale`]);
     if (t.timeouts) parts.push(["timeout", `${t.timeouts} timed out`]);
+    if (t.throttled) parts.push(["throttled", `${t.throttled} throttled`]);
     if (t.lost) parts.push(["lost", `${t.lost} lost`]);
     T.failed = parts;
     T.time = `t ${f.t.toFixed(1)} s`;
@@ -703,7 +706,7 @@ export class Pipeline {
     this.header(r, "workers");
     // What matters first: calling, then waiting for a permit, then idle (by index within each).
     const ws = s.workers.slice().sort((a, b) =>
-      ((WORKER_ORDER[a[1]] ?? 3) - (WORKER_ORDER[b[1]] ?? 3)) || a[0] - b[0]);
+      ((WORKER_ORDER[a[1]] ?? 4) - (WORKER_ORDER[b[1]] ?? 4)) || a[0] - b[0]);
     const n = Math.min(ws.length, MAX_WORKERS_SHOWN);
     // The rest, counted by state: those listed but not drawn, and those the frame left out.
     const rest = Object.assign(Object.create(null), s.workers_rest || {});
@@ -711,7 +714,7 @@ export class Pipeline {
     let counted = 0;
     for (const key in s.workers_rest || {}) counted += s.workers_rest[key];
     const parts = [];
-    for (const key of ["c", "p", "i"]) if (rest[key]) parts.push(`+${rest[key]} ${WORKER_WORDS[key]}`);
+    for (const key of ["c", "p", "r", "i"]) if (rest[key]) parts.push(`+${rest[key]} ${WORKER_WORDS[key]}`);
     for (const key in rest) if (!(key in WORKER_WORDS) && rest[key]) parts.push(`+${rest[key]} other`);
     const unknown = (s.workers_more || 0) - counted;   // a frame without workers_rest
     if (unknown > 0) parts.push(`+${unknown} more`);
@@ -730,13 +733,16 @@ export class Pipeline {
       const cy = r.y + (Math.floor(i / cols) + 0.5) * cell;
       const st = w[1];
       if (rec) rec.push({ index: w[0], state: st, x: cx - bw / 2, y: cy - bh / 2, w: bw, h: bh });
-      const col = st === "c" ? C.accent : st === "p" ? C.warn : C.muted;
+      // Backing off (sleeping before a retry, permit let go): dashed, in the warning colour.
+      const col = st === "c" ? C.accent : st === "p" || st === "r" ? C.warn : C.muted;
+      ctx.setLineDash(st === "r" ? [u * 0.35, u * 0.25] : []);
       ctx.lineWidth = Math.max(2, u * (st === "i" ? 0.08 : 0.16));
       ctx.strokeStyle = col;
       ctx.fillStyle = st === "i" ? C.bg : C.faintFg;
       this.roundRect(cx - bw / 2, cy - bh / 2, bw, bh, u * 0.3);
       ctx.fill();
       ctx.stroke();
+      ctx.setLineDash([]);
       if (w[2] != null) {
         const tx = cx - bw * 0.22;
         const tk = this.token(w[2], tx, cy, fromX, fromY, 0, true);
@@ -751,7 +757,7 @@ export class Pipeline {
         ctx.font = L.fTiny;
         ctx.textBaseline = "middle";
         ctx.fillStyle = col;
-        const label = st === "c" ? "calling" : st === "p" ? "permit?" : "idle";
+        const label = st === "c" ? "calling" : st === "p" ? "permit?" : st === "r" ? "backoff" : "idle";
         ctx.fillText(label, w[2] != null ? cx + bw * 0.18 : cx, cy, w[2] != null ? bw * 0.56 : bw * 0.9);
       }
     }
