@@ -48,7 +48,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = _scenario(args.link)
     until = _until(args.until, scenario)
     hiccups = _hiccups(args.hiccup, until)
-    engine = Engine(scenario, event_cap=0)  # nobody reads the trace here
+    every = _every(args.every)
+    # Nobody reads the trace here; the metrics windows are kept whole only for --every.
+    engine = Engine(scenario, event_cap=0, keep_windows=10**7 if every else 240)
     for at, control in hiccups:
         engine.run(at)
         if engine.finished:
@@ -56,6 +58,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         engine.apply(control)
     engine.run(until)
     summary = engine.summary()
+    if every:
+        summary["series"] = _series(engine, every)
     if args.json:
         print(json.dumps({**summary, "link": scenario.to_link()}))
     else:
@@ -138,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     link(run)
     until(run)
     hiccup(run)
+    run.add_argument("--every", metavar="SECONDS",
+                     help="with the summary, the run as a series of spans this long (goodput, "
+                     "throughput, arrivals a second, outcomes)")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     trace_ = command("trace", cmd_trace, "print the event trace, one event a line, as it happens")
@@ -245,6 +252,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _scenario(link: str) -> Scenario:
     return Scenario.from_link(link)
+
+
+def _every(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        every = float(raw)
+    except ValueError:
+        every = math.nan
+    if not (0.5 <= every <= 3600) or every % 0.5:
+        raise UsageError(f"--every must be a multiple of 0.5 s (the metrics window) from 0.5 to 3600; "
+                         f"got {raw!r}.")
+    return every
+
+
+def _series(engine: Engine, every: float) -> list[dict]:
+    """The run in spans of ``every`` seconds: per-second rates and counts of each span."""
+    spans: dict[int, list] = {}
+    for window in engine.metrics.windows:
+        spans.setdefault(int(window.start // every), []).append(window)
+    series = []
+    for index in sorted(spans):
+        windows = spans[index]
+        seconds = sum(w.end - w.start for w in windows)
+        outcomes = {key: sum(w.outcomes[key] for w in windows) for key in windows[0].outcomes}
+        series.append({
+            "start": index * every, "end": index * every + seconds,
+            "arrival_rate": sum(w.arrived for w in windows) / seconds,
+            "goodput": outcomes["completed"] / seconds,
+            "throughput": sum(w.calls_done for w in windows) / seconds,
+            "outcomes": outcomes,
+        })
+    return series
 
 
 def _hiccups(values: list[str] | None, until: float | None) -> list[tuple[float, dict]]:

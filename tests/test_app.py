@@ -237,6 +237,10 @@ def test_ended_session_is_410_with_the_sentence(make_client):
     ({"set": {"queue": 7}, "bogus": 1}, "bogus"),
     ({"set": {}}, "set"),
     ({"set": "queue=7"}, "set"),
+    ({"set": {"queue": 7}, "action": "hiccup", "factor": 0.5, "seconds": 3}, "factor"),
+    ({"set": {"queue": 7}, "action": "hiccup", "factor": 5}, "seconds"),
+    ({"set": {"queue": 7}, "factor": 5, "seconds": 3}, "factor"),
+    ({"set": {"queue": 7}, "action": "burst", "seconds": 3}, "seconds"),
 ])
 def test_an_invalid_control_changes_nothing(make_client, bad, field):
     client = make_client()
@@ -250,6 +254,17 @@ def test_an_invalid_control_changes_nothing(make_client, bad, field):
     assert after["scenario"]["queue"] == 5
     assert after["link"] == before["link"] == "v=1&queue=5"
     assert after["speed"] == 2.0
+
+
+def test_a_hiccup_control_slows_the_downstream_and_frames_say_so(make_client):
+    client = make_client()
+    session = create(client, {"link": "rate=20&capacity=4"})
+    control(client, session, {"action": "hiccup", "factor": 5, "seconds": 3})
+    manager = client.app.state.manager
+    engine = manager.get(session["id"]).engine
+    assert engine.hiccup_factor == 5.0 and engine.hiccup_until == pytest.approx(engine.now + 3)
+    from playground.frames import snapshot
+    assert snapshot(engine)["downstream"]["hiccup"] == [5.0, 3.0]
 
 
 @pytest.mark.parametrize("body", [[1], "pause", 5, None, {}])
