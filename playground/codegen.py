@@ -17,7 +17,7 @@ from textwrap import dedent, indent
 
 from .scenario import Scenario
 from .sim.draws import LOGNORMAL_SIGMA
-from .sim.engine import retrying
+from .sim.engine import abandoning, retrying
 from .sim.world import bucket_depth
 
 
@@ -357,7 +357,16 @@ def _downstream(s: Scenario) -> list[str]:
                 """The downstream call."""
                 await asyncio.sleep(service_time())
         '''))
-    if s.rate_limit:
+    if abandoning(s):
+        throttle = ("    if not bucket.take():  # over the rate limit: refused at once\n"
+                    "        raise Throttled(item)\n") if s.rate_limit else ""
+        add(dedent('''
+            def call_downstream(item):
+                """Send one call to the downstream. It runs in a task of its own: a caller
+                that stops waiting (a timeout) walks away, and the downstream goes on
+                working on the call to its end, still counted in flight."""
+        ''') + throttle + "    return asyncio.create_task(downstream(item))\n")
+    elif s.rate_limit:
         # Over the rate limit the call is refused before it starts: no time, no draw.
         parts[-1] = _after_docstring(parts[-1], "if not bucket.take():\n    raise Throttled(item)")
     return parts
@@ -495,8 +504,7 @@ def _worker(s: Scenario) -> list[str]:
         if s.timeout or s.rate_limit:
             call = ["try:"]
             if s.timeout:
-                call += ["    async with asyncio.timeout(TIMEOUT):", "        await downstream(item)",
-                         "except TimeoutError:", '    log(f"{name} timeout {item}")',
+                call += [*_timed_call(s), "except TimeoutError:", '    log(f"{name} timeout {item}")',
                          *("    " + line for line in done)]
             else:
                 call += ["    await downstream(item)"]
@@ -530,14 +538,22 @@ def _worker(s: Scenario) -> list[str]:
     return parts
 
 
+def _timed_call(s: Scenario) -> list[str]:
+    """The call under the call timeout, inside worker()'s try (mirrors Service.timed_call)."""
+    if abandoning(s):
+        return ["    call = call_downstream(item)",
+                "    async with asyncio.timeout(TIMEOUT):",
+                "        await asyncio.shield(call)  # a timeout stops the waiting, not the call"]
+    return ["    async with asyncio.timeout(TIMEOUT):", "        await downstream(item)"]
+
+
 def _retry_loop(s: Scenario) -> list[str]:
     """worker()'s call with retries (mirrors Service.attempts): the permit is held for one
     attempt and let go for the backoff; the last failure is the item's outcome."""
     done = ["forget()"] if s.memory else []
     attempt = ["try:"]
     if s.timeout:
-        attempt += ["    async with asyncio.timeout(TIMEOUT):", "        await downstream(item)",
-                    "except TimeoutError:", '    failed = "timeout"']
+        attempt += [*_timed_call(s), "except TimeoutError:", '    failed = "timeout"']
     else:
         attempt += ["    await downstream(item)"]
     if s.rate_limit:

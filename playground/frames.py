@@ -101,6 +101,8 @@ def snapshot(engine: Engine) -> dict:
         "semaphore": {"limit": scenario.limit, "held": held, "waiting": waiting},
         "downstream": {"in_flight": in_flight, "capacity": scenario.capacity,
                        "slowdown": round(slowdown(scenario, in_flight), 2),
+                       # Calls in flight whose caller timed out and moved on (abandon=continue).
+                       "abandoned": service.abandoned_now() if not down else 0,
                        # A hiccup under way: [factor, seconds left], else None.
                        "hiccup": ([engine.hiccup_factor, round(engine.hiccup_until - now, 2)]
                                   if engine.hiccup_until > now else None)},

@@ -229,6 +229,9 @@ FIELDS: dict[str, Field] = {
                 "Distribution of the downstream call time around its mean.", "Downstream"),
         _float("timeout", 0, 0, 3600, "Call timeout", "Processing timeout around the downstream call.",
                "Downstream", unit="s", zero_means="none"),
+        _choice("abandon", "stop", ("stop", "continue"), "On timeout",
+                "What a timed-out call does in the downstream: stop, or continue to its end "
+                "(still in flight, slowing the others) while the caller moves on.", "Downstream"),
         _int("capacity", 0, 0, 256, "Downstream capacity",
              "Concurrent calls the downstream takes before it slows down.",
              "Downstream", unit="calls", zero_means="unlimited"),
@@ -290,6 +293,7 @@ class Scenario:
     service_time: float = FIELDS["service_time"].default
     service_dist: str = FIELDS["service_dist"].default
     timeout: float = FIELDS["timeout"].default
+    abandon: str = FIELDS["abandon"].default
     capacity: int = FIELDS["capacity"].default
     contention: float = FIELDS["contention"].default
     rate_limit: float = FIELDS["rate_limit"].default

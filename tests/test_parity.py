@@ -84,6 +84,19 @@ SCENARIOS = [
      "&arrivals=steady&rate=10&workers=2&limit=1", 12),
     ("retries-finite-drain", "retries=2&timeout=0.1&rate=50&items=200&workers=3&limit=2"
      "&service_dist=lognormal", None),
+    ("abandon-continue", "abandon=continue&timeout=0.1&rate=40&service_dist=lognormal", 6),
+    ("abandon-continue-contention", "abandon=continue&timeout=0.12&rate=60&workers=12&limit=0&capacity=4"
+     "&contention=0.2", 6),
+    ("abandon-continue-semaphore-ties", "abandon=continue&timeout=0.1&service_dist=constant&service_time=0.1"
+     "&arrivals=steady&rate=30&workers=4&limit=2", 4),
+    ("abandon-continue-retries-no-budget", "abandon=continue&timeout=0.25&retries=3&jitter=none&rate=70"
+     "&workers=40&limit=0&capacity=10&contention=0.1&arrivals=steady", 8),
+    ("abandon-continue-retries-budget-throttled", "abandon=continue&timeout=0.1&retries=2&retry_budget=0.3"
+     "&rate_limit=25&rate=40&service_dist=lognormal", 8),
+    ("abandon-continue-memory-crash", "abandon=continue&timeout=0.1&memory=40&restart=0.5&rate=100&queue=0"
+     "&service_dist=lognormal", 6),
+    ("abandon-continue-finite", "abandon=continue&timeout=0.08&items=150&rate=50&workers=3&limit=2"
+     "&service_dist=lognormal", None),
     ("everything", "policy=drop-oldest&max_age=0.2&memory=50&timeout=0.1&rate=80&queue=5&capacity=3"
      "&workers=6&limit=4", 8),
 ]
@@ -123,6 +136,7 @@ def test_scenarios_cover_every_policy_and_feature():
     assert any(s.rate_limit for s in scenarios) and any(s.rate_burst for s in scenarios)
     assert {s.jitter for s in scenarios if s.retries} == {"none", "full", "equal", "decorrelated"}
     assert any(s.retry_budget for s in scenarios)
+    assert any(s.abandon == "continue" and s.timeout for s in scenarios)
     assert any(s.memory for s in scenarios)
     assert any(0 < s.limit < s.workers for s in scenarios)
     assert any(s.limit == 0 for s in scenarios)

@@ -21,7 +21,7 @@ def test_defaults():
         "arrivals": "poisson", "rate": 20.0, "burst": 50, "period": 5.0, "producer": "open",
         "producers": 1, "items": 0, "queue": 20, "policy": "block", "put_timeout": 1.0,
         "max_age": 0.0, "workers": 4, "limit": 4, "service_time": 0.1,
-        "service_dist": "exponential", "timeout": 0.0, "capacity": 0, "contention": 0.0, "rate_limit": 0.0, "rate_burst": 0, "retries": 0,
+        "service_dist": "exponential", "timeout": 0.0, "abandon": "stop", "capacity": 0, "contention": 0.0, "rate_limit": 0.0, "rate_burst": 0, "retries": 0,
         "backoff": 0.1, "backoff_cap": 10.0, "jitter": "full", "retry_budget": 0.0, "memory": 0,
         "restart": 2.0, "seed": 1, "preset": None,
     }

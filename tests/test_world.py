@@ -248,3 +248,39 @@ def test_a_bad_hiccup_is_refused_by_name_and_changes_nothing(control, field):
 def test_the_contention_formula_is_the_usl_retrograde_shape():
     peak = theory.downstream_throughput(10, 0.1, 10, 0.1)
     assert peak == 100 and theory.downstream_throughput(100, 0.1, 10, 0.1) == pytest.approx(10)
+
+
+# Abandoned calls ------------------------------------------------------------------------------------
+
+# The same service with a semaphore of 10 and no retries, but timed-out calls go on in the downstream.
+ABANDONING = ("arrivals=steady&rate=70&workers=100&limit=10&capacity=10&contention=0.01"
+              "&service_time=0.1&timeout=0.25&queue=0&abandon=continue")
+
+
+def test_abandoned_calls_keep_a_hiccup_going_even_behind_a_semaphore(capsys):
+    """The semaphore bounds the calls the workers wait on, not the ones they walked away from:
+    those stay in the downstream, slow every call, which times out and is abandoned too."""
+    series = run_json(capsys, ABANDONING, "--until", "120", "--hiccup", HICCUP, "--every", "10")["series"]
+    before = sum(goodput(series, 10, 30)) / 2
+    assert before > 0.9 * 70
+    assert max(goodput(series, HICCUP_END, 120)) < 0.3 * before
+    stopping = run_json(capsys, ABANDONING.replace("abandon=continue", "abandon=stop"), "--until", "120",
+                        "--hiccup", HICCUP, "--every", "10")["series"]
+    assert min(goodput(stopping, HICCUP_END + 10, 120)) > 0.85 * before
+
+
+@pytest.mark.parametrize("abandon", ["stop", "continue"])
+def test_in_flight_stays_within_the_semaphore_only_when_timed_out_calls_stop(abandon):
+    engine = Engine(Scenario.from_link(ABANDONING.replace("abandon=continue", f"abandon={abandon}")),
+                    event_cap=0)
+    peak = peak_abandoned = 0
+    for step in range(1, 1201):  # 60 s in steps of 0.05 s, a hiccup at 30 s
+        engine.advance(step * 0.05)
+        if step == 600:
+            engine.apply({"action": "hiccup", "factor": 10, "seconds": 5})
+        peak = max(peak, engine.service.in_flight)
+        peak_abandoned = max(peak_abandoned, engine.service.abandoned_now())
+    if abandon == "stop":
+        assert peak <= 10 and peak_abandoned == 0
+    else:
+        assert peak > 100 and peak_abandoned >= peak - 10  # all but the permit holders

@@ -18,7 +18,7 @@ from collections import deque
 from ..scenario import Scenario, ScenarioError, shown
 from . import draws, world
 from . import trace as ev
-from .kernel import Cancelled, Killed, Loop, Queue, Semaphore, Task, TaskGroup, sleep, timeout
+from .kernel import Cancelled, Killed, Loop, Queue, Semaphore, Task, TaskGroup, shield, sleep, timeout
 from .metrics import Metrics
 
 #: Items listed one by one in a snapshot's queue; the rest are summarized.
@@ -137,6 +137,11 @@ def check_hiccup(factor, seconds) -> None:
                                 f"got {shown(value)}.", name, value)
 
 
+def abandoning(scenario: Scenario) -> bool:
+    """Whether a timed-out call goes on in the downstream (its own task, awaited through shield)."""
+    return scenario.abandon == "continue" and bool(scenario.timeout)
+
+
 def retrying(scenario: Scenario) -> bool:
     """Whether workers run the retry loop: retries are on and a call can fail."""
     return bool(scenario.retries and (scenario.timeout or scenario.rate_limit))
@@ -156,6 +161,8 @@ class Service:
         self.queue = Queue(loop, scenario.queue)
         self.semaphore = Semaphore(loop, scenario.limit or None)
         self.in_flight = 0  # downstream calls under way
+        self.calls: list[Task] = []  # with abandon=continue: calls running in tasks of their own
+        self.abandoned: list[Task] = []  # the ones whose caller timed out and walked away
         self.group = TaskGroup(loop)  # main's TaskGroup: producers, workers
         self.requests = TaskGroup(loop)  # open requests (and control bursts)
         self.workers: list[WorkerSlot] = []
@@ -421,7 +428,7 @@ class Service:
             engine.outcome(item, "throttled")
         elif scenario.timeout:
             try:
-                yield from timeout(loop, slot.task, scenario.timeout, self.downstream())
+                yield from self.timed_call(slot)
             except TimeoutError:
                 engine.record(ev.TIMEOUT, item.id, index)
                 engine.outcome(item, "timeout")
@@ -466,7 +473,7 @@ class Service:
                 failed = "throttled"
             elif scenario.timeout:
                 try:
-                    yield from timeout(loop, slot.task, scenario.timeout, self.downstream())
+                    yield from self.timed_call(slot)
                 except TimeoutError:
                     failed = "timeout"
             else:
@@ -491,6 +498,32 @@ class Service:
             slot.state = "backoff"
             slot.since = loop.now
             yield sleep(loop, delay)
+
+    def timed_call(self, slot: WorkerSlot):
+        """The call under the call timeout; raises TimeoutError when the caller gives up.
+
+        With abandon=continue the call runs in a task of its own (call_downstream() in the
+        program) and the caller awaits it through asyncio.shield: the timeout stops the
+        waiting, not the call, which stays in flight to its end."""
+        loop = self.loop
+        scenario = self.engine.scenario
+        if scenario.abandon == "continue":
+            call = Task(loop, self.downstream())
+            self.calls.append(call)
+            if len(self.calls) > 64 and len(self.calls) > 4 * self.in_flight:
+                self.calls = [c for c in self.calls if not c.state]
+            try:
+                yield from timeout(loop, slot.task, scenario.timeout, iter(shield(loop, call)))
+            except TimeoutError:
+                self.abandoned.append(call)
+                raise
+        else:
+            yield from timeout(loop, slot.task, scenario.timeout, self.downstream())
+
+    def abandoned_now(self) -> int:
+        """Calls still in flight whose caller timed out and moved on."""
+        self.abandoned = [call for call in self.abandoned if not call.state]
+        return len(self.abandoned)
 
     def downstream(self):
         """downstream(): one call, counted in flight until it ends or is cancelled."""
@@ -588,6 +621,7 @@ class Service:
         yield self.main
         yield from self.group.tasks
         yield from self.requests.tasks
+        yield from (call for call in self.calls if not call.state)
 
 
 class Engine:

@@ -175,6 +175,13 @@ class Future:
         else:
             self.callbacks = [self.callbacks, callback]
 
+    def remove_done_callback(self, callback) -> None:
+        callbacks = self.callbacks
+        if callbacks is callback:
+            self.callbacks = None
+        elif type(callbacks) is list:
+            self.callbacks = [c for c in callbacks if c is not callback] or None
+
     def _schedule_callbacks(self) -> None:
         callbacks = self.callbacks
         if callbacks is not None:
@@ -295,6 +302,31 @@ def sleep(loop: Loop, delay: float) -> Future:
     loop._seq += 1
     heappush(loop.timers, (loop.now + delay, loop._seq, future))
     return future
+
+
+def shield(loop: Loop, inner: Task) -> Future:
+    """asyncio.shield(inner): a future that follows ``inner`` and whose cancellation (a timeout
+    of the one awaiting it) leaves ``inner`` running. Its two callbacks are asyncio's, in the
+    same order, so every hop happens when it does in asyncio."""
+    if inner.state != PENDING:
+        return inner
+    outer = Future(loop)
+
+    def inner_done() -> None:  # _inner_done_callback
+        if outer.state != PENDING:  # the waiter gave up: nothing to pass on
+            return
+        if inner.state == CANCELLED:
+            outer.cancel()
+        else:
+            outer.set_result()
+
+    def outer_done() -> None:  # _outer_done_callback
+        if inner.state == PENDING:
+            inner.remove_done_callback(inner_done)
+
+    inner.add_done_callback(inner_done)
+    outer.add_done_callback(outer_done)
+    return outer
 
 
 class _Deadline:

@@ -29,6 +29,7 @@ const NOT_APPLICABLE = {
   producers: (s) => (s.producer === 'open' ? 'Only used with closed producers (producer = closed).' : ''),
   put_timeout: (s) => (s.policy !== 'timeout' ? 'Only used when the queue policy is timeout.' : ''),
   contention: (s) => (!s.capacity ? 'Only used with a downstream capacity (capacity above 0).' : ''),
+  abandon: (s) => (!s.timeout ? 'Only used with a call timeout.' : ''),
   rate_burst: (s) => (!s.rate_limit ? 'Only used with a rate limit.' : ''),
   retries: (s) => (!s.timeout && !s.rate_limit ? 'Only a call that can fail is retried: set a call timeout or a rate limit.' : ''),
   backoff: (s) => retriesOff(s),

@@ -254,6 +254,9 @@ export class Pipeline {
     T.downLoad = d.capacity > 0 ? `${d.in_flight} / ${d.capacity}` : `${d.in_flight} ${plural(d.in_flight, "call", "calls")}`;
     T.slow = d.hiccup ? `hiccup ×${d.hiccup[0]} for ${d.hiccup[1].toFixed(1)} s`
       : d.slowdown > 1.01 ? `×${d.slowdown.toFixed(1)} slower` : "";
+    // Calls still running in the downstream after their caller timed out and left.
+    T.abandoned = d.abandoned ? `${d.abandoned} abandoned` : "";
+    if (T.abandoned) T.slow = T.slow ? `${T.abandoned} · ${T.slow}` : T.abandoned;
     const m = s.memory;
     T.mem = m.limit > 0 ? `memory ${m.held} / ${m.limit} ${plural(m.limit, "item", "items")}`
       : `memory ${m.held} ${plural(m.held, "item", "items")} (no limit)`;
@@ -826,14 +829,17 @@ export class Pipeline {
       ctx.fill();
     } else {
       // Unlimited: show in-flight calls as dots.
+      // Abandoned calls (their caller timed out and left) are the hollow red ones, drawn last.
       const n = Math.min(d.in_flight, 40);
+      const waitedOn = Math.max(0, d.in_flight - (d.abandoned || 0));
       if (n > 0) {
         const [cols, , cell] = fitGrid(n, bw, bh, u * 1.6);
-        ctx.fillStyle = C.accent;
+        ctx.lineWidth = Math.max(1.5, cell * 0.08);
         for (let i = 0; i < n; i++) {
           ctx.beginPath();
           ctx.arc(bx + (i % cols + 0.5) * (bw / cols), by + bh - (Math.floor(i / cols) + 0.5) * cell, cell * 0.3, 0, Math.PI * 2);
-          ctx.fill();
+          if (i < waitedOn) { ctx.fillStyle = C.accent; ctx.fill(); }
+          else { ctx.strokeStyle = C.bad; ctx.stroke(); }
         }
       }
     }
