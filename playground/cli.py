@@ -353,6 +353,8 @@ def format_summary(scenario: Scenario, summary: dict) -> str:
     ]
     if scenario.rate_limit or scenario.retries:
         rows += [("calls attempted", str(summary["attempts"])), ("retries", str(summary["retries"]))]
+    if scenario.client_retries:
+        rows.append(("request retries", str(summary["request_retries"])))
     if scenario.memory:
         rows.append(("crashes", str(summary["crashes"])))
     rows += [

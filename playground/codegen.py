@@ -17,7 +17,7 @@ from textwrap import dedent, indent
 
 from .scenario import Scenario
 from .sim.draws import LOGNORMAL_SIGMA
-from .sim.engine import abandoning, retrying
+from .sim.engine import abandoning, client_retrying, retrying
 from .sim.world import bucket_depth
 
 
@@ -42,8 +42,13 @@ def _needs_arrival_random(s: Scenario) -> bool:
         s.producer == "closed" and s.arrivals == "bursts")
 
 
+def _backs_off(s: Scenario) -> bool:
+    """Whether the program has a backoff(): workers or clients retry."""
+    return retrying(s) or client_retrying(s)
+
+
 def _needs_retry_random(s: Scenario) -> bool:
-    return retrying(s) and s.jitter != "none"
+    return _backs_off(s) and s.jitter != "none"
 
 
 def _header(s: Scenario) -> list[str]:
@@ -109,10 +114,13 @@ def _constants(s: Scenario) -> list[str]:
         const("RATE_BURST", bucket_depth(s.rate_limit, s.rate_burst), "calls it admits at once")
     if retrying(s):
         const("RETRIES", s.retries, "retries of a failed call")
+    if client_retrying(s):
+        const("CLIENT_RETRIES", s.client_retries, "times a refused request comes back")
+    if _backs_off(s):
         const("BACKOFF", s.backoff, f"seconds before the first retry ({s.jitter} jitter)")
         const("BACKOFF_CAP", s.backoff_cap, "the longest backoff")
-        if s.retry_budget:
-            const("RETRY_BUDGET", s.retry_budget, "retries per first attempt, over the last 10 s")
+    if retrying(s) and s.retry_budget:
+        const("RETRY_BUDGET", s.retry_budget, "retries per first attempt, over the last 10 s")
     if s.memory:
         const("MEMORY", s.memory, "items the service can hold before it runs out of memory")
         const("RESTART", s.restart, "seconds a crashed service takes to restart")
@@ -270,9 +278,9 @@ def _world(s: Scenario) -> list[str]:
 
             bucket = TokenBucket()
         '''))
-    if not retrying(s):
+    if not _backs_off(s):
         return parts
-    if s.retry_budget:
+    if retrying(s) and s.retry_budget:
         add(dedent('''
             class RetryBudget:
                 """Retries may be at most RETRY_BUDGET of the first attempts of the last 10 s."""
@@ -419,12 +427,40 @@ def _submit(s: Scenario) -> list[str]:
                *(["    arrived_at.pop(oldest)"] if s.max_age else []),
                *(["    forget()"] if s.memory else []),
                "queue.put_nowait(item)"]
+    if client_retrying(s):
+        doc += ".\n    A refused request comes back after a backoff, up to CLIENT_RETRIES times"
+        put = _client_retry_loop(s, gone)
     put = "\n".join(put)
     add("\n\nasync def submit(queue, item):\n"
         f'    """Produce one item and put it in the queue; the put {doc}."""\n'
         + indent("\n".join(produced) + "\n" + put + "\n"
                  + 'log(f"enqueued {item} qsize after: {queue.qsize()}")\n', "    "))
     return parts
+
+
+def _client_retry_loop(s: Scenario, gone: list[str]) -> list[str]:
+    """submit()'s put with client retries (mirrors Service.client_request)."""
+    if s.policy == "reject":
+        attempt = ["try:", "    queue.put_nowait(item)", "except asyncio.QueueFull:"]
+        refused = 'log(f"rejected {item}: queue full")'
+    else:
+        attempt = ["try:", "    async with asyncio.timeout(PUT_TIMEOUT):", "        await queue.put(item)",
+                   "except TimeoutError:"]
+        refused = 'log(f"put-timeout {item}")'
+    attempt += ["    if attempt == CLIENT_RETRIES:",
+                "        " + refused,
+                *("        " + line for line in gone),
+                "        return",
+                "    attempt += 1",
+                "    delay = backoff(attempt, delay)",
+                '    log(f"request {item} retry {attempt} in {delay:.3f}")',
+                "    await asyncio.sleep(delay)",
+                "else:",
+                "    break"]
+    return ["attempt = 0",
+            "delay = BACKOFF  # the last backoff (decorrelated jitter grows from it)",
+            "while True:",
+            *("    " + line for line in attempt)]
 
 
 def _producers(s: Scenario) -> list[str]:

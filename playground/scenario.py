@@ -254,6 +254,9 @@ FIELDS: dict[str, Field] = {
         _choice("jitter", "full", ("none", "full", "equal", "decorrelated"), "Jitter",
                 "How a backoff is randomised: none, full, equal or decorrelated (AWS's variants).",
                 "Retries"),
+        _int("client_retries", 0, 0, 10, "Client retries",
+             "Open producers only: a request whose put was rejected or timed out comes back after "
+             "a backoff, as the same item, up to this many times.", "Retries", zero_means="none"),
         _float("retry_budget", 0, 0, 1, "Retry budget",
                "Retries may be at most this fraction of first attempts over the last 10 s; "
                "past it, a failure is final.", "Retries", zero_means="no budget"),
@@ -302,6 +305,7 @@ class Scenario:
     backoff: float = FIELDS["backoff"].default
     backoff_cap: float = FIELDS["backoff_cap"].default
     jitter: str = FIELDS["jitter"].default
+    client_retries: int = FIELDS["client_retries"].default
     retry_budget: float = FIELDS["retry_budget"].default
     memory: int = FIELDS["memory"].default
     restart: float = FIELDS["restart"].default

@@ -97,6 +97,16 @@ SCENARIOS = [
      "&service_dist=lognormal", 6),
     ("abandon-continue-finite", "abandon=continue&timeout=0.08&items=150&rate=50&workers=3&limit=2"
      "&service_dist=lognormal", None),
+    ("client-retries-reject", "policy=reject&queue=5&rate=80&client_retries=2", 6),
+    ("client-retries-reject-no-jitter-ties", "policy=reject&queue=2&arrivals=steady&rate=40&client_retries=3"
+     "&jitter=none&backoff=0.05&service_dist=constant&service_time=0.1&workers=2&limit=2", 5),
+    ("client-retries-put-timeout", "policy=timeout&put_timeout=0.2&queue=4&rate=70&client_retries=2"
+     "&jitter=equal", 8),
+    ("client-retries-bursts-memory", "policy=reject&queue=10&arrivals=bursts&burst=40&period=1&rate=10"
+     "&client_retries=3&jitter=decorrelated&memory=60&restart=0.5", 6),
+    ("client-and-worker-retries", "policy=reject&queue=8&rate=60&client_retries=2&retries=2&timeout=0.1"
+     "&rate_limit=30&max_age=0.5&service_dist=lognormal", 8),
+    ("client-retries-finite", "policy=reject&queue=3&rate=60&items=200&client_retries=1&workers=3", None),
     ("everything", "policy=drop-oldest&max_age=0.2&memory=50&timeout=0.1&rate=80&queue=5&capacity=3"
      "&workers=6&limit=4", 8),
 ]
@@ -137,6 +147,7 @@ def test_scenarios_cover_every_policy_and_feature():
     assert {s.jitter for s in scenarios if s.retries} == {"none", "full", "equal", "decorrelated"}
     assert any(s.retry_budget for s in scenarios)
     assert any(s.abandon == "continue" and s.timeout for s in scenarios)
+    assert {s.policy for s in scenarios if s.client_retries} == {"reject", "timeout"}
     assert any(s.memory for s in scenarios)
     assert any(0 < s.limit < s.workers for s in scenarios)
     assert any(s.limit == 0 for s in scenarios)
@@ -173,4 +184,4 @@ def test_parity_traces_show_every_kind_of_event():
         kinds |= {event[1] for event in engine.read_events()}
     assert kinds == {trace.PRODUCE, trace.ENQUEUED, trace.HANDLED, trace.SHUTDOWN, trace.REJECTED,
                      trace.DROPPED, trace.PUT_TIMEOUT, trace.STALE, trace.TIMEOUT, trace.CRASH,
-                     trace.RESTART, trace.THROTTLED, trace.RETRY}
+                     trace.RESTART, trace.THROTTLED, trace.RETRY, trace.REQUEST_RETRY}

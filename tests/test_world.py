@@ -199,6 +199,8 @@ def test_a_retry_budget_bounds_retries_by_first_attempts_over_ten_seconds():
     "retries=4&jitter=decorrelated&timeout=0.08&rate_limit=30&rate=50&workers=10&limit=0&capacity=4"
     "&contention=0.2&memory=60&restart=0.5",
     "retries=1&retry_budget=0.5&timeout=0.05&max_age=0.2&policy=drop-oldest&queue=8&rate=80",
+    "client_retries=3&policy=reject&queue=4&rate=90&abandon=continue&timeout=0.1&memory=50&restart=0.3",
+    "client_retries=2&policy=timeout&put_timeout=0.1&queue=3&rate=70&retries=2&rate_limit=20",
 ]), seed=st.integers(0, 50), until=st.floats(1, 20))
 def test_every_item_ends_in_exactly_one_outcome_or_is_still_in_the_system(link, seed, until):
     engine = Engine(Scenario.from_link(f"{link}&seed={seed}"), event_cap=0)
@@ -284,3 +286,16 @@ def test_in_flight_stays_within_the_semaphore_only_when_timed_out_calls_stop(aba
         assert peak <= 10 and peak_abandoned == 0
     else:
         assert peak > 100 and peak_abandoned >= peak - 10  # all but the permit holders
+
+
+def test_client_retries_bring_shed_load_back_to_the_queue(capsys):
+    """Rejecting is shedding load; a client that retries brings it back: the queue sees the
+    arrivals plus every retry, and the items it finally takes wait longer."""
+    link = "policy=reject&queue=10&rate=60&workers=4&limit=4&service_time=0.1"
+    plain = run_json(capsys, link, "--until", "120")
+    retried = run_json(capsys, link + "&client_retries=3&backoff=0.2", "--until", "120")
+    assert plain["request_retries"] == 0 and retried["request_retries"] > retried["arrived"]
+    puts_per_second = (retried["arrived"] + retried["request_retries"]) / 120
+    assert puts_per_second > 2 * 60  # more than twice the arrivals knock on the queue
+    assert retried["rejected"] < plain["rejected"] and retried["latency_p99"] > plain["latency_p99"]
+    assert retried["arrived"] == (retried["completed"] + retried["rejected"] + retried["in_system"])

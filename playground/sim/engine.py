@@ -103,7 +103,9 @@ class _Request:
             return
         if service.put_would_wait():
             requests.light -= 1
-            task = Task(loop, service.put(item), requests, start=False)
+            retrying = client_retrying(service.engine.scenario)
+            task = Task(loop, service.client_request(item) if retrying else service.put(item), requests,
+                        start=False)
             requests.tasks.add(task)
             task()
         else:
@@ -142,6 +144,12 @@ def abandoning(scenario: Scenario) -> bool:
     return scenario.abandon == "continue" and bool(scenario.timeout)
 
 
+def client_retrying(scenario: Scenario) -> bool:
+    """Whether open requests whose put failed come back after a backoff."""
+    return bool(scenario.client_retries and scenario.producer == "open"
+                and scenario.policy in ("reject", "timeout"))
+
+
 def retrying(scenario: Scenario) -> bool:
     """Whether workers run the retry loop: retries are on and a call can fail."""
     return bool(scenario.retries and (scenario.timeout or scenario.rate_limit))
@@ -171,6 +179,7 @@ class Service:
         self.arrivals_pausing = False  # it is sleeping until the next arrival
         self.bursts_task = None  # open arrivals: the periodic bursts loop
         self.blocked: dict[Item, float] = {}  # open requests waiting in put -> since
+        self.backing_off: dict[Item, float] = {}  # open requests waiting to retry their put -> since
         self.shutting_down = False
         self.main = Task(loop, self.serve())
 
@@ -305,7 +314,10 @@ class Service:
         """request(): one open arrival, as a task. (Arrivals use _Request, which
         is the same task made only when its put has to wait.)"""
         item = self.engine.produce(item_id, self.queue.qsize())
-        yield from self.put(item)
+        if client_retrying(self.engine.scenario):
+            yield from self.client_request(item)
+        else:
+            yield from self.put(item)
 
     def start_request(self, item_id: int) -> None:
         """requests.create_task(request(item)): its first step runs one hop from now."""
@@ -337,7 +349,59 @@ class Service:
         engine.record(ev.ENQUEUED, item.id, queue.qsize())
 
     def put_would_wait(self) -> bool:
-        return self.queue.full() and self.engine.scenario.policy in WAITING_POLICIES
+        """Whether a put must become a task: it waits for room, or (with client retries) it
+        may be refused and come back after a backoff."""
+        if not self.queue.full():
+            return False
+        scenario = self.engine.scenario
+        return scenario.policy in WAITING_POLICIES or client_retrying(scenario)
+
+    def client_request(self, item: Item):
+        """submit() with client retries: a put that is refused (rejected, or timed out) is
+        tried again after a backoff, up to client_retries times; the last refusal is the
+        item's outcome. The request stays pending, and held, while it backs off."""
+        engine = self.engine
+        loop = self.loop
+        queue = self.queue
+        attempt = 0
+        delay = engine.scenario.backoff  # decorrelated jitter grows from the last backoff
+        while True:
+            scenario = engine.scenario
+            if not queue.full():
+                self.put_now(item)
+                return
+            if scenario.policy == "reject":
+                failed = "rejected"
+            elif scenario.policy == "timeout":
+                failed = None
+                self.blocked[item] = loop.now
+                try:
+                    yield from timeout(loop, loop.current, scenario.put_timeout, queue.put(item))
+                except TimeoutError:
+                    failed = "put-timeout"
+                finally:
+                    del self.blocked[item]
+                if failed is None:
+                    item.enqueued = loop.now
+                    engine.record(ev.ENQUEUED, item.id, queue.qsize())
+                    return
+            else:  # the policy changed while it backed off: a plain put now
+                yield from self.put(item)
+                return
+            if attempt >= scenario.client_retries or scenario.producer != "open":
+                engine.record(ev.REJECTED if failed == "rejected" else ev.PUT_TIMEOUT, item.id, None)
+                engine.outcome(item, failed)
+                return
+            attempt += 1
+            delay = world.backoff(engine.retry_random, scenario.jitter, scenario.backoff,
+                                  scenario.backoff_cap, attempt, delay)
+            engine.request_retries += 1
+            engine.record(ev.REQUEST_RETRY, item.id, (attempt, delay))
+            self.backing_off[item] = loop.now
+            try:
+                yield sleep(loop, delay)
+            finally:
+                del self.backing_off[item]
 
     def put_now(self, item: Item) -> None:
         """A put that does not wait: the queue has room, or the policy never waits.
@@ -616,6 +680,7 @@ class Service:
         yield from (item for item in self.queue.items if item is not None)
         yield from (slot.item for slot in self.workers if slot.item is not None)
         yield from self.blocked
+        yield from self.backing_off
 
     def all_tasks(self):
         yield self.main
@@ -655,6 +720,7 @@ class Engine:
         self.hiccup_until = float("-inf")
         self.hiccup_factor = 1.0
         self.retries = 0  # retries slept for
+        self.request_retries = 0  # open requests sent again after a refused put
         self.events: deque = deque(maxlen=self.event_cap)
         self.events_overflowed = False  # the last read found the ring full
         self.metrics = Metrics(self.window, self.keep_windows)
@@ -947,6 +1013,7 @@ class Engine:
         summary.update({
             "attempts": self.attempts,
             "retries": self.retries,
+            "request_retries": self.request_retries,
             "throughput": completed / now if now > 0 else 0.0,
             "latency_mean": latency_sum / completed if completed else None,
             "latency_p50": latency.quantile(0.50),

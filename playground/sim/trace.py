@@ -18,6 +18,7 @@ STALE = "stale"  # a: item, b: worker
 TIMEOUT = "timeout"  # a: item, b: worker
 THROTTLED = "throttled"  # a: item, b: worker
 RETRY = "retry"  # a: item, b: (worker, seconds of backoff)
+REQUEST_RETRY = "request-retry"  # a: item, b: (attempt, seconds of backoff)
 CRASH = "crash"  # a: items lost
 RESTART = "restart"
 
@@ -33,6 +34,7 @@ _TEXT = {
     TIMEOUT: "worker-{b} timeout {a}",
     THROTTLED: "worker-{b} throttled {a}",
     RETRY: "worker-{b[0]} retry {a} in {b[1]:.3f}",
+    REQUEST_RETRY: "request {a} retry {b[0]} in {b[1]:.3f}",
     CRASH: "out of memory: {a} items lost",
     RESTART: "restarted",
 }

@@ -17,9 +17,10 @@ const LOG_STEP = Math.log(1.1); // above the knee, one position is about 10 % mo
 const kneeOf = (max) => (max <= 1000 ? 16 : 20);
 
 function retriesOff(s) {
-  if (!s.retries) return 'Only used with retries.';
-  if (!s.timeout && !s.rate_limit) return 'Only used when a call can fail (a call timeout or a rate limit).';
-  return '';
+  const clients = s.client_retries && s.producer === 'open' && ['reject', 'timeout'].includes(s.policy);
+  const workers = s.retries && (s.timeout || s.rate_limit);
+  if (clients || workers) return '';
+  return 'Only used with retries (of calls that can fail, or of refused requests).';
 }
 
 /** When a control does not apply to the scenario as it stands, why (it is dimmed, not removed). */
@@ -35,7 +36,9 @@ const NOT_APPLICABLE = {
   backoff: (s) => retriesOff(s),
   backoff_cap: (s) => retriesOff(s),
   jitter: (s) => retriesOff(s),
-  retry_budget: (s) => retriesOff(s),
+  retry_budget: (s) => (s.retries && (s.timeout || s.rate_limit) ? '' : 'Only used with retries of calls that can fail.'),
+  client_retries: (s) => (s.producer !== 'open' ? 'Only used with open producers.'
+    : !['reject', 'timeout'].includes(s.policy) ? 'Only used when a put can be refused (policy reject or timeout).' : ''),
 };
 
 function sig(value, digits = 3) {
