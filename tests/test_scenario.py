@@ -22,7 +22,7 @@ def test_defaults():
         "producers": 1, "items": 0, "queue": 20, "policy": "block", "put_timeout": 1.0,
         "max_age": 0.0, "workers": 4, "limit": 4, "service_time": 0.1,
         "service_dist": "exponential", "timeout": 0.0, "abandon": "stop", "capacity": 0, "contention": 0.0, "rate_limit": 0.0, "rate_burst": 0, "retries": 0,
-        "backoff": 0.1, "backoff_cap": 10.0, "jitter": "full", "retry_budget": 0.0, "memory": 0,
+        "backoff": 0.1, "backoff_cap": 10.0, "jitter": "full", "client_retries": 0, "retry_budget": 0.0, "memory": 0,
         "restart": 2.0, "seed": 1, "preset": None,
     }
     assert s.to_link() == "v=1"
