@@ -299,3 +299,13 @@ def test_client_retries_bring_shed_load_back_to_the_queue(capsys):
     assert puts_per_second > 2 * 60  # more than twice the arrivals knock on the queue
     assert retried["rejected"] < plain["rejected"] and retried["latency_p99"] > plain["latency_p99"]
     assert retried["arrived"] == (retried["completed"] + retried["rejected"] + retried["in_system"])
+
+
+def test_a_hiccup_is_a_control_like_any_other_replayed_exactly():
+    scenario = Scenario.from_link("rate=60&timeout=0.2&retries=2&abandon=continue&capacity=4&contention=0.1")
+    engine = Engine(scenario, event_cap=None)
+    engine.run(2.0)
+    engine.apply({"action": "hiccup", "factor": 8, "seconds": 1.5})
+    engine.run(6.0)
+    replayed = Engine.replay(scenario, engine.control_log, 6.0, event_cap=None)
+    assert replayed.read_events() == engine.read_events() and replayed.summary() == engine.summary()

@@ -580,6 +580,7 @@ class Service:
                 yield from timeout(loop, slot.task, scenario.timeout, iter(shield(loop, call)))
             except TimeoutError:
                 self.abandoned.append(call)
+                self.engine.abandoned_calls += 1
                 raise
         else:
             yield from timeout(loop, slot.task, scenario.timeout, self.downstream())
@@ -721,6 +722,7 @@ class Engine:
         self.hiccup_factor = 1.0
         self.retries = 0  # retries slept for
         self.request_retries = 0  # open requests sent again after a refused put
+        self.abandoned_calls = 0  # calls left running in the downstream after a timeout
         self.events: deque = deque(maxlen=self.event_cap)
         self.events_overflowed = False  # the last read found the ring full
         self.metrics = Metrics(self.window, self.keep_windows)
@@ -1001,6 +1003,13 @@ class Engine:
             "throttled": o["throttled"],
             "lost": o["lost"],
             "in_system": m.in_system,
+            # Attempts, counted apart from items: calls tried (throttled ones included), retries
+            # of calls and of refused requests, calls abandoned in the downstream, calls in it now.
+            "attempts": self.attempts,
+            "retries": self.retries,
+            "request_retries": self.request_retries,
+            "abandoned_calls": self.abandoned_calls,
+            "downstream_in_flight": self.service.in_flight if self.restart_at is None else 0,
         }
 
     def summary(self) -> dict:
@@ -1011,9 +1020,6 @@ class Engine:
         latency_sum, latency = m.totals_now()
         summary = self.totals()
         summary.update({
-            "attempts": self.attempts,
-            "retries": self.retries,
-            "request_retries": self.request_retries,
             "throughput": completed / now if now > 0 else 0.0,
             "latency_mean": latency_sum / completed if completed else None,
             "latency_p50": latency.quantile(0.50),

@@ -855,7 +855,9 @@ export class Pipeline {
     this.recordText("downstream", T.downLoad, r.x + r.w / 2, r.y + r.h - u * 1.1, this.MW);
     ctx.font = L.fSmall;
     ctx.fillStyle = T.slow ? C.bad : C.muted;
-    ctx.fillText(T.slow || (d.capacity > 0 ? "capacity" : "no capacity limit"), r.x + r.w / 2, r.y + r.h, this.MW);
+    const note = T.slow || (d.capacity > 0 ? "capacity" : "no capacity limit");
+    ctx.fillText(note, r.x + r.w / 2, r.y + r.h, this.MW);
+    this.recordText("downstreamNote", note, r.x + r.w / 2, r.y + r.h, this.MW);
   }
 
   drawExit(L, s) {

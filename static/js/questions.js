@@ -64,8 +64,14 @@ export function answers(scenario, state) {
 
   // 4. How many downstream calls at once?
   const inFlight = state?.downstream?.in_flight ?? 0;
+  const abandoned = state?.downstream?.abandoned ?? 0;
+  const walkAway = scenario.abandon === 'continue' && scenario.timeout > 0;
   let calls;
-  if (scenario.limit > 0) {
+  if (scenario.limit > 0 && walkAway) {
+    // The semaphore bounds the calls workers wait on; abandoned calls are outside it.
+    calls = `At most ${scenario.limit} downstream ${scenario.limit === 1 ? 'call' : 'calls'} waited on at once, `
+      + `but calls that time out go on: ${inFlight} in flight now, ${abandoned} of them abandoned`;
+  } else if (scenario.limit > 0) {
     calls = `At most ${scenario.limit} downstream ${scenario.limit === 1 ? 'call' : 'calls'} at once (${inFlight} in flight now)`;
     if (scenario.limit > scenario.workers) calls += `; only ${plural(scenario.workers, 'worker')}, so the limit never binds`;
   } else {
