@@ -50,12 +50,17 @@ class Claim:
     """Given the preset's link, None if the claim holds, else what was seen instead."""
 
 
+def changed(link: str, **changes) -> str:
+    """``link`` with some keys changed (a link may give each key only once)."""
+    return Scenario.from_link(link).replace(**changes).to_link()
+
+
 def _ratio(a: float, b: float) -> float:
     return a / b if b else float("inf")
 
 
 def _no_semaphore_limit_helps(link: str) -> str | None:
-    hammered, limited = run(link, 60), run(link + "&limit=8", 60)
+    hammered, limited = run(link, 60), run(changed(link, limit=8), 60)
     if (_ratio(limited["completed"], hammered["completed"]) >= 1.5
             and limited["latency_p99"] <= 0.5 * hammered["latency_p99"]):
         return None
@@ -76,12 +81,12 @@ def _oom_crashes(link: str) -> str | None:
 
 
 def _oom_bound_alone_still_crashes(link: str) -> str | None:
-    seen = run(link + "&queue=50", 120)
+    seen = run(changed(link, queue=50), 120)
     return None if seen["crashes"] >= 1 and seen["lost"] > 0 else f"{seen['crashes']} crashes with queue=50"
 
 
 def _oom_shedding_stops_the_crash(link: str) -> str | None:
-    seen = run(link + "&queue=50&policy=reject", 300)
+    seen = run(changed(link, queue=50, policy="reject"), 300)
     if seen["crashes"] == 0 and seen["rejected"] > 0:
         return None
     return f"{seen['crashes']} crashes, {seen['rejected']} rejected with queue=50&policy=reject"

@@ -145,7 +145,8 @@ PRESETS: dict[str, Preset] = _presets(
             "The queue has no limit and items arrive 1.5 times faster than they are served, so about "
             "20 more items are held every second. Watch memory climb for some 25 seconds until the "
             "service crashes out of memory, loses everything it held, restarts, and starts climbing again. "
-            "Give the queue a limit to see the crash go away."
+            "A queue limit alone does not save it: requests blocked at a full queue still hold memory. "
+            "Bound the queue and reject when full, and the crash goes away."
         ),
         overrides=dict(
             rate=60,
@@ -162,18 +163,21 @@ PRESETS: dict[str, Preset] = _presets(
         name="no-semaphore",
         title="No semaphore: 32 workers hammer the downstream",
         notice=(
-            "Thirty-two workers and no semaphore call a downstream that handles four calls at once. "
-            "Watch the calls in flight pass four: every call slows down, more pile up, and the "
-            "downstream crawls while the queue grows. Set the limit to 4 and it recovers: "
-            "a queue alone does not limit how hard workers hit a dependency."
+            "Thirty-two workers and no semaphore call a downstream that does eight calls at once at "
+            "full speed and loses throughput past that (contention: locks, a pool, GC). Watch the "
+            "calls in flight climb past eight: every call slows, more pile up, and it completes about "
+            "half of the 50 items a second that arrive while the queue and the waiting requests grow. "
+            "Set the limit to 8 and it keeps up again: a queue alone does not limit how hard workers "
+            "hit a dependency; a semaphore does."
         ),
         overrides=dict(
-            rate=35,
+            rate=50,
             queue=50,
             policy="block",
             workers=32,
             limit=0,
-            capacity=4,
+            capacity=8,
+            contention=0.1,
             service_time=0.1,
         ),
     ),

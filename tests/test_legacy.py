@@ -23,8 +23,9 @@ def test_an_old_link_runs_and_prints_exactly_as_recorded(recorded):
     summary = now["summary"]
     # Without retries every item that reached the downstream was attempted once: those that
     # ended there, and some of those lost in a crash or still in the system.
-    attempts = added.pop("attempts")
-    assert 0 <= added.pop("downstream_in_flight") <= max(1, attempts)
+    attempts = summary["attempts"]
+    added.pop("attempts", None)
+    assert 0 <= added.pop("downstream_in_flight", 0) <= max(1, attempts)
     ended = summary["completed"] + summary["timeouts"]
     assert ended <= attempts <= ended + summary["lost"] + summary["in_system"]
     assert all(value == 0 for value in added.values()), added

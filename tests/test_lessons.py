@@ -1,0 +1,43 @@
+"""Every claim of every preset holds on a headless run (playground/lessons.py), and every preset
+notice sentence that promises an outcome has a claim behind it."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.lessons import CLAIMS, claims_holding
+from playground.presets import PRESETS
+
+ALL = [(name, claim) for name, claims in CLAIMS.items() for claim in claims]
+
+
+@pytest.mark.parametrize("name, claim", ALL, ids=[f"{n}: {c.sentence[:50]}" for n, c in ALL])
+def test_a_preset_claim_holds(name, claim):
+    failure = claim.check(PRESETS[name].link)
+    assert failure is None, f"{name}: {claim.sentence!r} does not hold: {failure}"
+
+
+def test_claims_belong_to_presets_and_name_real_keys():
+    from playground.scenario import FIELDS
+
+    for name, claims in CLAIMS.items():
+        assert name in PRESETS
+        for claim in claims:
+            assert claim.depends_on and set(claim.depends_on) <= set(FIELDS), claim
+
+
+def test_a_link_that_changes_what_a_claim_depends_on_drops_it():
+    holding = claims_holding("unbounded-oom", {"queue": 50})
+    assert any("crashes out of memory" in s for s in holding) is False  # depends on queue
+    assert any("A queue limit alone" in s for s in holding)  # does not: it is about queue limits
+    assert claims_holding("no-semaphore", {}) and not claims_holding("no-semaphore", {"limit": 8})
+
+
+@pytest.mark.parametrize("name, words", [
+    ("no-semaphore", ["Set the limit to 8", "half of the 50 items"]),
+    ("unbounded-oom", ["crashes out of memory", "A queue limit alone does not save it",
+                       "reject when full, and the crash goes away"]),
+])
+def test_the_notice_says_what_the_claims_check(name, words):
+    for word in words:
+        assert word in PRESETS[name].notice
