@@ -27,10 +27,20 @@ class Run:
         return self.summary[key]
 
 
+#: The page's Hiccup button: the downstream 5 times slower for 3 s. Claims about a hiccup press
+#: it at HICCUP_AT, so what they check is what a visitor who presses it sees.
+HICCUP = {"action": "hiccup", "factor": 5, "seconds": 3}
+HICCUP_AT = 10.0
+
+
 @lru_cache(maxsize=64)
-def run(link: str, until: float) -> Run:
-    """Run ``link`` headless to ``until`` seconds (cached: claims share runs)."""
+def run(link: str, until: float, hiccup: bool = False) -> Run:
+    """Run ``link`` headless to ``until`` seconds, pressing Hiccup at HICCUP_AT if asked
+    (cached: claims share runs)."""
     engine = Engine(Scenario.from_link(link), event_cap=0, keep_windows=10**6)
+    if hiccup:
+        engine.run(HICCUP_AT)
+        engine.apply(HICCUP)
     engine.run(until)
     spans: dict[int, int] = {}
     for window in engine.metrics.windows:
@@ -92,8 +102,41 @@ def _oom_shedding_stops_the_crash(link: str) -> str | None:
     return f"{seen['crashes']} crashes, {seen['rejected']} rejected with queue=50&policy=reject"
 
 
+def _storm_stays_down(link: str) -> str | None:
+    seen = run(link, 120, hiccup=True)
+    before, after = seen.goodput[0], seen.goodput[2:]  # spans from 20 s: the hiccup ended at 13 s
+    if before > 0.95 * 70 and max(after) < before / 3:
+        return None
+    return f"goodput per 10 s {seen.goodput}"
+
+
+def _budget_recovers(link: str) -> str | None:
+    seen = run(link, 120, hiccup=True)
+    before, after = seen.goodput[0], seen.goodput[2:]
+    if before > 0.95 * 70 and min(after) > 0.9 * before:
+        return None
+    return f"goodput per 10 s {seen.goodput}"
+
+
+def _serves_everything_until_the_hiccup(link: str) -> str | None:
+    seen = run(link, 120)
+    return None if min(seen.goodput) > 0.95 * 70 else f"goodput per 10 s {seen.goodput} with no hiccup"
+
+
 #: Preset name -> its claims.
+_WORLD = ("rate", "arrivals", "workers", "limit", "capacity", "contention", "service_time", "timeout",
+          "abandon", "retries", "jitter", "backoff", "backoff_cap", "retry_budget", "queue", "service_dist")
+
 CLAIMS: dict[str, tuple[Claim, ...]] = {
+    "retry-storm": (
+        Claim("It serves everything it is sent.", _WORLD, _serves_everything_until_the_hiccup),
+        Claim("After one Hiccup, goodput stays under a third of what it was for minutes after the "
+              "hiccup is over.", _WORLD, _storm_stays_down),
+    ),
+    "retry-budget": (
+        Claim("After one Hiccup, goodput is back to what it was within ten seconds of the hiccup's end.",
+              _WORLD, _budget_recovers),
+    ),
     "no-semaphore": (
         Claim("Past its capacity of 8 calls the downstream gets slower with every extra call, so 32 "
               "workers hammering it complete under 60 % of the 50 items a second that arrive.",

@@ -200,4 +200,52 @@ PRESETS: dict[str, Preset] = _presets(
             service_time=0.1,
         ),
     ),
+    Preset(
+        name="retry-storm",
+        title="Retry storm: a hiccup it never recovers from",
+        notice=(
+            "A service at about 70 % of its downstream's capacity: a hundred workers, no semaphore, "
+            "calls that time out at 0.25 s and are retried three times with neither jitter nor "
+            "budget; it serves everything it is sent. Press Hiccup (h), the downstream five times "
+            "slower for three seconds: calls time out, their retries keep more calls in flight, past "
+            "capacity every call is slower, and those time out too. Goodput stays under a third of "
+            "what it was for minutes after the hiccup is over; compare retry-budget."
+        ),
+        overrides=dict(
+            arrivals='steady',
+            rate=70,
+            workers=100,
+            limit=0,
+            capacity=10,
+            contention=0.1,
+            service_time=0.1,
+            timeout=0.25,
+            queue=0,
+            retries=3,
+            jitter='none',
+        ),
+    ),
+    Preset(
+        name="retry-budget",
+        title="Retry budget: the same hiccup, shrugged off",
+        notice=(
+            "The retry storm's service with one change: retries may be at most a tenth of first "
+            "attempts over the last 10 s. Press Hiccup (h): goodput dips while the downstream is "
+            "slow and is back to what it was within ten seconds of the hiccup's end."
+        ),
+        overrides=dict(
+            arrivals='steady',
+            rate=70,
+            workers=100,
+            limit=0,
+            capacity=10,
+            contention=0.1,
+            service_time=0.1,
+            timeout=0.25,
+            queue=0,
+            retries=3,
+            jitter='none',
+            retry_budget=0.1,
+        ),
+    ),
 )

@@ -41,3 +41,8 @@ def test_a_link_that_changes_what_a_claim_depends_on_drops_it():
 def test_the_notice_says_what_the_claims_check(name, words):
     for word in words:
         assert word in PRESETS[name].notice
+
+
+def test_the_retry_presets_say_what_their_claims_check():
+    assert "stays under a third of what it was for minutes" in PRESETS["retry-storm"].notice
+    assert "back to what it was within ten seconds" in PRESETS["retry-budget"].notice
