@@ -30,6 +30,7 @@ from . import frames
 from .errors import (BadRequest, ClientGone, Forbidden, Invalid, PlaygroundError, RequestTimeout,
                      TooLarge, Unauthorized, UnsupportedMediaType)
 from .governor import PROBE_INTERVAL
+from .lessons import claims_for
 from .presets import PRESETS
 from .scenario import FIELDS, Scenario, ScenarioError, scenario_from_link_leniently, shown
 from .sessions import Cursor, SessionManager
@@ -210,7 +211,11 @@ def link_verdict(query: str) -> dict:
 
 
 def presets_payload() -> list[dict]:
-    return [{"name": p.name, "title": p.title, "notice": p.notice, "link": p.link} for p in PRESETS.values()]
+    """The presets, each with its claims: sentences and the link keys they depend on, so a page
+    whose link changes one of those keys stops showing the sentence."""
+    return [{"name": p.name, "title": p.title, "notice": p.notice, "link": p.link,
+             "claims": [{"sentence": c.sentence, "depends_on": list(c.depends_on)} for c in claims_for(p.name)]}
+            for p in PRESETS.values()]
 
 
 def fields_payload() -> dict:

@@ -120,6 +120,8 @@ function applyScenario(scenario, link) {
     syncPresetSelect(scenario);
   }
   if (link !== undefined && link !== null) {
+    if (link !== app.link || !app.noticeShown) showPresetNotice(link);
+    app.noticeShown = true;
     app.link = link;
     const url = `${location.pathname}?${link}`;
     if (!app.keepAddress && url !== location.pathname + location.search) history.replaceState(null, '', url);
@@ -132,11 +134,25 @@ function syncPresetSelect(scenario) {
   if (select.value !== name) select.value = name;
 }
 
-function showPresetNotice(name) {
-  const preset = app.presets.find((p) => p.name === name);
+/** The preset's notice for the link: the whole notice for the preset as it is; for a link that
+ *  changes it, "Modified from …" with the changes, and only the claims that do not depend on
+ *  them (the rest of the notice may no longer be true). */
+function showPresetNotice(link) {
+  const query = new URLSearchParams(link);
+  const preset = app.presets.find((p) => p.name === query.get('preset'));
   const node = $('preset-notice');
-  node.textContent = preset ? `${preset.title}. ${preset.notice}` : '';
   node.hidden = !preset;
+  if (!preset) { node.textContent = ''; return; }
+  const changes = [...query.entries()].filter(([key]) => !['v', 'preset', 'seed'].includes(key));
+  if (!changes.length) {
+    node.textContent = `${preset.title}. ${preset.notice}`;
+    return;
+  }
+  const changed = new Set(changes.map(([key]) => key));
+  const holding = (preset.claims || []).filter((c) => !c.depends_on.some((key) => changed.has(key)));
+  const words = changes.map(([key, value]) => `${key.replaceAll('_', ' ')} ${value}`).join(', ');
+  node.textContent = `Modified from "${preset.title}": ${words}.`
+    + (holding.length ? ` Still true: ${holding.map((c) => c.sentence).join(' ')}` : '');
 }
 
 function setPaused(paused) {
@@ -888,7 +904,7 @@ function wireButtons() {
     if (!preset) return;
     app.keepAddress = false;
     showNotice('');
-    showPresetNotice(preset.name);
+    showPresetNotice(preset.link);
     startSession(preset.link);
   });
   $('restart-session').addEventListener('click', () => startSession(app.link, { replacing: false }));
@@ -994,7 +1010,7 @@ function openingLink(data, typed) {
       app.keepAddress = true; // the typed link stays in the address bar, to be fixed
       showLinkErrors(verdict.errors, typed);
     }
-    if (verdict.scenario?.preset) showPresetNotice(verdict.scenario.preset);
+    showPresetNotice(verdict.link);
     return verdict.link;
   }
   if (data.checkError?.status === 422) {

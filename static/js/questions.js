@@ -12,6 +12,20 @@ function waitingNow(state) {
   return Math.max(blocked, producers);
 }
 
+/** Every way work has been lost, with its count, in words: ["3 rejected", "1 call timed out"]. */
+export function lossWords(totals) {
+  const ways = [
+    ['rejected', (n) => `${n.toLocaleString('en-US')} rejected`],
+    ['dropped', (n) => `${n.toLocaleString('en-US')} dropped`],
+    ['put_timeouts', (n) => plural(n, 'put timed out', 'puts timed out')],
+    ['stale', (n) => `${n.toLocaleString('en-US')} stale`],
+    ['timeouts', (n) => plural(n, 'call timed out', 'calls timed out')],
+    ['throttled', (n) => `${n.toLocaleString('en-US')} throttled`],
+    ['lost', (n) => `${n.toLocaleString('en-US')} lost in a crash`],
+  ];
+  return ways.filter(([key]) => (totals[key] || 0) > 0).map(([key, words]) => words(totals[key]));
+}
+
 export function answers(scenario, state) {
   const totals = state?.totals || {};
   const unbounded = scenario.queue === 0;
@@ -57,10 +71,14 @@ export function answers(scenario, state) {
   } else if (policy === 'timeout') {
     full = `New work waits when full, and is turned away after ${seconds(scenario.put_timeout)}`;
   } else {
-    full = 'Nothing is lost when full: the producer waits until there is room';
+    full = 'The producer waits until there is room: a full queue itself loses nothing';
   }
   if (scenario.max_age > 0) full += `; work older than ${seconds(scenario.max_age)} is dropped as stale (${totals.stale || 0} so far)`;
   out.push(['What happens when it is full?', full]);
+
+  // 3b. What has been lost, every way at once: never "nothing is lost" while anything is.
+  const lost = lossWords(totals);
+  out.push(['Is any work lost?', lost.length ? `Yes: ${lost.join(', ')} so far` : 'No: every item so far was served or is still in the system']);
 
   // 4. How many downstream calls at once?
   const inFlight = state?.downstream?.in_flight ?? 0;

@@ -37,3 +37,18 @@ def test_the_new_controls_the_hiccup_and_abandoned_calls_show_on_the_page(page, 
     page.wait_for_function(
         "() => (window.playground.pipeline.lastLayout?.workers || []).some(w => w.state === 'r')")
     page.screenshot(path=str(artifacts / "world-abandoned-after-hiccup.png"))
+
+
+def test_a_modified_preset_says_so_and_keeps_only_the_claims_that_still_hold(page, server):
+    open_page(page, server, "preset=unbounded-oom&queue=50", frames=2)
+    notice = page.locator("#preset-notice")
+    expect(notice).to_contain_text('Modified from "Unbounded queue: memory climbs to a crash": queue 50.')
+    expect(notice).to_contain_text("A queue limit alone does not stop the crash")  # does not depend on queue
+    expect(notice).not_to_contain_text("within 40 seconds")  # depends on queue: no longer promised
+    # The cards name every way work is lost, never "nothing is lost" while anything is.
+    page.goto(server.url + "/?preset=background-jobs&rate=320&queue=15&policy=reject")
+    wait_frame(page, "f => f.state.totals.rejected > 0")
+    expect(page.locator("#questions")).to_contain_text("Is any work lost? Yes:")
+    expect(page.locator("#questions")).to_contain_text("rejected so far")
+    expect(notice).to_contain_text('Modified from "Background jobs')
+    expect(notice).not_to_contain_text("Nothing is lost")
