@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from playground.lessons import claims_for
 from playground.presets import PRESETS
 from playground.scenario import FIELDS, Scenario, ScenarioError
 
@@ -355,8 +356,9 @@ def test_presets_lists_every_preset(make_client):
     assert [p["name"] for p in listed] == list(PRESETS)
     for entry in listed:
         preset = PRESETS[entry["name"]]
+        claims = [{"sentence": c.sentence, "depends_on": list(c.depends_on)} for c in claims_for(preset.name)]
         assert entry == {"name": preset.name, "title": preset.title, "notice": preset.notice,
-                         "link": f"v=1&preset={preset.name}"}
+                         "link": f"v=1&preset={preset.name}", "claims": claims}
         assert entry["title"] and entry["notice"]
         assert client.get("/api/scenario?" + entry["link"]).status_code == 200
 
