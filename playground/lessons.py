@@ -18,13 +18,19 @@ from .sim.engine import Engine
 
 @dataclass(frozen=True)
 class Run:
-    """A headless run's summary, and its goodput per 10 s."""
+    """A headless run's summary, its goodput per 10 s, its metrics windows and its trace."""
 
     summary: dict
     goodput: tuple[float, ...]  # items a second in each 10-s span from t = 0
+    windows: tuple = ()  # every 0.5-s window, as Window.to_json()
+    trace: tuple = ()  # (time, kind, a, b) events
 
     def __getitem__(self, key: str):
         return self.summary[key]
+
+    def spans(self, start: float, end: float) -> list[dict]:
+        """The windows that lie within [start, end)."""
+        return [w for w in self.windows if start <= w["start"] and w["end"] <= end]
 
 
 #: The page's Hiccup button: the downstream 5 times slower for 3 s. Claims about a hiccup press
@@ -37,7 +43,7 @@ HICCUP_AT = 10.0
 def run(link: str, until: float, hiccup: bool = False) -> Run:
     """Run ``link`` headless to ``until`` seconds, pressing Hiccup at HICCUP_AT if asked
     (cached: claims share runs)."""
-    engine = Engine(Scenario.from_link(link), event_cap=0, keep_windows=10**6)
+    engine = Engine(Scenario.from_link(link), event_cap=None, keep_windows=10**6)
     if hiccup:
         engine.run(HICCUP_AT)
         engine.apply(HICCUP)
@@ -46,7 +52,8 @@ def run(link: str, until: float, hiccup: bool = False) -> Run:
     for window in engine.metrics.windows:
         spans[int(window.start // 10)] = spans.get(int(window.start // 10), 0) + window.outcomes["completed"]
     goodput = tuple(spans.get(i, 0) / 10 for i in range(int(until // 10)))
-    return Run(engine.summary(), goodput)
+    windows = tuple(window.to_json() for window in engine.metrics.windows)
+    return Run(engine.summary(), goodput, windows, tuple(engine.read_events()))
 
 
 @dataclass(frozen=True)
@@ -123,11 +130,189 @@ def _serves_everything_until_the_hiccup(link: str) -> str | None:
     return None if min(seen.goodput) > 0.95 * 70 else f"goodput per 10 s {seen.goodput} with no hiccup"
 
 
+def _ok(holds: bool, seen) -> str | None:
+    return None if holds else str(seen)
+
+
+def _losses(summary: dict) -> int:
+    return sum(summary[k] for k in ("rejected", "dropped", "put_timeouts", "stale", "timeouts", "throttled", "lost"))
+
+
+# The handbook --------------------------------------------------------------------------------
+
+
+def _handbook_half_a_second(link):
+    seen = run(link, 5)
+    last = max(event[0] for event in seen.trace)  # the run is over; the clock ran on to 5 s
+    return _ok(seen["finished"] and 0.4 <= last <= 0.5 and seen["completed"] == 6, f"last event at {last} s")
+
+
+def _handbook_producer_waits(link):
+    seen = run(link, 5)
+    produced = {e[2]: e[0] for e in seen.trace if e[1] == "produce"}
+    enqueued = {e[2]: e[0] for e in seen.trace if e[1] == "enqueued"}
+    waited = [item for item in produced if enqueued.get(item, 0) > produced[item]]
+    return _ok(bool(waited), f"no put waited: {produced} / {enqueued}")
+
+
+def _handbook_third_worker_waits_at_the_semaphore(link):
+    seen = run(link, 5)
+    permit = max(w["parts"]["permit"]["p99"] or 0 for w in seen.windows) if seen.windows else 0
+    return _ok(permit > 0, f"longest wait for a permit {permit}")
+
+
+# Webhook ingestion ------------------------------------------------------------------------------
+
+
+def _webhook_fills_then_rejects(link):
+    seen = run(link, 60)
+    limit = Scenario.from_link(link).queue
+    full_by = next((w["end"] for w in seen.windows if w["queue"] >= 0.9 * limit), None)
+    later = seen.spans(10, 60)
+    rejecting = sum(1 for w in later if w["outcomes"]["rejected"] > 0) / len(later)
+    queues = sorted(w["queue"] for w in later)
+    holds = (full_by is not None and full_by <= 5 and rejecting >= 0.9
+             and queues[len(queues) // 2] >= 0.85 * limit and queues[0] >= 0.6 * limit)
+    return _ok(holds, f"full by {full_by} s; queue from 10 s: {[w['queue'] for w in later][:12]}")
+
+
+def _webhook_latency_bounded(link):
+    seen = run(link, 120)
+    early = max(w["latency"]["p99"] for w in seen.spans(10, 30))
+    late = max(w["latency"]["p99"] for w in seen.spans(100, 120))
+    return _ok(seen["latency_p99"] < 2.0 and late <= 1.25 * early,
+               f"p99 {seen['latency_p99']:.2f} s; worst window p99 10-30 s {early:.2f}, 100-120 s {late:.2f}")
+
+
+# Background jobs -----------------------------------------------------------------------------------
+
+
+def _jobs_queue_fills_and_producers_slow(link):
+    seen = run(link, 60)
+    limit = Scenario.from_link(link).queue
+    full_by = next((w["end"] for w in seen.windows if w["queue"] >= limit), None)
+    later = seen.spans(10, 60)
+    arrivals = sum(w["arrived"] for w in later)
+    served = sum(w["outcomes"]["completed"] for w in later)
+    return _ok(full_by is not None and full_by <= 5 and abs(arrivals - served) <= 0.05 * served,
+               f"full by {full_by} s; from 10 s {arrivals} arrived, {served} served")
+
+
+def _jobs_nothing_lost(link):
+    seen = run(link, 120)
+    s = Scenario.from_link(link)
+    bound = s.queue + s.workers + s.producers
+    return _ok(_losses(seen.summary) == 0 and seen["peak_in_system"] <= bound,
+               f"losses {_losses(seen.summary)}, peak in system {seen['peak_in_system']} (bound {bound})")
+
+
+# Bursty pipeline -----------------------------------------------------------------------------------
+
+
+def _bursts_drain_before_the_next(link):
+    seen = run(link, 60)
+    s = Scenario.from_link(link)
+    drained = []
+    for k in range(1, int(60 // s.period)):
+        burst_at = k * s.period
+        after = [w for w in seen.windows if burst_at + 3 <= w["end"] <= burst_at + 3.5]
+        drained.append(bool(after) and after[0]["queue"] < 0.1 * s.burst)
+    peak = max(w["queue"] for w in seen.windows)
+    return _ok(all(drained) and peak >= 0.5 * s.burst and seen["rejected"] == 0,
+               f"drained within 3 s after each burst: {drained}; peak queue {peak}; rejected {seen['rejected']}")
+
+
+def _bursts_need_the_room(link):
+    seen = run(changed(link, queue=50), 60)
+    return _ok(seen["rejected"] > 0, f"{seen['rejected']} rejected with queue=50")
+
+
+# Stale work -----------------------------------------------------------------------------------------
+
+
+def _stale_climbs_latency_flat(link):
+    seen = run(link, 120)
+    late = [w["latency"]["p99"] for w in seen.spans(60, 120) if w["latency"]["p99"] is not None]
+    early = [w["latency"]["p99"] for w in seen.spans(10, 60) if w["latency"]["p99"] is not None]
+    # max_age plus one call: it does not grow with time as the queue's wait would.
+    return _ok(seen["stale"] > 0 and max(late) < 3.0 and max(late) <= 1.15 * max(early),
+               f"stale {seen['stale']}, worst window p99 10-60 s {max(early):.2f} s, 60-120 s {max(late):.2f} s")
+
+
+def _stale_off_latency_grows(link):
+    seen = run(changed(link, max_age=0), 120)
+    early = seen.spans(10, 20)
+    late = seen.spans(110, 120)
+    mid = lambda ws: sorted(w["latency"]["p50"] for w in ws)[len(ws) // 2]  # noqa: E731
+    return _ok(mid(late) > 2 * mid(early), f"p50 at 10-20 s {mid(early):.2f} s, at 110-120 s {mid(late):.2f} s")
+
+
+# API fan-out ---------------------------------------------------------------------------------------
+
+
+def _fan_out_waits_at_the_semaphore(link):
+    seen = run(link, 60)
+    permit = sorted(w["parts"]["permit"]["p95"] or 0 for w in seen.spans(10, 60))
+    most = max(w["in_flight"] for w in seen.windows)
+    s = Scenario.from_link(link)
+    return _ok(permit[len(permit) // 2] > 0 and most <= s.limit,
+               f"median window's permit p95 {permit[len(permit) // 2]}; most in flight {most}")
+
+
+def _fan_out_more_permits_slow_calls(link):
+    four, eight = run(link, 60), run(changed(link, limit=8), 60)
+    def service(seen):
+        values = sorted(w["parts"]["service"]["p50"] for w in seen.spans(10, 60))
+        return values[len(values) // 2]
+    return _ok(service(eight) > 1.15 * service(four),
+               f"median call {service(four):.3f} s with limit 4, {service(eight):.3f} s with limit 8")
+
+
 #: Preset name -> its claims.
 _WORLD = ("rate", "arrivals", "workers", "limit", "capacity", "contention", "service_time", "timeout",
           "abandon", "retries", "jitter", "backoff", "backoff_cap", "retry_budget", "queue", "service_dist")
 
+_ALL = ("rate", "arrivals", "producer", "producers", "items", "queue", "policy", "workers", "limit",
+        "service_time", "service_dist", "capacity", "contention", "timeout", "max_age", "memory",
+        "burst", "period", "put_timeout", "rate_limit", "retries", "abandon")
+
 CLAIMS: dict[str, tuple[Claim, ...]] = {
+    "handbook": (
+        Claim("Everything finishes in about half a second.", _ALL, _handbook_half_a_second),
+        Claim("The producer waits as soon as the queue holds two items.", _ALL, _handbook_producer_waits),
+        Claim("The third worker waits at the semaphore while two others call the downstream.", _ALL,
+              _handbook_third_worker_waits_at_the_semaphore),
+    ),
+    "webhook-ingestion": (
+        Claim("The queue fills in the first seconds; then new requests are rejected and the queue "
+              "stays near its limit.", _ALL, _webhook_fills_then_rejects),
+        Claim("Latency of accepted requests stays bounded.", ("rate", "queue", "policy", "workers", "limit",
+              "service_time", "capacity", "contention"), _webhook_latency_bounded),
+    ),
+    "background-jobs": (
+        Claim("The queue fills to its limit, then producing slows to the workers' pace.", _ALL,
+              _jobs_queue_fills_and_producers_slow),
+        Claim("Nothing is lost and nothing piles up beyond the queue.", ("policy", "queue", "producer", "max_age",
+              "timeout", "memory", "rate_limit", "items", "abandon"), _jobs_nothing_lost),
+    ),
+    "bursty-pipeline": (
+        Claim("The queue jumps with each burst and is drained within a few seconds, before the next.",
+              _ALL, _bursts_drain_before_the_next),
+        Claim("Shrink the queue below the burst and items are rejected.", ("burst", "policy", "arrivals"),
+              _bursts_need_the_room),
+    ),
+    "stale-work": (
+        Claim("The stale count climbs while served items' latency stays near two seconds.", _ALL,
+              _stale_climbs_latency_flat),
+        Claim("Set max_age to 0 and the waiting time grows without bound.", ("rate", "workers", "limit",
+              "service_time", "queue", "policy", "capacity", "contention"), _stale_off_latency_grows),
+    ),
+    "api-fan-out": (
+        Claim("The other workers wait at the semaphore while the API answers at full speed.", _ALL,
+              _fan_out_waits_at_the_semaphore),
+        Claim("Raise the limit above 4 and the calls slow down.", ("capacity", "contention", "workers",
+              "service_time", "rate"), _fan_out_more_permits_slow_calls),
+    ),
     "retry-storm": (
         Claim("It serves everything it is sent.", _WORLD, _serves_everything_until_the_hiccup),
         Claim("After one Hiccup, goodput stays under a third of what it was for minutes after the "

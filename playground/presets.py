@@ -41,8 +41,10 @@ PRESETS: dict[str, Preset] = _presets(
         name="handbook",
         title="The handbook's example",
         notice=(
-            "Six items, a queue of two, three workers and a semaphore of two: exactly the handbook's "
-            "program. Watch the producer wait as soon as the queue holds two items, and the third "
+            "Six items, a queue of two, three workers and a semaphore of two: the handbook's program "
+            "with the two changes it needs to run on Python 3.11 and to finish (the producer is "
+            "awaited before the queue is joined, and workers stop on None sentinels, 3.11's way of "
+            "doing what 3.13's queue.shutdown() does). Watch the producer wait as soon as the queue holds two items, and the third "
             "worker wait at the semaphore while two others call the downstream. "
             "Everything finishes in about half a second, then the queue is joined and shut down."
         ),
@@ -84,7 +86,8 @@ PRESETS: dict[str, Preset] = _presets(
         notice=(
             "Sixteen workers, but the downstream API only takes four calls at once, and the semaphore "
             "lets exactly four through. Watch the other workers wait at the semaphore while the API "
-            "answers at full speed. Raise the limit above 4 and see every call slow down."
+            "answers at full speed. Raise the limit above 4 and see the calls slow down: past four at "
+            "once the API takes longer over each."
         ),
         overrides=dict(
             rate=30,
