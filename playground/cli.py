@@ -94,7 +94,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    source = codegen.generate(_scenario(args.link))
+    source = codegen.generate(_scenario(args.link), ideal_clock=args.ideal_clock)
     sys.stdout.write(source if source.endswith("\n") else source + "\n")
     return 0
 
@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     code = command("code", cmd_code, "print the asyncio program the scenario stands for")
     link(code)
+    code.add_argument("--ideal-clock", action="store_true",
+                      help="run it on an ideal clock (appended, standard library only), so that "
+                      "'python program.py [SECONDS]' prints the playground's trace exactly")
 
     command("presets", cmd_presets, "list the presets: name, title and link")
 

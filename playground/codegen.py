@@ -13,6 +13,7 @@ Python 3.11 idiom for what 3.13's ``queue.shutdown()`` does.
 
 from __future__ import annotations
 
+from pathlib import Path
 from textwrap import dedent, indent
 
 from .scenario import Scenario
@@ -26,15 +27,50 @@ def _num(value) -> str:
     return repr(value)
 
 
-def generate(scenario: Scenario) -> str:
+def generate(scenario: Scenario, *, ideal_clock: bool = False) -> str:
     """The complete program for ``scenario``: its blocks in order, each built by the function
-    below named for it (and, where there is one, for the engine method it mirrors)."""
+    below named for it (and, where there is one, for the engine method it mirrors).
+
+    With ``ideal_clock`` the program runs on ``playground/ideal_clock.py``'s loop, appended to
+    it (standard library only), and prints the engine's trace line for line."""
     parts: list[str] = []
     for block in (_header, _constants, _state, _clock, _draws, _memory, _world, _downstream,
                   _submit, _producers, _worker, _main):
         parts += block(scenario)
-    source = "\n\n".join(part.strip("\n") for part in parts)
-    return _two_blank_lines(source) + "\n"
+    source = _two_blank_lines("\n\n".join(part.strip("\n") for part in parts)) + "\n"
+    if ideal_clock:
+        source = _on_the_ideal_clock(source, scenario)
+    return source
+
+
+_REAL_CLOCK_MAIN = '''
+
+if __name__ == "__main__":
+    asyncio.run(main())
+'''
+
+
+def _on_the_ideal_clock(source: str, scenario: Scenario) -> str:
+    """The program, run by the ideal-clock loop instead of asyncio.run."""
+    assert source.endswith(_REAL_CLOCK_MAIN), "the program ends with its asyncio.run guard"
+    text = Path(__file__).with_name("ideal_clock.py").read_text()
+    runner = text[text.index('"""\n') + 4:].strip("\n")  # without its module docstring
+    until = ("until = float(sys.argv[1]) if len(sys.argv) > 1 else None"
+             if scenario.items else
+             "if len(sys.argv) < 2:\n"
+             '        sys.exit("This run is endless: give the simulated seconds to stop at, '
+             'as in: python program.py 60")\n'
+             "    until = float(sys.argv[1])")
+    return (source[: -len(_REAL_CLOCK_MAIN)] + "\n\n\n"
+            "# The ideal clock (from the Backpressure Playground, playground/ideal_clock.py): time\n"
+            "# jumps from one timer to the next with no lag, and timers due at the same instant\n"
+            "# fire in the order they were set, so this prints the playground's trace exactly.\n"
+            "# Usage: python program.py [SECONDS]  (stop at SECONDS of simulated time)\n\n"
+            + runner + "\n\n\n"
+            'if __name__ == "__main__":\n'
+            "    import sys\n\n"
+            f"    {until}\n"
+            "    run_on_ideal_clock(main(), until)\n")
 
 
 def _needs_arrival_random(s: Scenario) -> bool:
