@@ -268,6 +268,20 @@ def _fan_out_more_permits_slow_calls(link):
                f"median call {service(four):.3f} s with limit 4, {service(eight):.3f} s with limit 8")
 
 
+# Rate-limited fan-out ---------------------------------------------------------------------------------
+
+
+def _fan_out_sized_right(link):
+    seen = run(link, 120)
+    return _ok(seen["throttled"] == 0 and seen["completed"] >= 0.95 * seen["arrived"],
+               f"{seen['throttled']} throttled, {seen['completed']} of {seen['arrived']} completed")
+
+
+def _fan_out_unbounded_is_throttled(link):
+    seen = run(changed(link, limit=0), 120)
+    return _ok(seen["throttled"] > 0.2 * seen["arrived"], f"{seen['throttled']} of {seen['arrived']} throttled")
+
+
 #: Preset name -> its claims.
 _WORLD = ("rate", "arrivals", "workers", "limit", "capacity", "contention", "service_time", "timeout",
           "abandon", "retries", "jitter", "backoff", "backoff_cap", "retry_budget", "queue", "service_dist")
@@ -277,6 +291,13 @@ _ALL = ("rate", "arrivals", "producer", "producers", "items", "queue", "policy",
         "burst", "period", "put_timeout", "rate_limit", "retries", "abandon")
 
 CLAIMS: dict[str, tuple[Claim, ...]] = {
+    "rate-limited-fan-out": (
+        Claim("With the semaphore at 4 nothing is throttled: each burst waits its turn in the queue.",
+              _ALL + ("rate_burst",), _fan_out_sized_right),
+        Claim("Set the limit to 0 and over a fifth of the items come back throttled.",
+              ("arrivals", "burst", "period", "rate", "workers", "rate_limit", "rate_burst", "service_time",
+               "retries", "timeout"), _fan_out_unbounded_is_throttled),
+    ),
     "handbook": (
         Claim("Everything finishes in about half a second.", _ALL, _handbook_half_a_second),
         Claim("The producer waits as soon as the queue holds two items.", _ALL, _handbook_producer_waits),

@@ -251,4 +251,27 @@ PRESETS: dict[str, Preset] = _presets(
             retry_budget=0.1,
         ),
     ),
+    Preset(
+        name="rate-limited-fan-out",
+        title="Rate-limited fan-out: a semaphore sized by Little's law",
+        notice=(
+            "Every five seconds a burst of 100 requests lands on sixteen workers that call an API "
+            "allowing 40 calls a second. The semaphore is sized by Little's law, 40 calls a second "
+            "times 0.1 s a call = 4 calls at once, so nothing is throttled: each burst waits its turn "
+            "in the queue. Set the limit to 0 and the workers fire whole bursts at the API: over a "
+            "fifth of the items come back throttled (429)."
+        ),
+        overrides=dict(
+            arrivals="bursts",
+            burst=100,
+            period=5,
+            rate=20,
+            queue=200,
+            policy="block",
+            workers=16,
+            limit=4,
+            rate_limit=40,
+            service_time=0.1,
+        ),
+    ),
 )
