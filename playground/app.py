@@ -214,7 +214,8 @@ def presets_payload() -> list[dict]:
     """The presets, each with its claims: sentences and the link keys they depend on, so a page
     whose link changes one of those keys stops showing the sentence."""
     return [{"name": p.name, "title": p.title, "notice": p.notice, "link": p.link,
-             "claims": [{"sentence": c.sentence, "depends_on": list(c.depends_on)} for c in claims_for(p.name)]}
+             "claims": [{"sentence": c.sentence, "depends_on": list(c.depends_on)} for c in claims_for(p.name)],
+             "try_this": [{"label": label, "set": dict(changes)} for label, changes in p.try_this]}
             for p in PRESETS.values()]
 
 

@@ -25,6 +25,8 @@ class Preset:
     """Two or three sentences on what to watch, written for a teacher projecting the page."""
     overrides: dict
     """Link keys and values that differ from the defaults (treat as read-only)."""
+    try_this: tuple = ()
+    """One-click changes the page offers: (button label, {link key: value}), tied to the claims."""
 
     @property
     def link(self) -> str:
@@ -60,6 +62,9 @@ PRESETS: dict[str, Preset] = _presets(
             service_dist="constant",
             policy="block",
         ),
+        try_this=(
+            ('Set the queue to 1', {'queue': 1}),
+        ),
     ),
     Preset(
         name="webhook-ingestion",
@@ -78,6 +83,9 @@ PRESETS: dict[str, Preset] = _presets(
             workers=4,
             limit=4,
             service_time=0.1,
+        ),
+        try_this=(
+            ('Switch to block', {'policy': 'block'}),
         ),
     ),
     Preset(
@@ -98,6 +106,9 @@ PRESETS: dict[str, Preset] = _presets(
             limit=4,
             capacity=4,
             service_time=0.1,
+        ),
+        try_this=(
+            ('Raise the limit to 8', {'limit': 8}),
         ),
     ),
     Preset(
@@ -120,6 +131,9 @@ PRESETS: dict[str, Preset] = _presets(
             limit=4,
             service_time=0.2,
         ),
+        try_this=(
+            ('Switch to reject', {'policy': 'reject'}),
+        ),
     ),
     Preset(
         name="bursty-pipeline",
@@ -139,6 +153,9 @@ PRESETS: dict[str, Preset] = _presets(
             workers=8,
             limit=8,
             service_time=0.1,
+        ),
+        try_this=(
+            ('Shrink the queue to 50', {'queue': 50}),
         ),
     ),
     Preset(
@@ -160,6 +177,10 @@ PRESETS: dict[str, Preset] = _presets(
             service_time=0.1,
             memory=500,
             restart=3,
+        ),
+        try_this=(
+            ('Bound the queue at 50', {'queue': 50}),
+            ('Bound it and reject when full', {'queue': 50, 'policy': 'reject'}),
         ),
     ),
     Preset(
@@ -183,6 +204,9 @@ PRESETS: dict[str, Preset] = _presets(
             contention=0.1,
             service_time=0.1,
         ),
+        try_this=(
+            ('Set the limit to 8', {'limit': 8}),
+        ),
     ),
     Preset(
         name="stale-work",
@@ -201,6 +225,9 @@ PRESETS: dict[str, Preset] = _presets(
             workers=4,
             limit=4,
             service_time=0.1,
+        ),
+        try_this=(
+            ('Set max age to 0', {'max_age': 0}),
         ),
     ),
     Preset(
@@ -227,6 +254,10 @@ PRESETS: dict[str, Preset] = _presets(
             retries=3,
             jitter='none',
         ),
+        try_this=(
+            ('Add a retry budget of 0.1', {'retry_budget': 0.1}),
+            ('Add a semaphore of 10', {'limit': 10}),
+        ),
     ),
     Preset(
         name="retry-budget",
@@ -250,6 +281,9 @@ PRESETS: dict[str, Preset] = _presets(
             jitter='none',
             retry_budget=0.1,
         ),
+        try_this=(
+            ('Remove the budget', {'retry_budget': 0}),
+        ),
     ),
     Preset(
         name="rate-limited-fan-out",
@@ -272,6 +306,10 @@ PRESETS: dict[str, Preset] = _presets(
             limit=4,
             rate_limit=40,
             service_time=0.1,
+        ),
+        try_this=(
+            ('Set the limit to 0', {'limit': 0}),
+            ('Set the limit to 8', {'limit': 8}),
         ),
     ),
 )

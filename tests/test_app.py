@@ -358,7 +358,8 @@ def test_presets_lists_every_preset(make_client):
         preset = PRESETS[entry["name"]]
         claims = [{"sentence": c.sentence, "depends_on": list(c.depends_on)} for c in claims_for(preset.name)]
         assert entry == {"name": preset.name, "title": preset.title, "notice": preset.notice,
-                         "link": f"v=1&preset={preset.name}", "claims": claims}
+                         "link": f"v=1&preset={preset.name}", "claims": claims,
+                         "try_this": [{"label": label, "set": changes} for label, changes in preset.try_this]}
         assert entry["title"] and entry["notice"]
         assert client.get("/api/scenario?" + entry["link"]).status_code == 200
 

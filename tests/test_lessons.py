@@ -46,3 +46,12 @@ def test_the_notice_says_what_the_claims_check(name, words):
 def test_the_retry_presets_say_what_their_claims_check():
     assert "stays under a third of what it was for minutes" in PRESETS["retry-storm"].notice
     assert "back to what it was within ten seconds" in PRESETS["retry-budget"].notice
+
+
+def test_every_try_this_change_is_a_valid_change_of_its_preset():
+    from playground.scenario import Scenario
+
+    for name, preset in PRESETS.items():
+        for label, changes in preset.try_this:
+            changed = Scenario.from_preset(name).replace(**changes)
+            assert changed != Scenario.from_preset(name) and label.strip(), (name, label)

@@ -134,6 +134,27 @@ function syncPresetSelect(scenario) {
   if (select.value !== name) select.value = name;
 }
 
+/** The preset's one-click changes ("Set the limit to 8"), applied live; each is what one of its
+ *  claims is about, and the notice then says what changed and what still holds. */
+function showTryThis(preset) {
+  const node = $('try-this');
+  const tries = preset?.try_this || [];
+  node.hidden = !tries.length;
+  if (node.dataset.preset === (preset?.name || '')) return;
+  node.dataset.preset = preset?.name || '';
+  const label = document.createElement('span');
+  label.className = 'try-this-label';
+  label.textContent = 'Try this:';
+  const buttons = tries.map((item) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = item.label;
+    button.addEventListener('click', () => { app.keepAddress = false; control({ set: item.set }); });
+    return button;
+  });
+  node.replaceChildren(...(tries.length ? [label, ...buttons] : []));
+}
+
 /** The preset's notice for the link: the whole notice for the preset as it is; for a link that
  *  changes it, "Modified from …" with the changes, and only the claims that do not depend on
  *  them (the rest of the notice may no longer be true). */
@@ -142,6 +163,7 @@ function showPresetNotice(link) {
   const preset = app.presets.find((p) => p.name === query.get('preset'));
   const node = $('preset-notice');
   node.hidden = !preset;
+  showTryThis(preset);
   if (!preset) { node.textContent = ''; return; }
   const changes = [...query.entries()].filter(([key]) => !['v', 'preset', 'seed'].includes(key));
   if (!changes.length) {

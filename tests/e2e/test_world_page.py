@@ -52,3 +52,13 @@ def test_a_modified_preset_says_so_and_keeps_only_the_claims_that_still_hold(pag
     expect(page.locator("#questions")).to_contain_text("rejected so far")
     expect(notice).to_contain_text('Modified from "Background jobs')
     expect(notice).not_to_contain_text("Nothing is lost")
+
+
+def test_try_this_applies_a_presets_change_live_and_the_notice_follows(page, server):
+    open_page(page, server, "preset=no-semaphore", frames=2)
+    notice = page.locator("#preset-notice")
+    expect(notice).to_contain_text("Set the limit to 8 and it keeps up again")
+    page.get_by_role("group", name="Try this").get_by_role("button", name="Set the limit to 8").click()
+    wait_frame(page, "f => f.state.semaphore.limit === 8")
+    expect(notice).to_contain_text('Modified from "No semaphore: 32 workers hammer the downstream": limit 8.')
+    assert "limit=8" in page.url
