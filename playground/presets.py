@@ -291,8 +291,8 @@ PRESETS: dict[str, Preset] = _presets(
         notice=(
             "Every five seconds a burst of 100 requests lands on sixteen workers that call an API "
             "allowing 40 calls a second. The semaphore is sized by Little's law, 40 calls a second "
-            "times 0.1 s a call = 4 calls at once, so nothing is throttled: each burst waits its turn "
-            "in the queue. Set the limit to 0 and the workers fire whole bursts at the API: over a "
+            "times 0.1 s a call = 4 calls at once, so almost nothing is throttled: each burst waits its "
+            "turn in the queue. Set the limit to 0 and the workers fire whole bursts at the API: over a "
             "fifth of the items come back throttled (429)."
         ),
         overrides=dict(
