@@ -393,8 +393,7 @@ class Service:
                 engine.outcome(item, failed)
                 return
             attempt += 1
-            delay = world.backoff(engine.retry_random, scenario.jitter, scenario.backoff,
-                                  scenario.backoff_cap, attempt, delay)
+            delay = engine.backoff(attempt, delay)
             engine.request_retries += 1
             engine.record(ev.REQUEST_RETRY, item.id, (attempt, delay))
             self.backing_off[item] = loop.now
@@ -465,48 +464,55 @@ class Service:
             if retrying(scenario):
                 yield from self.attempts(slot, item)
             else:
-                yield from self.attempt_once(slot, item)
+                self.end_call(slot, item, (yield from self.call(slot, item)))
             queue.task_done()
         engine.record(ev.SHUTDOWN, index, None)
         slot.state = "done"
         slot.item = None
         slot.since = loop.now
 
-    def attempt_once(self, slot: WorkerSlot, item: Item):
-        """worker()'s call without retries: hold a permit, call the downstream (or be
-        throttled), log the outcome, release the permit."""
+    def call(self, slot: WorkerSlot, item: Item, first: bool = True):
+        """One attempt of worker()'s call: take a permit, then call the downstream (or be
+        throttled). Returns None if the call was handled, else why it failed ("throttled",
+        "timeout"); the caller logs the outcome and releases the permit."""
         engine = self.engine
         loop = self.loop
-        index = slot.index
         slot.state = "permit"
         slot.since = loop.now
         semaphore = self.semaphore
         if not semaphore.try_acquire():
             yield from semaphore.acquire()
         slot.state = "calling"
-        slot.since = item.started = loop.now
+        slot.since = loop.now
+        if first:
+            item.started = loop.now
         scenario = engine.scenario
         engine.attempts += 1
         if scenario.rate_limit and not engine.admit_call():
-            engine.record(ev.THROTTLED, item.id, index)
-            engine.outcome(item, "throttled")
-        elif scenario.timeout:
+            return "throttled"
+        if scenario.timeout:
             try:
                 yield from self.timed_call(slot)
             except TimeoutError:
-                engine.record(ev.TIMEOUT, item.id, index)
-                engine.outcome(item, "timeout")
-            else:
-                engine.record(ev.HANDLED, item.id, index)
-                engine.completed(item)
-        else:
-            # downstream() without the try/finally: nothing cancels this call
-            # (a crash discards the whole service, in_flight included).
-            yield self.call_downstream()
-            self.in_flight -= 1
-            engine.events.append((loop.now, ev.HANDLED, item.id, index))
+                return "timeout"
+            return None
+        # downstream() without the try/finally: nothing cancels this call
+        # (a crash discards the whole service, in_flight included).
+        yield self.call_downstream()
+        self.in_flight -= 1
+        return None
+
+    def end_call(self, slot: WorkerSlot, item: Item, failed: str | None) -> None:
+        """Without retries: log the call's outcome while the permit is still held, then
+        release the permit."""
+        engine = self.engine
+        if failed is None:
+            engine.record(ev.HANDLED, item.id, slot.index)
             engine.completed(item)
-        semaphore.release()
+        else:
+            engine.record(ev.THROTTLED if failed == "throttled" else ev.TIMEOUT, item.id, slot.index)
+            engine.outcome(item, failed)
+        self.semaphore.release()
 
     def attempts(self, slot: WorkerSlot, item: Item):
         """worker()'s retry loop: attempt the call; a failure (timed out, throttled) is
@@ -515,39 +521,18 @@ class Service:
         engine = self.engine
         loop = self.loop
         index = slot.index
-        scenario = engine.scenario
-        if scenario.retry_budget:
+        if engine.scenario.retry_budget:
             engine.budget.first(loop.now)
         attempt = 0
-        delay = scenario.backoff  # decorrelated jitter grows from the last backoff
+        delay = engine.scenario.backoff  # decorrelated jitter grows from the last backoff
         while True:
-            slot.state = "permit"
-            slot.since = loop.now
-            semaphore = self.semaphore
-            if not semaphore.try_acquire():
-                yield from semaphore.acquire()
-            slot.state = "calling"
-            slot.since = loop.now
-            if attempt == 0:
-                item.started = loop.now
-            scenario = engine.scenario
-            engine.attempts += 1
-            failed = None
-            if scenario.rate_limit and not engine.admit_call():
-                failed = "throttled"
-            elif scenario.timeout:
-                try:
-                    yield from self.timed_call(slot)
-                except TimeoutError:
-                    failed = "timeout"
-            else:
-                yield from self.downstream()
+            failed = yield from self.call(slot, item, first=attempt == 0)
             if failed is None:
                 engine.record(ev.HANDLED, item.id, index)
                 engine.completed(item)
-                semaphore.release()
+                self.semaphore.release()
                 return
-            semaphore.release()
+            self.semaphore.release()
             scenario = engine.scenario
             if attempt >= scenario.retries or (
                     scenario.retry_budget and not engine.budget.may_retry(loop.now, scenario.retry_budget)):
@@ -555,8 +540,7 @@ class Service:
                 engine.outcome(item, failed)
                 return
             attempt += 1
-            delay = world.backoff(engine.retry_random, scenario.jitter, scenario.backoff,
-                                  scenario.backoff_cap, attempt, delay)
+            delay = engine.backoff(attempt, delay)
             engine.retries += 1
             engine.record(ev.RETRY, item.id, (index, delay))
             slot.state = "backoff"
@@ -806,6 +790,12 @@ class Engine:
         if memory and metrics.in_system > memory:
             self._crash()
         return item
+
+    def backoff(self, attempt: int, previous: float) -> float:
+        """Seconds before retry number ``attempt`` (workers' and clients' alike: one stream)."""
+        scenario = self.scenario
+        return world.backoff(self.retry_random, scenario.jitter, scenario.backoff, scenario.backoff_cap,
+                             attempt, previous)
 
     def admit_call(self) -> bool:
         """The downstream's rate limit: a token for a call starting now, or a refusal."""
