@@ -38,6 +38,22 @@ def _presets(*presets: Preset) -> dict[str, Preset]:
     return {preset.name: preset for preset in presets}
 
 
+#: The retry storm's service; retry-budget is the same with a retry budget.
+_RETRY_STORM = dict(
+    arrivals="steady",
+    rate=70,
+    workers=100,
+    limit=0,
+    capacity=10,
+    contention=0.1,
+    service_time=0.1,
+    timeout=0.25,
+    queue=0,
+    retries=3,
+    jitter="none",
+)
+
+
 PRESETS: dict[str, Preset] = _presets(
     Preset(
         name="handbook",
@@ -241,19 +257,7 @@ PRESETS: dict[str, Preset] = _presets(
             "capacity every call is slower, and those time out too. Goodput stays under a third of "
             "what it was for minutes after the hiccup is over; compare retry-budget."
         ),
-        overrides=dict(
-            arrivals='steady',
-            rate=70,
-            workers=100,
-            limit=0,
-            capacity=10,
-            contention=0.1,
-            service_time=0.1,
-            timeout=0.25,
-            queue=0,
-            retries=3,
-            jitter='none',
-        ),
+        overrides=_RETRY_STORM,
         try_this=(
             ('Add a retry budget of 0.1', {'retry_budget': 0.1}),
             ('Add a semaphore of 10', {'limit': 10}),
@@ -267,20 +271,7 @@ PRESETS: dict[str, Preset] = _presets(
             "attempts over the last 10 s. Press Hiccup (h): goodput dips while the downstream is "
             "slow and is back to what it was within ten seconds of the hiccup's end."
         ),
-        overrides=dict(
-            arrivals='steady',
-            rate=70,
-            workers=100,
-            limit=0,
-            capacity=10,
-            contention=0.1,
-            service_time=0.1,
-            timeout=0.25,
-            queue=0,
-            retries=3,
-            jitter='none',
-            retry_budget=0.1,
-        ),
+        overrides={**_RETRY_STORM, "retry_budget": 0.1},
         try_this=(
             ('Remove the budget', {'retry_budget': 0}),
         ),

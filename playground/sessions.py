@@ -36,10 +36,6 @@ ENDED_MEMORY = 10_000
 SUMMARY_KEYS = ("throughput", "latency_mean", "latency_p50", "latency_p95", "latency_p99", "peak_in_system")
 
 
-def _r(value, digits):
-    return round(value, digits) if isinstance(value, float) else value
-
-
 class Session:
     """One running simulation and the page's controls over it."""
 
@@ -195,7 +191,7 @@ class Session:
             # The run is over: its exact run-wide figures (the CLI's summary), for the page's
             # end-of-run panel, rather than the worst of its metrics windows.
             summary = engine.summary()
-            frame["summary"] = {key: _r(summary[key], 6) for key in SUMMARY_KEYS}
+            frame["summary"] = {key: frames._r(summary[key], 6) for key in SUMMARY_KEYS}
         message = self.ended or self.halted
         if self.throttled and not message:
             message = (f"This scenario needs more work than one session may do per frame: it runs at "
