@@ -133,12 +133,24 @@ class Session:
             self.events.append((self.event_seq, event))
 
     def _check_sandbox(self) -> None:
-        held = self.engine.metrics.in_system
+        engine = self.engine
+        held = engine.metrics.in_system
         limit = self.settings.max_items
-        if held > limit and not self.halted:
+        if self.halted:
+            return
+        if held > limit:
             self.halted = (f"This run holds {held:,} items, more than the {limit:,} the playground "
                            "simulates, so it stopped here. Set a memory limit below that to watch "
                            "the service crash instead, or bound the queue.")
+            return
+        # Calls abandoned in the downstream (abandon=continue) are no longer items the service
+        # holds, yet each is a live task here: they count against the same limit.
+        calls = engine.service.in_flight if engine.restart_at is None else 0
+        if calls > limit:
+            self.halted = (f"This run has {calls:,} calls running in the downstream, more than the "
+                           f"{limit:,} the playground simulates, so it stopped here. Calls that time "
+                           "out go on (abandon=continue) faster than they end: set abandon=stop, or "
+                           "a longer call timeout.")
 
     # Frames -----------------------------------------------------------------------------
 

@@ -116,3 +116,16 @@ def test_many_streams_on_one_session_share_one_budget_per_frame():
 def _cursor():
     from playground.sessions import Cursor
     return Cursor()
+
+
+def test_calls_abandoned_in_the_downstream_count_against_the_sandbox_limit():
+    """Timed-out calls that go on are no longer held items, but each is a live task: a link that
+    abandons them faster than they end is halted, with a sentence, like one that holds too much."""
+    link = ("rate=2000&workers=256&limit=0&timeout=0.001&service_time=60&service_dist=constant"
+            "&abandon=continue&queue=0")
+    session, _, _ = watch(Scenario.from_link(link), SPEED_MAX, frames=400, budget=20_000, max_items=5000)
+    assert session.halted and "calls running in the downstream" in session.halted
+    assert session.engine.metrics.in_system <= 5000 < session.engine.service.in_flight
+    stopping, _, _ = watch(Scenario.from_link(link.replace("continue", "stop")), SPEED_MAX, frames=400,
+                           budget=20_000, max_items=5000)
+    assert not stopping.halted and stopping.engine.service.in_flight <= 256
