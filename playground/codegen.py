@@ -430,7 +430,10 @@ def _submit(s: Scenario) -> list[str]:
     produced = ['log(f"produce {item} qsize before: {queue.qsize()}")']
     if s.max_age:
         produced.append("arrived_at[item] = now()")
-    if s.memory:
+    # A request put with put_nowait and no retries holds memory only once the queue takes
+    # it: one that is refused never held any (mirrors Engine.produce).
+    admit_after_put = s.memory and s.policy == "reject" and not client_retrying(s)
+    if s.memory and not admit_after_put:
         produced.append("admit()")
     # Lines that run when an item reaches its outcome before a worker takes it.
     gone = (["arrived_at.pop(item)"] if s.max_age else []) + (["forget()"] if s.memory else [])
@@ -452,8 +455,9 @@ def _submit(s: Scenario) -> list[str]:
                "    queue.put_nowait(item)",
                "except asyncio.QueueFull:",
                '    log(f"rejected {item}: queue full")',
-               *("    " + line for line in gone),
-               "    return"]
+               *("    " + line for line in gone if line != "forget()"),
+               "    return",
+               *(["admit()"] if admit_after_put else [])]
     else:
         doc = "never waits: a full queue drops its oldest item to make room"
         put = ["while queue.full():",

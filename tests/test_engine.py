@@ -442,6 +442,22 @@ def test_invalid_controls_raise_and_change_nothing(bad):
 # ---------------------------------------------------------------- memory
 
 
+def test_a_request_refused_by_a_full_queue_never_held_memory():
+    # put_nowait raising QueueFull refuses the request at once: it is never counted as held,
+    # so it neither sets the peak nor crashes a service that holds exactly its limit.
+    scenario = Scenario.from_link("policy=reject&queue=9&workers=1&limit=0&rate=100&service_time=1"
+                                  "&memory=10&items=300")
+    engine = Engine(scenario)
+    engine.run(None)
+    summary = engine.summary()
+    assert summary["rejected"] > 200 and summary["lost"] == 0 and engine.crashes == 0
+    assert summary["peak_in_system"] == 10  # 9 queued + 1 with the worker, never 11
+    # With client retries the refused request stays pending (it backs off), and is held.
+    retrying = Engine(Scenario.from_link(scenario.to_link() + "&client_retries=2"))
+    retrying.run(30)
+    assert retrying.crashes > 0
+
+
 def test_out_of_memory_crash_loses_everything_then_restarts():
     engine = link("preset=unbounded-oom")
     scenario = engine.scenario

@@ -57,6 +57,13 @@ SCENARIOS = [
     ("oom-closed-asap", "memory=20&producer=closed&producers=5&arrivals=asap&queue=30&items=500"
      "&restart=1", None),
     ("oom-mid-burst", "arrivals=bursts&burst=40&period=1&memory=35&queue=0", 6),
+    # A full queue refuses with put_nowait: the refused request never held memory, so a
+    # service holding exactly MEMORY items (queue 30 + 5 workers) never crashes...
+    ("reject-at-the-memory-limit", "policy=reject&queue=30&workers=5&limit=0&memory=35&rate=120"
+     "&service_time=0.1", 6),
+    # ...and one that holds more (a bigger queue) crashes on an item the queue took.
+    ("reject-past-the-memory-limit", "policy=reject&queue=40&workers=5&limit=0&memory=35&rate=120"
+     "&service_time=0.1&restart=0.5", 6),
     ("contention-closed-asap", "producer=closed&producers=2&arrivals=asap&queue=10&workers=12&limit=0"
      "&capacity=4&contention=0.2&service_dist=constant&items=300", None),
     ("contention-open-timeout", "workers=16&limit=0&capacity=3&contention=0.5&rate=40&queue=20&timeout=0.4", 8),

@@ -775,7 +775,11 @@ class Engine:
         return item_id
 
     def _update_id_limit(self) -> None:
-        self._id_limit = -1 if self.draining else (self.scenario.items or float("inf"))
+        """Recompute what produce() reads per item from the scenario and the drain flag."""
+        scenario = self.scenario
+        self._id_limit = -1 if self.draining else (scenario.items or float("inf"))
+        # A full queue refuses an arrival at once (put_nowait, nobody retries it).
+        self._full_refuses = scenario.policy == "reject" and not client_retrying(scenario)
 
     def produce(self, item_id: int, qsize: int) -> Item:
         """An item arrives: log it, count it in memory; past the limit, crash."""
@@ -785,6 +789,10 @@ class Engine:
         metrics = self.metrics
         if now >= metrics._end:
             self._close_windows(now)
+        if self._full_refuses and self.service.queue.full():
+            # put_nowait will raise QueueFull right away: a refused request never held memory.
+            metrics.refused_arrival(now)
+            return item
         metrics.arrival(now)
         memory = self.scenario.memory
         if memory and metrics.in_system > memory:

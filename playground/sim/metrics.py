@@ -210,6 +210,16 @@ class Metrics:
             if self.in_system > self.in_system_peak:
                 self.in_system_peak = self.in_system
 
+    def refused_arrival(self, now: float) -> None:
+        """An arrival that a full queue refuses at once (put_nowait raises QueueFull): it
+        counts as an arrival and, for that instant, as in the system, but it never held
+        memory, so it sets no peak."""
+        self.arrived += 1
+        self._arrived += 1
+        self._area += self.in_system * (now - self._area_since)
+        self._area_since = now
+        self.in_system += 1
+
     def completed(self, now: float, item) -> None:
         self._completed.append((item, now))  # window percentiles: at window close
         # Run-long totals now, not at window close: a window can hold tens of
