@@ -215,7 +215,8 @@ def presets_payload() -> list[dict]:
     whose link changes one of those keys stops showing the sentence."""
     return [{"name": p.name, "title": p.title, "notice": p.notice, "link": p.link,
              "claims": [{"sentence": c.sentence, "depends_on": list(c.depends_on)} for c in claims_for(p.name)],
-             "try_this": [{"label": label, "set": dict(changes)} for label, changes in p.try_this]}
+             "try_this": [{"label": label, "set": dict(changes)} if isinstance(changes, dict)
+                          else {"label": label, "open": changes} for label, changes in p.try_this]}
             for p in PRESETS.values()]
 
 

@@ -94,7 +94,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    source = codegen.generate(_scenario(args.link), ideal_clock=args.ideal_clock)
+    source = codegen.generate(_scenario(args.link), python=args.python, ideal_clock=args.ideal_clock)
     sys.stdout.write(source if source.endswith("\n") else source + "\n")
     return 0
 
@@ -157,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--ideal-clock", action="store_true",
                       help="run it on an ideal clock (appended, standard library only), so that "
                       "'python program.py [SECONDS]' prints the playground's trace exactly")
+    code.add_argument("--python", choices=codegen.PYTHONS, default=codegen.PYTHONS[0],
+                      help="the variant: 3.13 shuts the queue down with queue.shutdown() (the "
+                      "handbook's idiom, the default); 3.11 uses one None sentinel per worker "
+                      "(for Python 3.11 and 3.12). Both print the same trace")
 
     command("presets", cmd_presets, "list the presets: name, title and link")
 

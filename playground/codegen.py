@@ -5,18 +5,21 @@ clock against the engine: same tasks, same awaits, same random draws, so the
 same events at the same times. Only what the scenario uses is emitted, so the
 handbook's scenario reads like the handbook.
 
-Two things differ from the handbook on purpose: producers finish before the
-queue is joined (the handbook joins first, so ``join()`` returns at once and
-its producer's put fails), and workers shut down on a ``None`` sentinel, the
-Python 3.11 idiom for what 3.13's ``queue.shutdown()`` does.
+It comes in two variants: for Python 3.13+ (the default, the handbook's idiom: main
+joins the queue, then ``queue.shutdown()`` makes each idle worker's ``get()`` raise
+``QueueShutDown``) and for 3.11 and 3.12 (one ``None`` sentinel per worker instead).
+Both print the same trace. One thing differs from the handbook on purpose: producers
+finish before the queue is joined. The handbook joins first, so ``join()`` returns at
+once and its producer's put fails; ``join=at-start`` prints it that way, as printed.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from textwrap import dedent, indent
 
-from .scenario import Scenario
+from .scenario import Scenario, ScenarioError
 from .sim.draws import LOGNORMAL_SIGMA
 from .sim.engine import abandoning, client_retrying, retrying
 from .sim.world import bucket_depth
@@ -27,15 +30,27 @@ def _num(value) -> str:
     return repr(value)
 
 
-def generate(scenario: Scenario, *, ideal_clock: bool = False) -> str:
+PYTHONS = ("3.13", "3.11")
+"""The program's variants: for Python 3.13+ (queue.shutdown()) and for 3.11 and 3.12 (sentinels)."""
+
+
+def generate(scenario: Scenario, *, python: str = "3.13", ideal_clock: bool = False) -> str:
     """The complete program for ``scenario``: its blocks in order, each built by the function
     below named for it (and, where there is one, for the engine method it mirrors).
 
-    With ``ideal_clock`` the program runs on ``playground/ideal_clock.py``'s loop, appended to
-    it (standard library only), and prints the engine's trace line for line."""
+    ``python`` picks the variant (see PYTHONS). With ``ideal_clock`` the program runs on
+    ``playground/ideal_clock.py``'s loop, appended to it (standard library only), and prints
+    the engine's trace line for line."""
+    if python not in PYTHONS:
+        raise ValueError(f"python must be one of {', '.join(PYTHONS)}; got {python!r}")
+    if scenario.join == "at-start" and python != "3.13":
+        raise ScenarioError("join=at-start is the handbook's program as printed, which shuts its queue "
+                            "down with queue.shutdown(): it needs Python 3.13 (there is no 3.11 variant).",
+                            "join", "at-start")
     parts: list[str] = []
-    for block in (_header, _constants, _state, _clock, _draws, _memory, _world, _downstream,
-                  _submit, _producers, _worker, _main):
+    for block in (partial(_header, python=python), _constants, _state, _clock, _draws, _memory, _world,
+                  _downstream, _submit, _producers, partial(_worker, python=python),
+                  partial(_main, python=python)):
         parts += block(scenario)
     source = _two_blank_lines("\n\n".join(part.strip("\n") for part in parts)) + "\n"
     if ideal_clock:
@@ -87,7 +102,7 @@ def _needs_retry_random(s: Scenario) -> bool:
     return _backs_off(s) and s.jitter != "none"
 
 
-def _header(s: Scenario) -> list[str]:
+def _header(s: Scenario, python: str) -> list[str]:
     """The module docstring and imports."""
     parts: list[str] = []
     add = parts.append
@@ -102,10 +117,21 @@ def _header(s: Scenario) -> list[str]:
         imports.insert(1, "collections")
     add(f'"""The asyncio program behind a Backpressure Playground scenario.\n\n'
         f"Link: {s.to_link()}\n"
-        f"Run it with Python 3.11 or newer. It prints each event with the seconds\n"
-        f'since the start, as the playground\'s event log does.\n"""\n\n'
+        + _runs_with(s, python) + '"""\n\n'
         + "".join(f"import {name}\n" for name in imports))
     return parts
+
+
+def _runs_with(s: Scenario, python: str) -> str:
+    """The docstring's lines on which Python runs the program and what it prints."""
+    if python == "3.11":  # unchanged since the first version, byte for byte
+        return ("Run it with Python 3.11 or newer. It prints each event with the seconds\n"
+                "since the start, as the playground's event log does.\n")
+    prints = "It prints each event with the seconds since the start, as the\nplayground's event log does.\n"
+    if s.join == "at-start":
+        return ("This is the handbook's example as printed: it needs Python 3.13 or newer,\n"
+                "and it fails (main() joins the queue before anything was put; see main()).\n" + prints)
+    return "Run it with Python 3.13 or newer (for 3.11 and 3.12: code --python 3.11).\n" + prints
 
 
 def _constants(s: Scenario) -> list[str]:
@@ -569,7 +595,7 @@ def _producers(s: Scenario) -> list[str]:
     return parts
 
 
-def _worker(s: Scenario) -> list[str]:
+def _worker(s: Scenario, python: str) -> list[str]:
     """worker() (mirrors Service.worker)."""
     parts: list[str] = []
     add = parts.append
@@ -603,13 +629,22 @@ def _worker(s: Scenario) -> list[str]:
             "    continue",
         ]) + "\n"
     signature = "name, queue, semaphore" if s.limit else "name, queue"
-    add(f"\n\nasync def worker({signature}):\n"
-        '    """Take items one at a time until the shutdown sentinel arrives."""\n'
-        "    while True:\n"
-        "        item = await queue.get()\n"
-        "        if item is None:  # the shutdown sentinel (Python 3.13+: queue.shutdown())\n"
-        '            log(f"{name} shutdown")\n'
-        "            return\n"
+    if python == "3.11":
+        take = ('    """Take items one at a time until the shutdown sentinel arrives."""\n'
+                "    while True:\n"
+                "        item = await queue.get()\n"
+                "        if item is None:  # the shutdown sentinel (Python 3.13+: queue.shutdown())\n"
+                '            log(f"{name} shutdown")\n'
+                "            return\n")
+    else:
+        take = ('    """Take items one at a time until the queue is shut down."""\n'
+                "    while True:\n"
+                "        try:\n"
+                "            item = await queue.get()\n"
+                "        except asyncio.QueueShutDown:  # shut down and empty: no more work\n"
+                '            log(f"{name} shutdown")\n'
+                "            return\n")
+    add(f"\n\nasync def worker({signature}):\n" + take
         + indent(stale + call + "\n" + "queue.task_done()\n", "        "))
     return parts
 
@@ -654,7 +689,7 @@ def _retry_loop(s: Scenario) -> list[str]:
             *("    " + line for line in loop)]
 
 
-def _main(s: Scenario) -> list[str]:
+def _main(s: Scenario, python: str) -> list[str]:
     """serve() and main() (mirrors Service.serve and the Engine's restarts)."""
     parts: list[str] = []
     add = parts.append
@@ -667,17 +702,34 @@ def _main(s: Scenario) -> list[str]:
     serve = ["queue = asyncio.Queue(maxsize=QUEUE_SIZE)"]
     if s.limit:
         serve.append("semaphore = asyncio.Semaphore(LIMIT)")
-    serve += [
-        "async with asyncio.TaskGroup() as tg:",
-        f"    {start_producers}",
-        "    for n in range(WORKERS):",
-        f'        tg.create_task(worker(f"worker-{{n}}", {worker_args}))',
-        "    for task in producers:  # producing ends first: join() before that returns too early",
-        "        await task",
-        "    await queue.join()  # every item put has been taken and marked done",
-        "    for _ in range(WORKERS):  # then one shutdown sentinel per worker",
-        "        await queue.put(None)",
-    ]
+    start_workers = ["    for n in range(WORKERS):",
+                     f'        tg.create_task(worker(f"worker-{{n}}", {worker_args}))']
+    if s.join == "at-start":  # the handbook as printed
+        serve += [
+            "async with asyncio.TaskGroup() as tg:",
+            *(["    tg.create_task(producer(queue))"] if s.producers == 1 else
+              ["    for _ in range(PRODUCERS):", "        tg.create_task(producer(queue))"]),
+            *start_workers,
+            "    # As printed: no task has run yet, nothing was put, so join() returns at once and",
+            "    # shutdown() makes the producer's first put raise QueueShutDown, which the TaskGroup",
+            "    # raises as an ExceptionGroup. The fix: await the producer before joining.",
+            "    await queue.join()",
+            "    queue.shutdown()",
+        ]
+    else:
+        serve += [
+            "async with asyncio.TaskGroup() as tg:",
+            f"    {start_producers}",
+            *start_workers,
+            "    for task in producers:  # producing ends first: join() before that returns too early",
+            "        await task",
+            "    await queue.join()  # every item put has been taken and marked done",
+        ]
+        if python == "3.11":
+            serve += ["    for _ in range(WORKERS):  # then one shutdown sentinel per worker",
+                      "        await queue.put(None)"]
+        else:
+            serve += ["    queue.shutdown()  # then each worker's get() raises QueueShutDown"]
     serve = "\n".join(serve) + "\n"
     if s.memory:
         add(dedent('''

@@ -150,3 +150,11 @@ def run_on_ideal_clock(coro, until=None, on_until=None):
             # run freely from here on.
             loop.until = None
             return None
+        except Exception as error:
+            # What asyncio.run() would raise, also said as a trace line (the playground's
+            # trace ends with it): "main() raised ExceptionGroup: ...: QueueShutDown".
+            text = f"{type(error).__name__}: {error}"
+            if isinstance(error, BaseExceptionGroup):
+                text += ": " + ", ".join(type(e).__name__ for e in error.exceptions)
+            print(f"{loop_holder[0].time():.3f} main() raised {text}")
+            raise

@@ -164,6 +164,24 @@ def _handbook_third_worker_waits_at_the_semaphore(link):
     return _ok(permit > 0, f"longest wait for a permit {permit}")
 
 
+def _as_printed_fails_at_once(link):
+    seen = run(link, 5, trace=True)
+    said = [(t, kind) for t, kind, _a, _b in seen.trace]
+    failed = [a for _t, kind, a, _b in seen.trace if kind == "failed"]
+    workers = Scenario.from_link(link).workers
+    expected = [(0.0, "produce")] + [(0.0, "shutdown")] * workers + [(0.0, "failed")]
+    return _ok(said == expected and seen["completed"] == 0 and seen["finished"]
+               and failed and failed[0].startswith("ExceptionGroup") and failed[0].endswith("QueueShutDown"),
+               f"events {said}, completed {seen['completed']}, raised {failed}")
+
+
+def _as_printed_fix_finishes(link):
+    fixed = run(changed(link, join="after-producers"), 5, trace=True)
+    items = Scenario.from_link(link).items
+    return _ok(fixed["finished"] and fixed["completed"] == items and fixed["task_errors"] == 0,
+               f"with the fix: completed {fixed['completed']} of {items}, errors {fixed['task_errors']}")
+
+
 # Webhook ingestion ------------------------------------------------------------------------------
 
 
@@ -313,6 +331,13 @@ CLAIMS: dict[str, tuple[Claim, ...]] = {
         Claim("The producer waits as soon as the queue holds two items.", _ALL, _handbook_producer_waits),
         Claim("The third worker waits at the semaphore while two others call the downstream.", _ALL,
               _handbook_third_worker_waits_at_the_semaphore),
+    ),
+    "handbook-as-printed": (
+        Claim("join() returns at once and shutdown() runs before the producer takes a step: its first "
+              "put raises QueueShutDown, the workers stop, the TaskGroup raises an ExceptionGroup and "
+              "not one item is handled.", _ALL, _as_printed_fails_at_once),
+        Claim("Await the producer before joining the queue and every item is handled.", ("items",),
+              _as_printed_fix_finishes),
     ),
     "webhook-ingestion": (
         Claim("The queue fills in the first seconds; then new requests are rejected and the queue "

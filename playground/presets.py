@@ -26,7 +26,9 @@ class Preset:
     overrides: dict
     """Link keys and values that differ from the defaults (treat as read-only)."""
     try_this: tuple = ()
-    """One-click changes the page offers: (button label, {link key: value}), tied to the claims."""
+    """One-click changes the page offers, tied to the claims: (button label, {link key: value})
+    applied live, or (button label, "preset=NAME") to open another preset (a change that cannot
+    be made live, such as the printed handbook's fix)."""
 
     @property
     def link(self) -> str:
@@ -64,9 +66,8 @@ PRESETS: dict[str, Preset] = _presets(
         title="The handbook's example",
         notice=(
             "Six items, a queue of two, three workers and a semaphore of two: the handbook's program "
-            "with the two changes it needs to run on Python 3.11 and to finish (the producer is "
-            "awaited before the queue is joined, and workers stop on None sentinels, 3.11's way of "
-            "doing what 3.13's queue.shutdown() does). Watch the producer wait as soon as the queue holds two items, and the third "
+            "with the one change it needs to finish (the producer is awaited before the queue is "
+            "joined; see handbook-as-printed). Watch the producer wait as soon as the queue holds two items, and the third "
             "worker wait at the semaphore while two others call the downstream. "
             "Everything finishes in about half a second, then the queue is joined and shut down."
         ),
@@ -308,6 +309,34 @@ PRESETS: dict[str, Preset] = _presets(
         try_this=(
             ('Set the limit to 0', {'limit': 0}),
             ('Set the limit to 8', {'limit': 8}),
+        ),
+    ),
+    Preset(
+        name="handbook-as-printed",
+        title="The handbook's example as printed: it fails",
+        notice=(
+            "The handbook's example exactly as printed, on Python 3.13: main() starts its tasks and "
+            "awaits queue.join() at once. Nothing has been put yet, so join() returns immediately and "
+            "queue.shutdown() runs before the producer takes a step: its first put raises "
+            "QueueShutDown, the three workers find the queue shut down and stop, and the TaskGroup "
+            "raises an ExceptionGroup. Not one item is handled. The fix is one line: await the "
+            "producer before joining the queue (the handbook preset)."
+        ),
+        overrides=dict(
+            producer="closed",
+            producers=1,
+            arrivals="asap",
+            items=6,
+            join="at-start",
+            queue=2,
+            limit=2,
+            workers=3,
+            service_time=0.15,
+            service_dist="constant",
+            policy="block",
+        ),
+        try_this=(
+            ("Apply the fix: await the producer, then join", "preset=handbook"),
         ),
     ),
 )

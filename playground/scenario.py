@@ -208,6 +208,13 @@ FIELDS: dict[str, Field] = {
         _int("producers", 1, 1, 64, "Producers", "Number of closed producers (producer=closed).", "Arrivals"),
         _int("items", 0, 0, 1000000, "Items", "Stop producing after this many items, then drain and shut down.",
              "Run", unit="items", zero_means="endless"),
+        _choice(
+            "join", "after-producers", ("after-producers", "at-start"), "When main joins",
+            "When main() awaits queue.join() before shutting the queue down: after the producers "
+            "are done (right), or at once, as the handbook prints it: join() returns before "
+            "anything was put, shutdown() follows and the producer's put raises QueueShutDown.",
+            "Run",
+        ),
         _int("queue", 20, 0, 10000, "Queue size", "The queue's maxsize: items it holds before put has to wait.",
              "Queue", unit="items", zero_means="unbounded"),
         _choice(
@@ -287,6 +294,7 @@ class Scenario:
     producer: str = FIELDS["producer"].default
     producers: int = FIELDS["producers"].default
     items: int = FIELDS["items"].default
+    join: str = FIELDS["join"].default
     queue: int = FIELDS["queue"].default
     policy: str = FIELDS["policy"].default
     put_timeout: float = FIELDS["put_timeout"].default
@@ -335,6 +343,15 @@ class Scenario:
                 "producer never pauses, so no time would ever pass.",
                 "arrivals",
                 "asap",
+            )
+
+        if self.join == "at-start" and (self.producer != "closed" or self.arrivals != "asap" or not self.items):
+            raise ScenarioError(
+                "join=at-start is the handbook's main() as printed, which joins the queue before its "
+                "producers have put anything; it needs producer=closed, arrivals=asap and items of 1 "
+                f"or more (got producer={self.producer}, arrivals={self.arrivals}, items={self.items}).",
+                "join",
+                "at-start",
             )
 
     # -- building ---------------------------------------------------------------------------

@@ -205,6 +205,10 @@ class Session:
             summary = engine.summary()
             frame["summary"] = {key: frames._r(summary[key], 6) for key in SUMMARY_KEYS}
         message = self.ended or self.halted
+        if engine.failure:
+            frame["failure"] = engine.failure
+            message = message or (f"The program failed at {engine.now:.3f} s: main() raised {engine.failure}. "
+                                  f"{engine.metrics.outcomes['completed']} items were handled.")
         if self.throttled and not message:
             message = (f"This scenario needs more work than one session may do per frame: it runs at "
                        f"{self.effective_speed:.2f}x instead of {self.speed:g}x.")

@@ -359,7 +359,9 @@ def test_presets_lists_every_preset(make_client):
         claims = [{"sentence": c.sentence, "depends_on": list(c.depends_on)} for c in claims_for(preset.name)]
         assert entry == {"name": preset.name, "title": preset.title, "notice": preset.notice,
                          "link": f"v=1&preset={preset.name}", "claims": claims,
-                         "try_this": [{"label": label, "set": changes} for label, changes in preset.try_this]}
+                         "try_this": [{"label": label, "set": changes} if isinstance(changes, dict)
+                                      else {"label": label, "open": changes}
+                                      for label, changes in preset.try_this]}
         assert entry["title"] and entry["notice"]
         assert client.get("/api/scenario?" + entry["link"]).status_code == 200
 

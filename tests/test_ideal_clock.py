@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from python313 import python313
+
 from playground.codegen import generate
 from playground.scenario import Scenario
 from playground.sim import trace
@@ -26,12 +28,14 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("python", ["3.13", "3.11"])
 @pytest.mark.parametrize("link, until", CASES, ids=[link[:50] for link, _ in CASES])
-def test_the_ideal_clock_program_prints_the_engines_trace(tmp_path, link, until):
+def test_the_ideal_clock_program_prints_the_engines_trace(tmp_path, link, until, python):
     scenario = Scenario.from_link(link)
     program = tmp_path / "program.py"
-    program.write_text(generate(scenario, ideal_clock=True))
-    argv = [sys.executable, "-I", str(program)] + ([] if until is None else [str(until)])
+    program.write_text(generate(scenario, python=python, ideal_clock=True))
+    interpreter = python313() if python == "3.13" else sys.executable  # 3.11 is the oldest we support
+    argv = [interpreter, "-I", str(program)] + ([] if until is None else [str(until)])
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     engine = Engine(scenario, event_cap=None)
@@ -49,6 +53,6 @@ def test_the_default_program_is_unchanged_and_runs_on_the_real_clock():
 
 def test_an_endless_ideal_clock_program_needs_its_stop_time(tmp_path):
     program = tmp_path / "program.py"
-    program.write_text(generate(Scenario.from_link("rate=20"), ideal_clock=True))
+    program.write_text(generate(Scenario.from_link("rate=20"), python="3.11", ideal_clock=True))
     result = subprocess.run([sys.executable, "-I", str(program)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "This run is endless" in result.stderr and not result.stdout

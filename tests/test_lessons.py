@@ -64,5 +64,17 @@ def test_every_try_this_change_is_a_valid_change_of_its_preset():
 
     for name, preset in PRESETS.items():
         for label, changes in preset.try_this:
+            if isinstance(changes, str):  # opens another preset's link
+                assert Scenario.from_link(changes) != Scenario.from_preset(name) and label.strip()
+                continue
             changed = Scenario.from_preset(name).replace(**changes)
             assert changed != Scenario.from_preset(name) and label.strip(), (name, label)
+
+
+def test_the_printed_handbooks_fix_is_the_handbook():
+    from playground.scenario import Scenario
+
+    printed = PRESETS["handbook-as-printed"]
+    assert printed.try_this == (("Apply the fix: await the producer, then join", "preset=handbook"),)
+    fixed = Scenario.from_preset("handbook-as-printed").replace(join="after-producers")
+    assert fixed.to_dict() | {"preset": None} == Scenario.from_preset("handbook").to_dict() | {"preset": None}

@@ -131,7 +131,7 @@ def engine_trace(scenario: Scenario, until: float | None) -> list[str]:
                          ids=[name for name, _, _ in SCENARIOS])
 def test_engine_trace_equals_generated_program(link, until):
     scenario = Scenario.from_link(link)
-    program = run_program(generate(scenario), until=until)
+    program = run_program(generate(scenario, python="3.11"), until=until)  # this interpreter: 3.11+
     engine = engine_trace(scenario, until)
     assert len(program) > 20, "the scenario should produce a real trace"
     if program != engine:
@@ -173,7 +173,7 @@ def test_generated_program_runs_standalone(tmp_path):
     import sys
 
     path = tmp_path / "handbook.py"
-    path.write_text(generate(Scenario.from_link("preset=handbook")))
+    path.write_text(generate(Scenario.from_link("preset=handbook"), python="3.11"))
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

@@ -19,7 +19,7 @@ def test_defaults():
     s = Scenario()
     assert s.to_dict() == {
         "arrivals": "poisson", "rate": 20.0, "burst": 50, "period": 5.0, "producer": "open",
-        "producers": 1, "items": 0, "queue": 20, "policy": "block", "put_timeout": 1.0,
+        "producers": 1, "items": 0, "join": "after-producers", "queue": 20, "policy": "block", "put_timeout": 1.0,
         "max_age": 0.0, "workers": 4, "limit": 4, "service_time": 0.1,
         "service_dist": "exponential", "timeout": 0.0, "abandon": "stop", "capacity": 0, "contention": 0.0, "rate_limit": 0.0, "rate_burst": 0, "retries": 0,
         "backoff": 0.1, "backoff_cap": 10.0, "jitter": "full", "client_retries": 0, "retry_budget": 0.0, "memory": 0,
@@ -294,6 +294,9 @@ def _field_values(field):
 @st.composite
 def scenarios(draw):
     values = {key: draw(_field_values(field)) for key, field in FIELDS.items()}
+    if values["join"] == "at-start":
+        # the printed handbook's early join needs closed asap producers and a finite run
+        values.update(producer="closed", arrivals="asap", items=max(1, values["items"]))
     if values["arrivals"] == "asap":
         # asap needs closed producers whose put can wait (see test_asap_needs_a_put_that_waits)
         values["producer"] = "closed"

@@ -18,7 +18,8 @@ from collections import deque
 from ..scenario import Scenario, ScenarioError, shown
 from . import draws, world
 from . import trace as ev
-from .kernel import Cancelled, Killed, Loop, Queue, Semaphore, Task, TaskGroup, shield, sleep, timeout
+from .kernel import (Cancelled, Killed, Loop, Queue, QueueShutDown, Semaphore, ShutdownQueue, Task, TaskGroup,
+                     shield, sleep, timeout)
 from .metrics import Metrics
 
 #: Items listed one by one in a snapshot's queue; the rest are summarized.
@@ -166,7 +167,8 @@ class Service:
         self.engine = engine
         loop = self.loop = engine.loop
         scenario = engine.scenario
-        self.queue = Queue(loop, scenario.queue)
+        self.queue = (ShutdownQueue if scenario.join == "at-start" else Queue)(loop, scenario.queue)
+        self.errors: list[str] = []  # exceptions that ended tasks (only the printed handbook has any)
         self.semaphore = Semaphore(loop, scenario.limit or None)
         self.in_flight = 0  # downstream calls under way
         self.calls: list[Task] = []  # with abandon=continue: calls running in tasks of their own
@@ -196,6 +198,9 @@ class Service:
             self.arrivals_task = self.group.create_task(self.arrivals())
         for _ in range(scenario.workers):
             self.add_worker()
+        if scenario.join == "at-start":
+            yield from self.serve_as_printed()
+            return
         while True:  # for task in producers: await task
             task = self._live_producer_task()
             if task is None:
@@ -208,6 +213,23 @@ class Service:
             yield from self.queue.put(None)  # one shutdown sentinel per worker
         yield from self.group.wait()
         self.engine._finish()
+
+    def serve_as_printed(self):
+        """The rest of main() as the handbook prints it: ``await queue.join()`` comes before the
+        producers have put anything, so it returns at once (nothing is unfinished), and
+        ``queue.shutdown()`` runs before any task has taken a step. Then each producer's first
+        put raises QueueShutDown and ends its task; each worker's get() finds the queue shut
+        down and empty and raises it too (the worker logs its shutdown). The TaskGroup ends
+        with an ExceptionGroup of the producers' errors, which main() does not catch."""
+        yield from self.queue.join()
+        self.queue.shutdown()
+        yield from self.group.wait()
+        errors = self.errors
+        if errors:
+            count = f"{len(errors)} sub-exception{'s' if len(errors) > 1 else ''}"
+            self.engine.fail(f"ExceptionGroup: unhandled errors in a TaskGroup ({count}): {', '.join(errors)}")
+        else:
+            self.engine._finish()
 
     def _live_producer_task(self):
         for slot in self.producers:
@@ -262,7 +284,12 @@ class Service:
             slot.state = "blocked"
             slot.item = item
             slot.since = loop.now
-            yield from self.put(item)
+            try:
+                yield from self.put(item)
+            except QueueShutDown:  # the printed handbook's put, after its early shutdown()
+                self.errors.append("QueueShutDown")
+                engine.outcome(item, "lost")  # the task dies with the item it was putting
+                break
             slot.item = None
         slot.state = "done"
         slot.item = None
@@ -449,6 +476,8 @@ class Service:
                 try:
                     item = yield from queue.get()
                 except Cancelled:  # retired while idle
+                    break
+                except QueueShutDown:  # 3.13's shutdown(): shut down and empty, no more work
                     break
             if item is None:
                 break
@@ -716,6 +745,7 @@ class Engine:
         self.draining = False
         self.finished = False
         self.crashes = 0
+        self.failure: str | None = None  # what main() raised, if it did (the printed handbook)
         self.restart_at = None  # while crashed: when the service comes back
         self.control_log: list[tuple[float, dict]] = []
         self._update_id_limit()
@@ -835,6 +865,12 @@ class Engine:
         if self._halt_when_finished:
             self.loop.halt = True  # run() ends with this instant
 
+    def fail(self, error: str) -> None:
+        """main() raised ``error``: the program is over, as if asyncio.run() had raised it."""
+        self.failure = error
+        self.record(ev.FAILED, error, None)
+        self._finish()
+
     def _crash(self) -> None:
         """Out of memory: the service dies at once with everything it held."""
         loop = self.loop
@@ -890,6 +926,9 @@ class Engine:
             if "seed" in changes:
                 raise ScenarioError("seed cannot change while running; reset with a new link instead.",
                                     "seed", changes["seed"])
+            if "join" in changes:
+                raise ScenarioError("join cannot change while running: main() joins the queue once; "
+                                    "open a link with the new value instead.", "join", changes["join"])
             if "preset" in changes:
                 raise ScenarioError("preset cannot change while running; open its link instead.",
                                     "preset", changes["preset"])
@@ -1008,6 +1047,7 @@ class Engine:
             "request_retries": self.request_retries,
             "abandoned_calls": self.abandoned_calls,
             "downstream_in_flight": self.service.in_flight if self.restart_at is None else 0,
+            "task_errors": len(self.service.errors),  # tasks ended by an exception
         }
 
     def summary(self) -> dict:
@@ -1046,6 +1086,7 @@ class Engine:
         return {
             "now": now,
             "finished": self.finished,
+            "failure": self.failure,
             "draining": self.draining,
             "down_until": self.restart_at,
             "producers": [

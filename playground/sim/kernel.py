@@ -472,6 +472,79 @@ class Queue:
             yield from self.finished.wait()
 
 
+class QueueShutDown(Exception):
+    """asyncio.QueueShutDown (3.13+): put on a shut-down queue, or get on one that is also empty."""
+
+
+class ShutdownQueue(Queue):
+    """asyncio.Queue of Python 3.13+, with shutdown(), line for line. A separate class so the
+    plain Queue's hot paths carry no shutdown checks; only the handbook's printed program
+    (join=at-start) shuts its queue down before it is done with it."""
+
+    __slots__ = ("is_shutdown",)
+
+    def __init__(self, loop: Loop, maxsize: int):
+        Queue.__init__(self, loop, maxsize)
+        self.is_shutdown = False
+
+    def shutdown(self) -> None:
+        """shutdown(immediate=False): every waiting getter and putter wakes to re-check."""
+        self.is_shutdown = True
+        for waiters in (self.getters, self.putters):
+            while waiters:
+                waiter = waiters.popleft()
+                if waiter.state == PENDING:
+                    waiter.set_result(None)
+
+    def put(self, item):
+        while self.full():
+            if self.is_shutdown:
+                raise QueueShutDown
+            putter = Future(self.loop)
+            self.putters.append(putter)
+            try:
+                yield putter
+            except BaseException:
+                putter.cancel()
+                try:
+                    self.putters.remove(putter)
+                except ValueError:
+                    pass
+                if not self.full() and putter.state != CANCELLED:
+                    _wakeup_next(self.putters)
+                raise
+        self.put_nowait(item)
+
+    def put_nowait(self, item) -> None:
+        if self.is_shutdown:
+            raise QueueShutDown
+        Queue.put_nowait(self, item)
+
+    def get(self):
+        while not self.items:
+            if self.is_shutdown:
+                raise QueueShutDown
+            getter = Future(self.loop)
+            self.getters.append(getter)
+            try:
+                yield getter
+            except BaseException:
+                getter.cancel()
+                try:
+                    self.getters.remove(getter)
+                except ValueError:
+                    pass
+                if self.items and getter.state != CANCELLED:
+                    _wakeup_next(self.getters)
+                raise
+        return self.get_nowait()
+
+    def get_nowait(self):
+        if not self.items and self.is_shutdown:
+            raise QueueShutDown
+        return Queue.get_nowait(self)
+
+
 class Event:
     """asyncio.Event."""
 

@@ -21,6 +21,7 @@ RETRY = "retry"  # a: item, b: (worker, seconds of backoff)
 REQUEST_RETRY = "request-retry"  # a: item, b: (attempt, seconds of backoff)
 CRASH = "crash"  # a: items lost
 RESTART = "restart"
+FAILED = "failed"  # a: what main() raised, as "ExceptionGroup: ...: QueueShutDown"
 
 _TEXT = {
     PRODUCE: "produce {a} qsize before: {b}",
@@ -37,6 +38,7 @@ _TEXT = {
     REQUEST_RETRY: "request {a} retry {b[0]} in {b[1]:.3f}",
     CRASH: "out of memory: {a} items lost",
     RESTART: "restarted",
+    FAILED: "main() raised {a}",
 }
 
 

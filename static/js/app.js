@@ -149,7 +149,16 @@ function showTryThis(preset) {
     const button = document.createElement('button');
     button.type = 'button';
     button.textContent = item.label;
-    button.addEventListener('click', () => { app.keepAddress = false; control({ set: item.set }); });
+    button.addEventListener('click', () => {
+      app.keepAddress = false;
+      if (item.open) { // a change that cannot be made live: open that link as a new run
+        showNotice('');
+        showPresetNotice(item.open);
+        startSession(item.open);
+      } else {
+        control({ set: item.set });
+      }
+    });
     return button;
   });
   node.replaceChildren(...(tries.length ? [label, ...buttons] : []));
@@ -680,7 +689,9 @@ function showSummary(frame) {
     nodes.push(pair);
   }
   list.replaceChildren(...nodes);
-  $('run-summary-why').textContent = frame.message ? clip(frame.message) : 'The run has finished.';
+  $('run-summary-why').textContent = frame.message ? clip(frame.message, 400) : 'The run has finished.';
+  $('run-summary-title').textContent = frame.failure ? 'The program failed' : 'End of run';
+  panel.classList.toggle('failed', Boolean(frame.failure));
   $('run-again').textContent = frame.status === 'ended' ? 'Start a new session' : 'Run again';
   panel.hidden = false;
 }
@@ -701,8 +712,10 @@ function updateStepPrompt(frame) {
   const node = $('step-prompt');
   if (node.hidden === show) node.hidden = !show;
   if (show) {
+    const printed = new URLSearchParams(app.link).get('preset') === 'handbook-as-printed';
     const text = frame.t === 0 && !frame.state?.totals?.arrived
-      ? 'Paused at t = 0 s: the handbook\'s run is over in half a second, so step through it.'
+      ? (printed ? 'Paused at t = 0 s: the program as printed fails at once. Step to see how.'
+        : 'Paused at t = 0 s: the handbook\'s run is over in half a second, so step through it.')
       : `Paused at ${fmt(frame.t)} s: step to the next moment, or Resume (space) to play.`;
     const textNode = $('step-prompt-text');
     if (textNode.textContent !== text) textNode.textContent = text;
@@ -1018,6 +1031,13 @@ async function boot() {
     app.controls = new Controls($('controls'), app.fields, {
       apply: (values) => { app.keepAddress = false; return control({ set: values }); },
       reseed: (seed) => { app.keepAddress = false; startSession(withSeed(app.link, seed)); },
+      reopen: (changes) => {
+        app.keepAddress = false;
+        const params = new URLSearchParams(app.link);
+        for (const [key, value] of Object.entries(changes)) params.set(key, String(value));
+        showPresetNotice(params.toString());
+        startSession(params.toString());
+      },
     });
     if (app.scenario) app.controls.setScenario(app.scenario);
     performance.mark('pg:controls');

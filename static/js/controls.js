@@ -39,6 +39,8 @@ const NOT_APPLICABLE = {
   retry_budget: (s) => (s.retries && (s.timeout || s.rate_limit) ? '' : 'Only used with retries of calls that can fail.'),
   client_retries: (s) => (s.producer !== 'open' ? 'Only used with open producers.'
     : !['reject', 'timeout'].includes(s.policy) ? 'Only used when a put can be refused (policy reject or timeout).' : ''),
+  join: (s) => (s.join === 'at-start' || (s.producer === 'closed' && s.arrivals === 'asap' && s.items)
+    ? '' : 'Joining at start (the handbook as printed) needs closed asap producers and a number of items.'),
 };
 
 function sig(value, digits = 3) {
@@ -119,13 +121,16 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Keys that cannot change while running (besides the seed): changing one starts a new run. */
+const NEW_RUN_KEYS = ['join'];
 const GROUP_ORDER = ['Arrivals', 'Queue', 'Workers', 'Downstream', 'Memory', 'Run'];
 
 export class Controls {
   /**
    * @param {HTMLElement} container where the fieldsets go
    * @param {Array} fields from /api/fields
-   * @param {{apply: (values: object) => Promise<object>, reseed: (seed: number) => void}} hooks
+   * @param {{apply: (values: object) => Promise<object>, reseed: (seed: number) => void,
+   *   reopen: (changes: object) => void}} hooks
    *   apply resolves with the control response ({scenario, link, ...}) or rejects with an HttpError.
    */
   constructor(container, fields, hooks) {
@@ -188,6 +193,10 @@ export class Controls {
       input = el('select', { id, 'aria-describedby': `${hintId} ${errorId}` });
       for (const choice of field.choices) input.append(el('option', { value: choice, text: choice }));
       input.addEventListener('change', () => {
+        if (NEW_RUN_KEYS.includes(field.key)) { // cannot change while running: a new run
+          this.hooks.reopen({ [field.key]: input.value });
+          return;
+        }
         this.changed(field.key, input.value);
         this.updateApplicable(this.shownScenario());
       });
@@ -203,7 +212,7 @@ export class Controls {
       });
     }
     this.inputs.set(field.key, input);
-    const hint = el('small', { id: hintId, class: 'hint', text: field.key === 'seed'
+    const hint = el('small', { id: hintId, class: 'hint', text: field.key === 'seed' || NEW_RUN_KEYS.includes(field.key)
       ? `${field.hint} Changing it starts a new run.` : field.hint });
     const error = el('p', { id: errorId, class: 'field-error', role: 'status' });
     const note = el('small', { id: `note-${field.key}`, class: 'na-note', hidden: true });

@@ -12,7 +12,7 @@ function bootData() {
 /** The handbook's run is over in under half a second at 1x: open it paused, to step through. */
 export function opensPaused(link) {
   const query = new URLSearchParams(link);
-  return query.get('preset') === 'handbook' && query.get('items') !== '0';
+  return ['handbook', 'handbook-as-printed'].includes(query.get('preset')) && query.get('items') !== '0';
 }
 
 const data = bootData();
