@@ -712,7 +712,7 @@ function updateStepPrompt(frame) {
   const node = $('step-prompt');
   if (node.hidden === show) node.hidden = !show;
   if (show) {
-    const printed = new URLSearchParams(app.link).get('preset') === 'handbook-as-printed';
+    const printed = app.scenario?.join === 'at-start'; // the handbook as printed
     const text = frame.t === 0 && !frame.state?.totals?.arrived
       ? (printed ? 'Paused at t = 0 s: the program as printed fails at once. Step to see how.'
         : 'Paused at t = 0 s: the handbook\'s run is over in half a second, so step through it.')

@@ -35,11 +35,12 @@ def test_the_printed_handbook_shows_its_failure_and_the_fix_applies(page, server
 
 def test_changing_join_on_the_page_starts_a_new_run(page, server):
     open_page(page, server, "preset=handbook", frames=1)
-    run = page.evaluate("window.playground.lastFrame.run")
     page.select_option("#field-join", "at-start")
     page.wait_for_url("**join=at-start**", timeout=10_000)
-    frame = wait_frame(page, "(f, run) => f.full && f.link.includes('join=at-start')", arg=run)
-    assert frame["scenario"]["join"] == "at-start"
+    # The new session's first (full) frame carries its scenario.
+    page.wait_for_function("() => (window.__frames || []).some(f => f.full && f.scenario.join === 'at-start')",
+                           timeout=10_000)
+    expect(page.locator("#step-prompt-text")).to_contain_text("the program as printed fails at once")
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
