@@ -26,7 +26,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from . import frames
+from . import codeview, frames
+from .codegen import PYTHONS
 from .errors import (BadRequest, ClientGone, Forbidden, Invalid, PlaygroundError, RequestTimeout,
                      TooLarge, Unauthorized, UnsupportedMediaType)
 from .governor import PROBE_INTERVAL
@@ -330,6 +331,30 @@ async def check_scenario(request: Request):
     return JSONResponse({"scenario": scenario.to_dict(), "link": scenario.to_link()})
 
 
+def _program(request: Request) -> dict:
+    """The code view of ``/api/code/{python}?<link>``: the program, highlighted, and which
+    lines print which events."""
+    python = request.path_params["python"]
+    if python not in PYTHONS:
+        raise Invalid(f"python must be one of {', '.join(PYTHONS)}; got {shown(python)}.", field="python")
+    try:
+        scenario = Scenario.from_link(request.url.query)
+        return codeview.render(scenario.to_link(), python)
+    except ScenarioError as error:
+        raise Invalid(str(error), field=error.field) from None
+
+
+async def code_view(request: Request):
+    return JSONResponse(_program(request))
+
+
+async def code_download(request: Request):
+    """The program as a file to save: ``/api/code/3.13/program.py?preset=handbook``."""
+    program = _program(request)
+    return Response(program["source"], media_type="text/x-python; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{program["filename"]}"'})
+
+
 async def healthz(request: Request):
     manager: SessionManager = request.app.state.manager
     return JSONResponse({
@@ -438,6 +463,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/presets", presets),
         Route("/api/fields", fields),
         Route("/api/scenario", check_scenario),
+        Route("/api/code/{python}", code_view),
+        Route("/api/code/{python}/program.py", code_download),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -49,6 +49,7 @@ function json(method, body, token) {
 export const getFields = () => request('/api/fields');
 export const getPresets = () => request('/api/presets');
 export const checkScenario = (link) => request(`/api/scenario?${link}`);
+export const getProgram = (python, link, { signal } = {}) => request(`/api/code/${python}?${link}`, { signal });
 export const createSession = (link, { signal, paused = false } = {}) =>
   request('/api/sessions', { ...json('POST', paused ? { link, paused } : { link }), signal });
 export const sendControl = (session, body) => request(session.control, json('POST', body, session.token));

@@ -7,6 +7,7 @@ import { EventLog } from './eventlog.js';
 import { Questions } from './questions.js';
 import { Pipeline } from './pipeline.js';
 import { Charts } from './charts.js';
+import { CodeView } from './codeview.js';
 import { opensPaused } from './start.js';
 
 const DEFAULT_LINK = 'v=1&preset=background-jobs';
@@ -27,7 +28,7 @@ const app = {
   fields: [], presets: [], session: null, source: null, scenario: null, link: DEFAULT_LINK,
   run: null, frame: null, dirty: false, drawn: false, paused: false,
   recovery: null, recoveredAt: null, lastFailures: 0,
-  controls: null, log: null, questions: null, pipeline: null, charts: null, generation: 0,
+  controls: null, log: null, questions: null, pipeline: null, charts: null, codeView: null, generation: 0,
   // The address bar holds a link with errors: leave it as typed until the person changes something.
   keepAddress: false,
   // The run is over (finished, halted or ended): its status, else null.
@@ -123,6 +124,7 @@ function applyScenario(scenario, link) {
     if (link !== app.link || !app.noticeShown) showPresetNotice(link);
     app.noticeShown = true;
     app.link = link;
+    app.codeView?.show(link);
     const url = `${location.pathname}?${link}`;
     if (!app.keepAddress && url !== location.pathname + location.search) history.replaceState(null, '', url);
   }
@@ -1028,6 +1030,13 @@ async function boot() {
   app.charts = new Charts($('charts'), data.fields.window_columns);
   if (!rendered) startSession(openingLink(data, typed), { replacing: false });
   afterFirstDraw(() => {
+    app.codeView = new CodeView({ box: $('code'), python: $('code-python'), copy: $('code-copy'),
+      download: $('code-download'), status: $('code-status') });
+    if (app.link) app.codeView.show(app.link);
+    $('event-log').addEventListener('click', (e) => {
+      const kind = e.target.closest('li')?.className.replace(/^ev-/, '');
+      if (kind && app.codeView.pointAt(kind)) $('code').scrollIntoView({ block: 'nearest' });
+    });
     app.controls = new Controls($('controls'), app.fields, {
       apply: (values) => { app.keepAddress = false; return control({ set: values }); },
       reseed: (seed) => { app.keepAddress = false; startSession(withSeed(app.link, seed)); },

@@ -1,0 +1,39 @@
+"""The code view on the page (issue 11): the program of the current scenario, its 3.11 variant
+on a toggle, the lines a change altered marked, and an event log line pointing at its code."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from test_page import open_page, set_field, wait_frame
+
+
+def test_the_program_beside_the_run(page, server, artifacts):
+    open_page(page, server, "preset=webhook-ingestion", frames=2)
+    code = page.locator("#code")
+    expect(code).to_contain_text("queue.shutdown()  # then each worker's get() raises QueueShutDown")
+    expect(code).to_contain_text("QUEUE_SIZE = 40")
+    # A change marks the lines it altered, for a moment.
+    set_field(page, "queue", 20)
+    expect(page.locator("#code .changed", has_text="QUEUE_SIZE = 20")).to_have_count(1)
+    expect(page.locator("#code .changed", has_text="QUEUE_SIZE")).to_have_count(1)  # that line only
+    expect(page.locator("#code .changed")).to_have_count(0, timeout=6000)
+    # An event log line points at the line of code that printed it.
+    wait_frame(page, "f => f.state.totals.rejected > 0")
+    page.locator("#event-log li.ev-rejected").last.click()
+    pointed = page.locator("#code .pointed")
+    expect(pointed).to_have_count(1)
+    expect(pointed).to_contain_text('log(f"rejected {item}: queue full")')
+    expect(page.locator("#code-status")).to_contain_text("prints that event")
+    page.locator(".code-panel").scroll_into_view_if_needed()
+    inside = page.evaluate("""() => { const box = document.getElementById('code').getBoundingClientRect();
+        const line = document.querySelector('#code .pointed').getBoundingClientRect();
+        return line.top >= box.top && line.bottom <= box.bottom; }""")
+    assert inside, "the pointed line is scrolled into the code box's view"
+    page.locator(".code-panel").screenshot(path=str(artifacts / "code-view-webhook.png"))
+    # The 3.11 variant on the toggle, and the download follows it.
+    page.select_option("#code-python", "3.11")
+    expect(code).to_contain_text("await queue.put(None)")
+    expect(page.locator("#code-download")).to_have_attribute("download", "webhook-ingestion-py311.py")
+    href = page.locator("#code-download").get_attribute("href")
+    assert href.startswith("/api/code/3.11/program.py?") and "queue=20" in href
