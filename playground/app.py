@@ -295,6 +295,15 @@ async def control(request: Request):
     return JSONResponse(result)
 
 
+async def session_summary(request: Request):
+    """The live run's summary so far (the CLI's ``run --json``), for the page's export."""
+    manager: SessionManager = request.app.state.manager
+    session = manager.get(request.path_params["session_id"])
+    engine = session.engine
+    return JSONResponse({**engine.summary(), "link": engine.scenario.to_link()},
+                        headers={"Cache-Control": "no-store"})
+
+
 async def delete_session(request: Request):
     manager: SessionManager = request.app.state.manager
     session = manager.get(request.path_params["session_id"])
@@ -459,6 +468,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/sessions/{session_id}/stream", stream),
         Route("/api/sessions/{session_id}/control", control, methods=["POST"]),
         Route("/api/sessions/{session_id}", delete_session, methods=["DELETE"]),
+        Route("/api/sessions/{session_id}/summary", session_summary),
         Route("/api/sessions/{session_id}/close", close_session, methods=["POST"]),
         Route("/api/presets", presets),
         Route("/api/fields", fields),

@@ -777,6 +777,51 @@ function withSeed(link, seed) {
   return params.toString();
 }
 
+// Export ----------------------------------------------------------------------------------------
+
+function download(filename, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function exportName(suffix) {
+  const preset = new URLSearchParams(app.link || '').get('preset') || 'scenario';
+  return `backpressure-${preset}-${suffix}`;
+}
+
+/** What the page holds of the run, as files: the windows the charts hold (up to 1,000 s), the
+ *  events the log holds, and the engine's exact summary so far (asked of the server). */
+async function exportRun(what) {
+  if (what === 'csv') {
+    const cols = app.windowColumns || [];
+    const quote = (v) => (v === null || v === undefined ? '' : String(v));
+    const rows = [cols.join(','), ...app.windows.map((w) => w.map(quote).join(','))];
+    download(exportName('windows.csv'), `${rows.join('\n')}\n`, 'text/csv');
+    announce(`Downloaded ${app.windows.length} metrics windows as CSV.`);
+  } else if (what === 'trace') {
+    const lines = app.log?.lines.map(([text]) => text) || [];
+    download(exportName('trace.txt'), lines.length ? `${lines.join('\n')}\n` : '', 'text/plain');
+    announce(`Downloaded ${lines.length} events.`);
+  } else if (app.session) {
+    try {
+      const summary = await fetch(`/api/sessions/${app.session.id}/summary`, { cache: 'no-store' })
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`the server answered ${r.status}`))));
+      download(exportName('summary.json'), `${JSON.stringify(summary, null, 1)}\n`, 'application/json');
+      announce('Downloaded the run\'s summary.');
+    } catch (error) {
+      sayWhy(`The summary could not be downloaded: ${clip(error.message)}`);
+    }
+  } else {
+    sayWhy('There is no run to summarise yet.');
+  }
+}
+
 // Drawing ---------------------------------------------------------------------------------------
 
 function drawLoop(now) {
@@ -936,6 +981,9 @@ function wireButtons() {
     });
   });
   $('copy-link').addEventListener('click', copyLink);
+  $('export-csv').addEventListener('click', () => exportRun('csv'));
+  $('export-trace').addEventListener('click', () => exportRun('trace'));
+  $('export-summary').addEventListener('click', () => exportRun('summary'));
   $('presets').addEventListener('change', (e) => {
     const preset = app.presets.find((p) => p.name === e.target.value);
     if (!preset) return;

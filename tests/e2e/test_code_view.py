@@ -37,3 +37,29 @@ def test_the_program_beside_the_run(page, server, artifacts):
     expect(page.locator("#code-download")).to_have_attribute("download", "webhook-ingestion-py311.py")
     href = page.locator("#code-download").get_attribute("href")
     assert href.startswith("/api/code/3.11/program.py?") and "queue=20" in href
+
+
+def test_the_run_downloads_as_csv_trace_and_summary(page, server, tmp_path):
+    open_page(page, server, "preset=webhook-ingestion", frames=2)
+    wait_frame(page, "f => f.t >= 2")
+    files = {}
+    for button in ("export-csv", "export-trace", "export-summary"):
+        with page.expect_download() as info:
+            page.locator(f"#{button}").click()
+        download = info.value
+        path = tmp_path / download.suggested_filename
+        download.save_as(path)
+        files[button] = (download.suggested_filename, path.read_text())
+    name, csv_text = files["export-csv"]
+    assert name == "backpressure-webhook-ingestion-windows.csv"
+    header, *rows = csv_text.strip().split("\n")
+    assert header.startswith("t,arrival_rate,throughput,goodput,rejected") and len(rows) >= 4
+    assert all(len(row.split(",")) == len(header.split(",")) for row in rows)
+    name, trace_text = files["export-trace"]
+    assert name == "backpressure-webhook-ingestion-trace.txt" and " produce " in trace_text
+    import json
+    name, summary_text = files["export-summary"]
+    summary = json.loads(summary_text)
+    assert name == "backpressure-webhook-ingestion-summary.json"
+    assert summary["link"] == "v=1&preset=webhook-ingestion" and summary["arrived"] > 0
+    assert summary["completed"] + summary["rejected"] + summary["in_system"] == summary["arrived"]
