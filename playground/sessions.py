@@ -19,6 +19,7 @@ import anyio
 
 from . import frames
 from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
+from .explain import Explainer
 from .scenario import Scenario, shown
 from .governor import Governor
 from .settings import Settings
@@ -47,6 +48,7 @@ class Session:
         self.settings = settings
         self.created = now
         self.engine = self._new_engine(scenario)
+        self.explainer = Explainer()  # theory beside the data, over the last 30 s
         self.run = 0  # counts resets; a page clears its charts when it changes
         self.speed = 1.0
         self.paused = False
@@ -198,6 +200,7 @@ class Session:
             "windows": windows,
             "events": new_events,
             "events_skipped": skipped,
+            "theory": self.explainer.block(engine),
         }
         if frame["status"] in ("finished", "halted"):
             # The run is over: its exact run-wide figures (the CLI's summary), for the page's

@@ -8,6 +8,7 @@ import { Questions } from './questions.js';
 import { Pipeline } from './pipeline.js';
 import { Charts } from './charts.js';
 import { CodeView } from './codeview.js';
+import { TheoryView } from './theoryview.js';
 import { opensPaused } from './start.js';
 
 const DEFAULT_LINK = 'v=1&preset=background-jobs';
@@ -28,7 +29,7 @@ const app = {
   fields: [], presets: [], session: null, source: null, scenario: null, link: DEFAULT_LINK,
   run: null, frame: null, dirty: false, drawn: false, paused: false,
   recovery: null, recoveredAt: null, lastFailures: 0,
-  controls: null, log: null, questions: null, pipeline: null, charts: null, codeView: null, generation: 0,
+  controls: null, log: null, questions: null, pipeline: null, charts: null, codeView: null, theory: null, generation: 0,
   // The address bar holds a link with errors: leave it as typed until the person changes something.
   keepAddress: false,
   // The run is over (finished, halted or ended): its status, else null.
@@ -583,6 +584,7 @@ function onFrame(frame) {
   }
   app.log.add(frame.events, frame.events_skipped);
   app.questions.update(app.scenario, frame.state);
+  app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
   statusFromFrame(frame);
   updateRunOver(frame);
   updateStepPrompt(frame);
@@ -1068,6 +1070,7 @@ async function boot() {
   app.pipeline = new Pipeline($('pipeline'));
   app.log = new EventLog($('event-log'), $('pause-log'));
   app.questions = new Questions($('questions'));
+  app.theory = new TheoryView($('theory'));
   wireButtons();
   keepScrollTargetsClearOfThePipeline();
   requestAnimationFrame(drawLoop);

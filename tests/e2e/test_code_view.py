@@ -3,6 +3,8 @@ on a toggle, the lines a change altered marked, and an event log line pointing a
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from test_page import open_page, set_field, wait_frame
@@ -63,3 +65,17 @@ def test_the_run_downloads_as_csv_trace_and_summary(page, server, tmp_path):
     assert name == "backpressure-webhook-ingestion-summary.json"
     assert summary["link"] == "v=1&preset=webhook-ingestion" and summary["arrived"] > 0
     assert summary["completed"] + summary["rejected"] + summary["in_system"] == summary["arrived"]
+
+
+def test_theory_beside_the_data(page, server, artifacts):
+    open_page(page, server, "preset=webhook-ingestion", frames=2)
+    page.select_option("#speed", "20")
+    wait_frame(page, "f => f.t >= 40", timeout=30_000)
+    theory = page.locator("#theory")
+    expect(theory).to_contain_text("Utilisation ρ = λ·S / c = 60.0/s × 100 ms / 4 = 1.50")
+    expect(theory).to_contain_text(re.compile(r"Little's law over the last 3[01] s: L = [\d.]+ items"))
+    expect(theory).to_contain_text("M/M/4/44 predicts throughput 40.0/s (measured")
+    page.locator(".theory-panel").screenshot(path=str(artifacts / "theory-webhook.png"))
+    open_page(page, server, "preset=unbounded-oom", frames=2)
+    expect(theory).to_contain_text("The unbounded queue grows by about 20.0 items/s: out of memory in about")
+    expect(theory).to_contain_text("Queueing theory has no exact formula here: a memory limit crashes the service.")
