@@ -43,6 +43,7 @@ export class CodeView {
     } catch (error) {
       if (error.name === 'AbortError') return;
       this.say(`The program could not be shown: ${api.clip(error.message)}`);
+      if (this.link === link) this.link = null; // the next frame's link asks again
       return;
     }
     const before = this.program && this.program.python === program.python ? this.program.source : null;
