@@ -13,9 +13,10 @@ are rejected, open producer, the same number of arrivals for both simulators.
   ``len(resource.queue) >= K - c``, else holds a ``simpy.Resource(capacity=c)`` for
   ``expovariate(μ)``.
 
-Both draw from ``random.Random`` streams seeded like the engine's (``draws``), so the
-two runs see the same arrival gaps and, since both serve FIFO, the same service
-times: their counts should agree exactly, and their means to float rounding.
+Both draw arrival gaps from a ``random.Random`` stream seeded like the engine's and give
+arrival k the service time the engine gives item k (``draws.luck``: a call's own uniform
+number, then ``-log(1 - u) / μ``, as the engine computes it), so their counts should agree exactly, and their means to
+float rounding.
 
 Wall time is ``time.perf_counter()`` around construction + run; engine and SimPy
 runs are interleaved (A B A B ...) so machine noise hits both; medians are printed.
@@ -34,6 +35,7 @@ import cProfile
 import gc
 import importlib.util
 import io
+import math
 import platform
 import pstats
 import importlib
@@ -100,32 +102,30 @@ def run_engine(scenario: Scenario, engine_class=Engine) -> dict:
 
 def run_simpy(scenario: Scenario) -> dict:
     lam = scenario.rate
-    mu = 1.0 / scenario.service_time
     c = scenario.workers
     waiting_room = scenario.queue  # K - c
     n = scenario.items
     arrival_rng = draws.arrival_stream(scenario.seed)
-    service_rng = draws.service_stream(scenario.seed)
 
     env = simpy.Environment()
     servers = simpy.Resource(env, capacity=c)
     stats = {"completed": 0, "rejected": 0, "latency_sum": 0.0}
 
-    def customer(env):
+    def customer(env, item):
         arrived = env.now
         if servers.count == c and len(servers.queue) >= waiting_room:
             stats["rejected"] += 1
             return
         with servers.request() as req:
             yield req
-            yield env.timeout(service_rng.expovariate(mu))
+            yield env.timeout(-math.log(1.0 - draws.luck(scenario.seed, item, 0)) * scenario.service_time)
         stats["completed"] += 1
         stats["latency_sum"] += env.now - arrived
 
     def source(env):
-        for _ in range(n):
+        for item in range(n):
             yield env.timeout(arrival_rng.expovariate(lam))
-            env.process(customer(env))
+            env.process(customer(env, item))
 
     env.process(source(env))
     env.run()

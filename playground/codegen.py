@@ -109,10 +109,12 @@ def _header(s: Scenario, python: str) -> list[str]:
     imports = ["asyncio"]
     if s.items == 0:
         imports.append("itertools")
-    if s.arrivals == "wave" or s.service_dist == "lognormal":
+    if s.arrivals == "wave" or s.service_dist != "constant":
         imports.append("math")
-    if _needs_arrival_random(s) or s.service_dist != "constant" or _needs_retry_random(s):
+    if _needs_arrival_random(s) or _needs_retry_random(s):
         imports.append("random")
+    if s.service_dist == "lognormal":
+        imports.append("statistics")
     if retrying(s) and s.retry_budget:
         imports.insert(1, "collections")
     add(f'"""The asyncio program behind a Backpressure Playground scenario.\n\n'
@@ -165,6 +167,8 @@ def _constants(s: Scenario) -> list[str]:
     if s.limit:
         const("LIMIT", s.limit, "semaphore permits: downstream calls at once")
     const("SERVICE_TIME", s.service_time, f"seconds of one downstream call ({s.service_dist})")
+    if _lucky(s):
+        const("SEED", s.seed, "the run's seed: every call's luck comes from it")
     if s.timeout:
         const("TIMEOUT", s.timeout, "seconds a downstream call may take")
     if s.capacity:
@@ -197,12 +201,9 @@ def _state(s: Scenario) -> list[str]:
     add = parts.append
     endless = s.items == 0
     needs_arrival_random = _needs_arrival_random(s)
-    needs_service_random = s.service_dist != "constant"
     state = []
     if needs_arrival_random:
         state.append(f'arrival_random = random.Random("arrivals-{s.seed}")  # when work arrives')
-    if needs_service_random:
-        state.append(f'service_random = random.Random("service-{s.seed}")  # how long calls take')
     if _needs_retry_random(s):
         state.append(f'retry_random = random.Random("retries-{s.seed}")  # backoff jitter')
     state.append("item_ids = itertools.count()" if endless else "item_ids = iter(range(ITEMS))")
@@ -264,21 +265,43 @@ def _draws(s: Scenario) -> list[str]:
                         return t - start
         '''))
     if s.service_dist == "constant":
-        body = "return SERVICE_TIME"
-        doc = "always the same"
-    elif s.service_dist == "exponential":
-        body = "return service_random.expovariate(1 / SERVICE_TIME)"
+        add(dedent('''
+            def service_time():
+                """Seconds one downstream call takes: always the same."""
+                return SERVICE_TIME
+        '''))
+        return parts
+    add(dedent('''
+        def luck(item, attempt):
+            """A number in (0, 1) that belongs to call number `attempt` (0 = the first) of
+            `item`: SplitMix64 over SEED, item and attempt. Not a stream, so what happened to
+            other items (refused, dropped, retried) cannot change an item's luck."""
+            mask = (1 << 64) - 1
+            z = (SEED * 0x9E3779B97F4A7C15 + item * 0xD1B54A32D192ED03 + attempt * 0x8CB92BA72F3D8DD7) & mask
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+            return (((z ^ (z >> 31)) >> 11) + 0.5) / 9007199254740992.0  # / 2**53
+    '''))
+    if s.service_dist == "exponential":
         doc = "exponential, mean SERVICE_TIME"
+        body = "return -math.log(1.0 - luck(item, attempt)) * SERVICE_TIME"
     else:
-        body = (f"sigma = {_num(LOGNORMAL_SIGMA)}  # a heavy tail\n    "
-                "return service_random.lognormvariate(math.log(SERVICE_TIME) - sigma**2 / 2, sigma)")
-        doc = "lognormal, mean SERVICE_TIME"
+        doc = "lognormal (a heavy tail), mean SERVICE_TIME"
+        body = (f"sigma = {_num(LOGNORMAL_SIGMA)}\n    "
+                "normal = statistics.NormalDist().inv_cdf(luck(item, attempt))\n    "
+                "return math.exp(math.log(SERVICE_TIME) - sigma**2 / 2 + sigma * normal)")
     add(dedent(f'''
-        def service_time():
-            """Seconds one downstream call takes: {doc}."""
+        def service_time(item, attempt):
+            """Seconds call number `attempt` of `item` takes: {doc}
+            (the inverse of its CDF at the call's luck)."""
             {{body}}
     ''').replace("{body}", body))
     return parts
+
+
+def _lucky(s: Scenario) -> bool:
+    """Whether call times are drawn (from each call's luck), not constant."""
+    return s.service_dist != "constant"
 
 
 def _memory(s: Scenario) -> list[str]:
@@ -394,7 +417,7 @@ def _downstream(s: Scenario) -> list[str]:
     add = parts.append
     if s.capacity and s.contention:
         add(dedent('''
-            async def downstream(item):
+            async def downstream(item, attempt=0):
                 """The downstream call. Past CAPACITY calls at once it slows down: a call
                 that starts while n calls are in flight takes service_time() * n / CAPACITY,
                 and (1 + CONTENTION * (n - CAPACITY)) times that for the contention among
@@ -402,7 +425,7 @@ def _downstream(s: Scenario) -> list[str]:
                 global in_flight
                 in_flight += 1
                 try:
-                    duration = service_time() * max(1, in_flight / CAPACITY)
+                    duration = service_time(item, attempt) * max(1, in_flight / CAPACITY)
                     if in_flight > CAPACITY:
                         duration *= 1 + CONTENTION * (in_flight - CAPACITY)
                     await asyncio.sleep(duration)
@@ -411,34 +434,37 @@ def _downstream(s: Scenario) -> list[str]:
         '''))
     elif s.capacity:
         add(dedent('''
-            async def downstream(item):
+            async def downstream(item, attempt=0):
                 """The downstream call. Past CAPACITY calls at once it slows down: a call
                 that starts while n calls are in flight takes service_time() * n / CAPACITY."""
                 global in_flight
                 in_flight += 1
                 try:
-                    await asyncio.sleep(service_time() * max(1, in_flight / CAPACITY))
+                    await asyncio.sleep(service_time(item, attempt) * max(1, in_flight / CAPACITY))
                 finally:
                     in_flight -= 1
         '''))
     else:
         add(dedent('''
-            async def downstream(item):
+            async def downstream(item, attempt=0):
                 """The downstream call."""
-                await asyncio.sleep(service_time())
+                await asyncio.sleep(service_time(item, attempt))
         '''))
     if abandoning(s):
         throttle = ("    if not bucket.take():  # over the rate limit: refused at once\n"
                     "        raise Throttled(item)\n") if s.rate_limit else ""
         add(dedent('''
-            def call_downstream(item):
+            def call_downstream(item, attempt=0):
                 """Send one call to the downstream. It runs in a task of its own: a caller
                 that stops waiting (a timeout) walks away, and the downstream goes on
                 working on the call to its end, still counted in flight."""
-        ''') + throttle + "    return asyncio.create_task(downstream(item))\n")
+        ''') + throttle + "    return asyncio.create_task(downstream(item, attempt))\n")
     elif s.rate_limit:
         # Over the rate limit the call is refused before it starts: no time, no draw.
         parts[-1] = _after_docstring(parts[-1], "if not bucket.take():\n    raise Throttled(item)")
+    if not _lucky(s):  # a constant call time needs no item, no attempt
+        parts = [part.replace("(item, attempt=0)", "(item)").replace("(item, attempt)", "(item)")
+                 .replace("service_time(item)", "service_time()") for part in parts]
     return parts
 
 
@@ -649,24 +675,25 @@ def _worker(s: Scenario, python: str) -> list[str]:
     return parts
 
 
-def _timed_call(s: Scenario) -> list[str]:
+def _timed_call(s: Scenario, args: str = "item") -> list[str]:
     """The call under the call timeout, inside worker()'s try (mirrors Service.timed_call)."""
     if abandoning(s):
-        return ["    call = call_downstream(item)",
+        return [f"    call = call_downstream({args})",
                 "    async with asyncio.timeout(TIMEOUT):",
                 "        await asyncio.shield(call)  # a timeout stops the waiting, not the call"]
-    return ["    async with asyncio.timeout(TIMEOUT):", "        await downstream(item)"]
+    return ["    async with asyncio.timeout(TIMEOUT):", f"        await downstream({args})"]
 
 
 def _retry_loop(s: Scenario) -> list[str]:
     """worker()'s call with retries (mirrors Service.attempts): the permit is held for one
     attempt and let go for the backoff; the last failure is the item's outcome."""
     done = ["forget()"] if s.memory else []
+    args = "item, attempt" if _lucky(s) else "item"  # a retry is a new call, with its own luck
     attempt = ["try:"]
     if s.timeout:
-        attempt += [*_timed_call(s), "except TimeoutError:", '    failed = "timeout"']
+        attempt += [*_timed_call(s, args), "except TimeoutError:", '    failed = "timeout"']
     else:
-        attempt += ["    await downstream(item)"]
+        attempt += [f"    await downstream({args})"]
     if s.rate_limit:
         attempt += ["except Throttled:", '    failed = "throttled"']
     attempt += ["else:", '    log(f"{name} handled {item}")', *("    " + line for line in done), "    break"]

@@ -260,8 +260,8 @@ PRESETS: dict[str, Preset] = _presets(
         notice=(
             "A service at 65 % of its downstream's capacity: a hundred workers, no semaphore, "
             "calls that time out at 0.25 s and are retried three times with neither jitter nor "
-            "budget; retries cover the few calls that time out, and it serves all but about one item in "
-            "ten thousand. Press Hiccup (h), the downstream five times "
+            "budget; retries cover the few calls that time out, and it serves more than 999 items in "
+            "1,000. Press Hiccup (h), the downstream five times "
             "slower for three seconds: calls time out, their retries keep more calls in flight, past "
             "capacity every call is slower, and those time out too. Goodput stays under a third of "
             "what it was for minutes after the hiccup is over; compare retry-budget."

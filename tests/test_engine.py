@@ -656,3 +656,30 @@ def test_windows_closed_while_down_carry_an_empty_service():
     # The window before the crash carried the full queue.
     before = [w for w in closed if w.end <= crash[0]][-1]
     assert before.queue > 400 and before.memory > 400
+
+
+def test_an_item_brings_the_same_work_whatever_the_policy_does_to_others():
+    # Common random numbers: a call's time comes from its item's own luck, not from a stream
+    # that other items' calls advance. Two services fed the same arrivals but refusing or
+    # dropping different items give every item they both serve the same call time.
+    def call_times(link):
+        engine = Engine(Scenario.from_link(link), event_cap=0)
+        seen = {}
+        completed = engine.completed
+
+        def record(item):
+            seen[item.id] = engine.loop.now - item.started
+            completed(item)
+
+        engine.completed = record
+        engine.run(None)
+        return seen
+
+    base = "rate=60&queue=5&workers=2&limit=2&service_time=0.05&items=3000&seed=4"
+    rejecting, dropping = call_times(base + "&policy=reject"), call_times(base + "&policy=drop-oldest")
+    both = set(rejecting) & set(dropping)
+    assert len(both) > 1000 and set(rejecting) != set(dropping)  # they served different items...
+    # ...and the ones both served took as long (to the rounding of clock readings)
+    assert all(abs(rejecting[i] - dropping[i]) < 1e-9 for i in both)
+    slower = call_times(base.replace("service_time=0.05", "service_time=0.1") + "&policy=reject")
+    assert all(abs(slower[i] - 2 * rejecting[i]) < 1e-9 for i in set(slower) & set(rejecting))

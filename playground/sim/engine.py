@@ -500,7 +500,7 @@ class Service:
         slot.item = None
         slot.since = loop.now
 
-    def call(self, slot: WorkerSlot, item: Item, first: bool = True):
+    def call(self, slot: WorkerSlot, item: Item, attempt: int = 0):
         """One attempt of worker()'s call: take a permit, then call the downstream (or be
         throttled). Returns None if the call was handled, else why it failed ("throttled",
         "timeout"); the caller logs the outcome and releases the permit."""
@@ -513,7 +513,7 @@ class Service:
             yield from semaphore.acquire()
         slot.state = "calling"
         slot.since = loop.now
-        if first:
+        if not attempt:
             item.started = loop.now
         scenario = engine.scenario
         engine.attempts += 1
@@ -521,13 +521,13 @@ class Service:
             return "throttled"
         if scenario.timeout:
             try:
-                yield from self.timed_call(slot)
+                yield from self.timed_call(slot, item.id, attempt)
             except TimeoutError:
                 return "timeout"
             return None
         # downstream() without the try/finally: nothing cancels this call
         # (a crash discards the whole service, in_flight included).
-        yield self.call_downstream()
+        yield self.call_downstream(item.id, attempt)
         self.in_flight -= 1
         return None
 
@@ -555,7 +555,7 @@ class Service:
         attempt = 0
         delay = engine.scenario.backoff  # decorrelated jitter grows from the last backoff
         while True:
-            failed = yield from self.call(slot, item, first=attempt == 0)
+            failed = yield from self.call(slot, item, attempt)
             if failed is None:
                 engine.record(ev.HANDLED, item.id, index)
                 engine.completed(item)
@@ -576,7 +576,7 @@ class Service:
             slot.since = loop.now
             yield sleep(loop, delay)
 
-    def timed_call(self, slot: WorkerSlot):
+    def timed_call(self, slot: WorkerSlot, item_id: int, attempt: int):
         """The call under the call timeout; raises TimeoutError when the caller gives up.
 
         With abandon=continue the call runs in a task of its own (call_downstream() in the
@@ -585,7 +585,7 @@ class Service:
         loop = self.loop
         scenario = self.engine.scenario
         if scenario.abandon == "continue":
-            call = Task(loop, self.downstream())
+            call = Task(loop, self.downstream(item_id, attempt))
             self.calls.append(call)
             if len(self.calls) > 64 and len(self.calls) > 4 * self.in_flight:
                 self.calls = [c for c in self.calls if not c.state]
@@ -596,21 +596,21 @@ class Service:
                 self.engine.abandoned_calls += 1
                 raise
         else:
-            yield from timeout(loop, slot.task, scenario.timeout, self.downstream())
+            yield from timeout(loop, slot.task, scenario.timeout, self.downstream(item_id, attempt))
 
     def abandoned_now(self) -> int:
         """Calls still in flight whose caller timed out and moved on."""
         self.abandoned = [call for call in self.abandoned if not call.state]
         return len(self.abandoned)
 
-    def downstream(self):
+    def downstream(self, item_id: int, attempt: int):
         """downstream(): one call, counted in flight until it ends or is cancelled."""
         try:
-            yield self.call_downstream()
+            yield self.call_downstream(item_id, attempt)
         finally:
             self.in_flight -= 1
 
-    def call_downstream(self):
+    def call_downstream(self, item_id: int, attempt: int):
         """Start a downstream call: count it in flight, return the sleep it takes.
 
         Past its capacity the downstream slows down: a call that starts while n
@@ -621,7 +621,9 @@ class Service:
         engine = self.engine
         scenario = engine.scenario
         self.in_flight += 1
-        duration = draws.service_time(engine.service_random, scenario.service_dist, scenario.service_time)
+        dist = scenario.service_dist
+        duration = (scenario.service_time if dist == "constant" else
+                    draws.service_time(draws.luck(scenario.seed, item_id, attempt), dist, scenario.service_time))
         capacity = scenario.capacity
         if capacity:
             n = self.in_flight
@@ -723,7 +725,6 @@ class Engine:
         self.initial = scenario  # the scenario at time 0, for replay
         self.loop = Loop()
         self.arrival_random = draws.arrival_stream(scenario.seed)
-        self.service_random = draws.service_stream(scenario.seed)
         self.retry_random = world.retry_stream(scenario.seed)
         # The downstream's rate limit and the client's retry budget outlive a crash of the
         # service (the program keeps them at module level, outside serve()).
