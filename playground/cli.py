@@ -17,6 +17,7 @@ With no command it starts the web server (``serve``).
 from __future__ import annotations
 
 import argparse
+import difflib
 import gc
 import json
 import math
@@ -25,6 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import codegen, export
+from .compare import Comparison
 from .presets import PRESETS
 from .scenario import Scenario, ScenarioError
 from .sim import trace
@@ -45,12 +47,37 @@ class UsageError(Exception):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    scenario = _scenario(args.link)
+    comparison = Comparison.from_link(args.link)
+    scenario = comparison.a
     until = _until(args.until, scenario)
     hiccups = _hiccups(args.hiccup, until)
     every = _every(args.every)
-    # Nobody reads the trace here; the metrics windows are kept whole only for --every.
-    engine = Engine(scenario, event_cap=0, keep_windows=10**7 if every or args.csv else 240)
+    runs = [_run_headless(s, until, hiccups, every, keep=bool(every or args.csv))
+            for s in (comparison.a, comparison.b) if s is not None]
+    if args.csv:
+        if comparison.b is None:
+            _write(args.csv, export.windows_csv(runs[0][0]))
+        else:
+            _write(args.csv, export.compared_windows_csv(runs[0][0], runs[1][0]))
+    if comparison.b is None:
+        summary = runs[0][1]
+        if args.json:
+            print(json.dumps({**summary, "link": scenario.to_link()}))
+        else:
+            print(format_summary(scenario, summary))
+        return 0
+    (_, a), (_, b) = runs
+    if args.json:
+        print(json.dumps({"a": a, "b": b, "link": comparison.to_link(), "label": comparison.label()}))
+    else:
+        print(format_comparison(comparison, a, b))
+    return 0
+
+
+def _run_headless(scenario: Scenario, until, hiccups, every, keep: bool) -> tuple[Engine, dict]:
+    """Run one service headless to ``until``, pressing its hiccups; (engine, summary)."""
+    # Nobody reads the trace here; the metrics windows are kept whole only when asked for.
+    engine = Engine(scenario, event_cap=0, keep_windows=10**7 if keep else 240)
     for at, control in hiccups:
         engine.run(at)
         if engine.finished:
@@ -60,44 +87,63 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = engine.summary()
     if every:
         summary["series"] = _series(engine, every)
-    if args.csv:
-        _write(args.csv, export.windows_csv(engine))
-    if args.json:
-        print(json.dumps({**summary, "link": scenario.to_link()}))
-    else:
-        print(format_summary(scenario, summary))
-    return 0
+    return engine, summary
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    scenario = _scenario(args.link)
-    until = _until(args.until, scenario)
-    hiccups = _hiccups(args.hiccup, until)
-    engine = Engine(scenario, event_cap=None)  # read after every chunk, so nothing is lost
+    comparison = Comparison.from_link(args.link)
+    until = _until(args.until, comparison.a)
+    # One engine, or A and B side by side: each line then starts with its service's letter, and
+    # lines of the same instant come A's first.
+    services = [("", comparison.a)] if comparison.b is None else [("A ", comparison.a), ("B ", comparison.b)]
+    runs = [(tag, Engine(scenario, event_cap=None), _hiccups(args.hiccup, until))  # read every chunk
+            for tag, scenario in services]
     out = sys.stdout
+    now = 0.0
     while True:
-        target = engine.now + TRACE_CHUNK
+        target = now + TRACE_CHUNK
         if until is not None:
             target = min(target, until)
-        if hiccups:
-            target = min(target, hiccups[0][0])
-        engine.run(target)
-        if hiccups and engine.now >= hiccups[0][0] and not engine.finished:
-            engine.apply(hiccups.pop(0)[1])
-        events = engine.read_events()
-        if events:
-            out.write("".join(trace.line(event) + "\n" for event in events))
+        pending = [hiccups[0][0] for _, engine, hiccups in runs if hiccups and not engine.finished]
+        if pending:
+            target = min(target, min(pending))
+        lines = []
+        for tag, engine, hiccups in runs:
+            if engine.finished:
+                continue
+            engine.run(target)
+            if hiccups and engine.now >= hiccups[0][0] and not engine.finished:
+                engine.apply(hiccups.pop(0)[1])
+            lines += [(event[0], tag + trace.line(event)) for event in engine.read_events()]
+        if lines:
+            lines.sort(key=lambda line: line[0])  # stable: A's first at the same instant
+            out.write("".join(text + "\n" for _, text in lines))
             out.flush()
-        if engine.finished or (until is not None and engine.now >= until):
+        now = target
+        if all(engine.finished or (until is not None and engine.now >= until) for _, engine, _ in runs):
             return 0
-        if until is None and engine.next_event_time() is None:
-            # A finite run that can make no more progress: nothing will ever happen again.
-            raise UsageError(f"the run stopped making progress at {engine.now:.3f} s before it finished.")
+        for tag, engine, _ in runs:
+            if until is None and not engine.finished and engine.next_event_time() is None:
+                # A finite run that can make no more progress: nothing will ever happen again.
+                raise UsageError(f"the run{' of ' + tag.strip() if tag else ''} stopped making progress "
+                                 f"at {engine.now:.3f} s before it finished.")
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    source = codegen.generate(_scenario(args.link), python=args.python, ideal_clock=args.ideal_clock)
-    sys.stdout.write(source if source.endswith("\n") else source + "\n")
+    comparison = Comparison.from_link(args.link)
+    if comparison.b is None:
+        if args.diff:
+            raise UsageError("--diff compares service A's program with B's: give B's keys as b.KEY=VALUE "
+                             "(e.g. preset=webhook-ingestion&b.policy=drop-oldest).")
+        source = codegen.generate(comparison.a, python=args.python, ideal_clock=args.ideal_clock)
+        sys.stdout.write(source if source.endswith("\n") else source + "\n")
+        return 0
+    if not args.diff:
+        raise UsageError("this link compares two services (it has b. keys): add --diff for the difference "
+                         "between their programs, or drop the b. keys for one program.")
+    a, b = (codegen.generate(s, python=args.python, ideal_clock=args.ideal_clock).splitlines(keepends=True)
+            for s in (comparison.a, comparison.b))
+    sys.stdout.writelines(difflib.unified_diff(a, b, "A.py", "B.py"))
     return 0
 
 
@@ -162,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--ideal-clock", action="store_true",
                       help="run it on an ideal clock (appended, standard library only), so that "
                       "'python program.py [SECONDS]' prints the playground's trace exactly")
+    code.add_argument("--diff", action="store_true",
+                      help="for a link with b. keys: the unified diff of service A's program and B's")
     code.add_argument("--python", choices=codegen.PYTHONS, default=codegen.PYTHONS[0],
                       help="the variant: 3.13 shuts the queue down with queue.shutdown() (the "
                       "handbook's idiom, the default); 3.11 uses one None sentinel per worker "
@@ -262,10 +310,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _scenario(link: str) -> Scenario:
-    return Scenario.from_link(link)
-
-
 def _write(path: str, text: str) -> None:
     """Write ``text`` to ``path`` ('-' is stdout), or say in one sentence why it cannot be."""
     if path == "-":
@@ -356,13 +400,28 @@ def _until(raw: str | None, scenario: Scenario) -> float | None:
 
 def format_summary(scenario: Scenario, summary: dict) -> str:
     """The human summary of a run: one aligned table."""
+    return _table([("link", scenario.to_link()), *_summary_rows((scenario,), summary)])
+
+
+def format_comparison(comparison: Comparison, a: dict, b: dict) -> str:
+    """Two runs on the same arrivals, side by side: one row a measure, A's and B's columns."""
+    scenarios = (comparison.a, comparison.b)
+    rows_a, rows_b = _summary_rows(scenarios, a), _summary_rows(scenarios, b)
+    return "\n".join([f"link            {comparison.to_link()}", comparison.label(), ""]) + "\n" + _table(
+        [("", "A", "B"), *((name, value_a, value_b) for (name, value_a), (_, value_b) in zip(rows_a, rows_b))])
+
+
+def _summary_rows(scenarios: Sequence[Scenario], summary: dict) -> list[tuple[str, str]]:
+    """A run's measures as (name, value) rows; a measure only some scenarios can have is shown
+    when any of ``scenarios`` has it (so compared runs get the same rows)."""
+    def uses(key: str) -> bool:
+        return any(getattr(s, key) for s in scenarios)
 
     def ms(seconds: float | None) -> str:
         return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
 
     end = "finished" if summary["finished"] else "stopped"
     rows = [
-        ("link", scenario.to_link()),
         ("sim time", f"{summary['sim_time']:.3f} s ({end})"),
         ("arrived", str(summary["arrived"])),
         ("completed", str(summary["completed"])),
@@ -371,15 +430,15 @@ def format_summary(scenario: Scenario, summary: dict) -> str:
         ("put timeouts", str(summary["put_timeouts"])),
         ("stale", str(summary["stale"])),
         ("call timeouts", str(summary["timeouts"])),
-        *([("throttled", str(summary["throttled"]))] if scenario.rate_limit else []),
+        *([("throttled", str(summary["throttled"]))] if uses("rate_limit") else []),
         ("lost (crash)", str(summary["lost"])),
         ("in system", str(summary["in_system"])),
     ]
-    if scenario.rate_limit or scenario.retries:
+    if uses("rate_limit") or uses("retries"):
         rows += [("calls attempted", str(summary["attempts"])), ("retries", str(summary["retries"]))]
-    if scenario.client_retries:
+    if uses("client_retries"):
         rows.append(("request retries", str(summary["request_retries"])))
-    if scenario.memory:
+    if uses("memory"):
         rows.append(("crashes", str(summary["crashes"])))
     rows += [
         ("throughput", f"{summary['throughput']:.2f} items/s"),
@@ -389,7 +448,7 @@ def format_summary(scenario: Scenario, summary: dict) -> str:
         ("latency p99", ms(summary["latency_p99"])),
         ("mean in system", f"{summary['mean_in_system']:.2f} items"),
     ]
-    return _table(rows)
+    return rows
 
 
 def _table(rows: Sequence[Sequence[str]]) -> str:

@@ -22,3 +22,14 @@ def windows_csv(engine: Engine) -> str:
     if final is not None:
         writer.writerow(final)
     return out.getvalue()
+
+
+def compared_windows_csv(a: Engine, b: Engine) -> str:
+    """Two services' windows in one CSV: a first column ``service`` (A or B), A's rows first."""
+    lines = []
+    for name, engine in (("A", a), ("B", b)):
+        header, *rows = windows_csv(engine).splitlines()
+        if not lines:
+            lines.append("service," + header)
+        lines += [f"{name},{row}" for row in rows]
+    return "\n".join(lines) + "\n"
