@@ -65,8 +65,8 @@ def model(scenario: Scenario) -> dict | None:
         return None
     name = f"M/M/{stats.servers}" + (f"/{stats.capacity}" if stats.capacity is not None else "")
     return {"name": name, **{key: value for key, value in stats.to_json().items()
-                             if key in ("throughput", "mean_in_system", "mean_latency", "blocking",
-                                        "utilization", "stable")}}
+                             if key in ("throughput", "mean_in_system", "mean_in_queue", "mean_latency",
+                                        "blocking", "utilization", "stable")}}
 
 
 class Explainer:

@@ -585,6 +585,7 @@ function onFrame(frame) {
   app.log.add(frame.events, frame.events_skipped);
   app.questions.update(app.scenario, frame.state);
   app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
+  if (frame.theory) app.charts.setReferences(theoryReferences(frame.theory.model));
   statusFromFrame(frame);
   updateRunOver(frame);
   updateStepPrompt(frame);
@@ -777,6 +778,16 @@ function withSeed(link, seed) {
   const params = new URLSearchParams(link);
   params.set('seed', String(seed));
   return params.toString();
+}
+
+/** Where queueing theory applies, its predictions as the charts' reference lines: throughput
+ *  and the mean number waiting in the queue (the charts' "queued"). */
+function theoryReferences(model) {
+  if (!model || !model.stable) return {};
+  return {
+    throughput: { value: model.throughput, label: `${model.name}: throughput` },
+    queue: { value: model.mean_in_queue, label: `${model.name}: mean queued` },
+  };
 }
 
 // Export ----------------------------------------------------------------------------------------

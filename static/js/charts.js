@@ -192,6 +192,8 @@ class Chart {
       const text = fmt(this.value(row, s, prevRow), this.spec.digits);
       parts.push(`${s.label} ${text} ${unitFor(this.spec.unit, text)}`);
     }
+    const ref = this.owner.references[this.spec.key];
+    if (ref) parts.push(`${ref.label} ${fmt(ref.value, this.spec.digits)} ${this.spec.unit}`);
     return `${this.spec.title}${prefix}: ${parts.join(", ")}`;
   }
 
@@ -272,6 +274,9 @@ class Chart {
       }
       if (spec.stacked && sum > ymax) ymax = sum;
     }
+    // Theory's prediction for this chart, if it has one (a thin reference line; see setReference).
+    const ref = owner.references[spec.key];
+    if (ref && ref.value > ymax && ref.value < ymax * 3 + 1) ymax = ref.value;
     if (ymax <= 0) ymax = spec.unit === "ms" ? 100 : 1;
     const step = niceStep(ymax * 1.08, Math.max(2, Math.floor((bottom - top) / (u * 2.2))));
     const yTop = Math.ceil((ymax * 1.08) / step) * step;
@@ -363,6 +368,24 @@ class Chart {
       }
       ctx.setLineDash([]);
     }
+    if (ref && ref.value <= yTop) {
+      const y = Math.round(Y(ref.value)) + 0.5;
+      ctx.strokeStyle = C.fg;
+      ctx.globalAlpha = 0.55;
+      ctx.lineWidth = 1;
+      ctx.setLineDash([3, 3]);
+      ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(right, y); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.globalAlpha = 1;
+      ctx.font = fSmall;
+      ctx.textAlign = "right";
+      ctx.textBaseline = "bottom";
+      const lw = ctx.measureText(ref.label).width;
+      ctx.fillStyle = C.bg; // a backing, so the label reads over the series
+      ctx.fillRect(right - u * 0.4 - lw, y - u * 1.1, lw + u * 0.4, u * 0.95);
+      ctx.fillStyle = C.muted;
+      ctx.fillText(ref.label, right - u * 0.2, y - u * 0.1);
+    }
     // Hover: the nearest row.
     let hi = -1;
     if (this.hoverX >= left && this.hoverX <= right && n > first) {
@@ -428,6 +451,7 @@ export class Charts {
     this.rows = [];
     this.view = this.rows;   // rows, plus a finished run's last partial window (see draw)
     this.finalRow = null;
+    this.references = {}; // chart key -> {value, label}: theory's prediction, drawn as a thin line
     this.stackBase = new Float64Array(MAX_ROWS + 8);
     this.colors = {};
     this.font = "system-ui, sans-serif";
@@ -455,6 +479,15 @@ export class Charts {
       new MutationObserver(() => { this.themeAt = -1e9; })
         .observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme", "class", "style"] });
     }
+  }
+
+  /** Theory's predictions as reference lines: {chartKey: {value, label}} (empty: none). */
+  setReferences(references) {
+    const key = JSON.stringify(references);
+    if (key === this.referencesKey) return;
+    this.referencesKey = key;
+    this.references = references;
+    for (const c of this.charts) c.dirty = true;
   }
 
   reset() {

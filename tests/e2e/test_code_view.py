@@ -76,6 +76,14 @@ def test_theory_beside_the_data(page, server, artifacts):
     expect(theory).to_contain_text(re.compile(r"Little's law over the last 3[01] s: L = [\d.]+ items"))
     expect(theory).to_contain_text("M/M/4/44 predicts throughput 40.0/s (measured")
     page.locator(".theory-panel").screenshot(path=str(artifacts / "theory-webhook.png"))
+    # The same predictions are the charts' reference lines, said in the charts' labels too.
+    references = page.evaluate("window.playground.charts.references")
+    assert abs(references["throughput"]["value"] - 40.0) < 1e-5
+    assert abs(references["queue"]["value"] - 38.0) < 1e-5  # M/M/4/44: mean number waiting
+    expect(page.locator("canvas.chart[data-chart=throughput]")).to_have_attribute(
+        "aria-label", re.compile(r"M/M/4/44: throughput 40\.0 /s"))
+    page.locator(".charts-panel").screenshot(path=str(artifacts / "theory-reference-lines.png"))
     open_page(page, server, "preset=unbounded-oom", frames=2)
     expect(theory).to_contain_text("The unbounded queue grows by about 20.0 items/s: out of memory in about")
     expect(theory).to_contain_text("Queueing theory has no exact formula here: a memory limit crashes the service.")
+    assert page.evaluate("window.playground.charts.references") == {}
