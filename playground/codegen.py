@@ -415,9 +415,12 @@ def _downstream(s: Scenario) -> list[str]:
     """downstream(): one call (mirrors Service.downstream and call_downstream)."""
     parts: list[str] = []
     add = parts.append
+    # Drawn call times belong to the call (its item and attempt); a constant one needs neither.
+    params, args, draw = (("item, attempt=0", "item, attempt", "service_time(item, attempt)") if _lucky(s)
+                          else ("item", "item", "service_time()"))
     if s.capacity and s.contention:
-        add(dedent('''
-            async def downstream(item, attempt=0):
+        add(dedent(f'''
+            async def downstream({params}):
                 """The downstream call. Past CAPACITY calls at once it slows down: a call
                 that starts while n calls are in flight takes service_time() * n / CAPACITY,
                 and (1 + CONTENTION * (n - CAPACITY)) times that for the contention among
@@ -425,7 +428,7 @@ def _downstream(s: Scenario) -> list[str]:
                 global in_flight
                 in_flight += 1
                 try:
-                    duration = service_time(item, attempt) * max(1, in_flight / CAPACITY)
+                    duration = {draw} * max(1, in_flight / CAPACITY)
                     if in_flight > CAPACITY:
                         duration *= 1 + CONTENTION * (in_flight - CAPACITY)
                     await asyncio.sleep(duration)
@@ -433,38 +436,35 @@ def _downstream(s: Scenario) -> list[str]:
                     in_flight -= 1
         '''))
     elif s.capacity:
-        add(dedent('''
-            async def downstream(item, attempt=0):
+        add(dedent(f'''
+            async def downstream({params}):
                 """The downstream call. Past CAPACITY calls at once it slows down: a call
                 that starts while n calls are in flight takes service_time() * n / CAPACITY."""
                 global in_flight
                 in_flight += 1
                 try:
-                    await asyncio.sleep(service_time(item, attempt) * max(1, in_flight / CAPACITY))
+                    await asyncio.sleep({draw} * max(1, in_flight / CAPACITY))
                 finally:
                     in_flight -= 1
         '''))
     else:
-        add(dedent('''
-            async def downstream(item, attempt=0):
+        add(dedent(f'''
+            async def downstream({params}):
                 """The downstream call."""
-                await asyncio.sleep(service_time(item, attempt))
+                await asyncio.sleep({draw})
         '''))
     if abandoning(s):
         throttle = ("    if not bucket.take():  # over the rate limit: refused at once\n"
                     "        raise Throttled(item)\n") if s.rate_limit else ""
-        add(dedent('''
-            def call_downstream(item, attempt=0):
+        add(dedent(f'''
+            def call_downstream({params}):
                 """Send one call to the downstream. It runs in a task of its own: a caller
                 that stops waiting (a timeout) walks away, and the downstream goes on
                 working on the call to its end, still counted in flight."""
-        ''') + throttle + "    return asyncio.create_task(downstream(item, attempt))\n")
+        ''') + throttle + f"    return asyncio.create_task(downstream({args}))\n")
     elif s.rate_limit:
         # Over the rate limit the call is refused before it starts: no time, no draw.
         parts[-1] = _after_docstring(parts[-1], "if not bucket.take():\n    raise Throttled(item)")
-    if not _lucky(s):  # a constant call time needs no item, no attempt
-        parts = [part.replace("(item, attempt=0)", "(item)").replace("(item, attempt)", "(item)")
-                 .replace("service_time(item)", "service_time()") for part in parts]
     return parts
 
 

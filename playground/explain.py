@@ -79,7 +79,7 @@ class Explainer:
         scenario = engine.scenario
         metrics = engine.metrics
         now = engine.now
-        area = metrics._area + metrics.in_system * (now - metrics._area_since)
+        area = metrics.area(now)
         outcomes = metrics.outcomes
         sample = (now, area, metrics.sojourn_sum, metrics.left, outcomes["completed"],
                   metrics.latency_sum, metrics.arrived, outcomes["rejected"])

@@ -40,6 +40,20 @@ def _presets(*presets: Preset) -> dict[str, Preset]:
     return {preset.name: preset for preset in presets}
 
 
+#: The handbook's example; handbook-as-printed is the same with its early join.
+_HANDBOOK = dict(
+    producer="closed",
+    producers=1,
+    arrivals="asap",
+    items=6,
+    queue=2,
+    limit=2,
+    workers=3,
+    service_time=0.15,
+    service_dist="constant",
+    policy="block",
+)
+
 #: The retry storm's service; retry-budget is the same with a retry budget.
 _RETRY_STORM = dict(
     arrivals="steady",
@@ -71,18 +85,7 @@ PRESETS: dict[str, Preset] = _presets(
             "worker wait at the semaphore while two others call the downstream. "
             "Everything finishes in about half a second, then the queue is joined and shut down."
         ),
-        overrides=dict(
-            producer="closed",
-            producers=1,
-            arrivals="asap",
-            items=6,
-            queue=2,
-            limit=2,
-            workers=3,
-            service_time=0.15,
-            service_dist="constant",
-            policy="block",
-        ),
+        overrides=_HANDBOOK,
         try_this=(
             ('Set the queue to 1', {'queue': 1}),
         ),
@@ -323,19 +326,7 @@ PRESETS: dict[str, Preset] = _presets(
             "raises an ExceptionGroup. Not one item is handled. The fix is one line: await the "
             "producer before joining the queue (the handbook preset)."
         ),
-        overrides=dict(
-            producer="closed",
-            producers=1,
-            arrivals="asap",
-            items=6,
-            join="at-start",
-            queue=2,
-            limit=2,
-            workers=3,
-            service_time=0.15,
-            service_dist="constant",
-            policy="block",
-        ),
+        overrides={**_HANDBOOK, "join": "at-start"},
         try_this=(
             ("Apply the fix: await the producer, then join", "preset=handbook"),
         ),

@@ -311,6 +311,11 @@ class Metrics:
 
     # Totals -------------------------------------------------------------------
 
+    def area(self, now: float) -> float:
+        """The time integral of items in the system from the start to ``now`` (read-only: the
+        running sum is not split, so later sums round as they would have)."""
+        return self._area + self.in_system * (now - self._area_since)
+
     def mean_in_system(self, now: float) -> float:
         self._advance_area(now)
         return self._area / now if now > 0 else 0.0
