@@ -340,7 +340,12 @@ async def check_scenario(request: Request):
     return JSONResponse({"scenario": scenario.to_dict(), "link": scenario.to_link()})
 
 
-def _program(request: Request) -> dict:
+#: One program rendered at a time, off the event loop: an uncached render (generate, then
+#: Pygments) takes about 25 ms of CPU, which on the loop would stall every stream's frames.
+_RENDERING = anyio.CapacityLimiter(1)
+
+
+async def _program(request: Request) -> dict:
     """The code view of ``/api/code/{python}?<link>``: the program, highlighted, and which
     lines print which events."""
     python = request.path_params["python"]
@@ -348,18 +353,18 @@ def _program(request: Request) -> dict:
         raise Invalid(f"python must be one of {', '.join(PYTHONS)}; got {shown(python)}.", field="python")
     try:
         scenario = Scenario.from_link(request.url.query)
-        return codeview.render(scenario.to_link(), python)
+        return await anyio.to_thread.run_sync(codeview.render, scenario.to_link(), python, limiter=_RENDERING)
     except ScenarioError as error:
         raise Invalid(str(error), field=error.field) from None
 
 
 async def code_view(request: Request):
-    return JSONResponse(_program(request))
+    return JSONResponse(await _program(request))
 
 
 async def code_download(request: Request):
     """The program as a file to save: ``/api/code/3.13/program.py?preset=handbook``."""
-    program = _program(request)
+    program = await _program(request)
     return Response(program["source"], media_type="text/x-python; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{program["filename"]}"'})
 
