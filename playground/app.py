@@ -31,6 +31,7 @@ from .codegen import PYTHONS
 from .errors import (BadRequest, ClientGone, Forbidden, Invalid, PlaygroundError, RequestTimeout,
                      TooLarge, Unauthorized, UnsupportedMediaType)
 from .governor import PROBE_INTERVAL
+from .compare import Comparison, split_link
 from .lessons import claims_for
 from .presets import PRESETS
 from .scenario import FIELDS, Scenario, ScenarioError, scenario_from_link_leniently, shown
@@ -180,15 +181,16 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def scenario_from_body(body) -> Scenario:
+def comparison_from_body(body) -> Comparison:
+    """Service A, and B if the link compares two (``b.`` keys); scenario keys give A alone."""
     if not isinstance(body, dict):
         raise BadRequest('the body must be a JSON object: scenario keys, or {"link": "..."}.')
     try:
         if "link" in body:
             if set(body) != {"link"} or not isinstance(body["link"], str):
                 raise BadRequest('{"link": "..."} takes a link string and nothing else.')
-            return Scenario.from_link(body["link"])
-        return Scenario.from_mapping(body)
+            return Comparison.from_link(body["link"])
+        return Comparison(Scenario.from_mapping(body), None, ())
     except ScenarioError as error:
         raise Invalid(str(error), field=error.field) from None
 
@@ -202,13 +204,26 @@ DEFAULT_LINK = "v=1&preset=background-jobs"  # what a page without a query opens
 def link_verdict(query: str) -> dict:
     """What the page needs to open a link, decided here so a bad link costs the page no 422:
     the scenario of its valid keys, its canonical link, and one error per bad key. No query
-    opens the default link."""
-    scenario, errors = scenario_from_link_leniently(query or DEFAULT_LINK)
-    return {
+    opens the default link. A comparison's verdict also carries B (``compare``), made of its
+    valid ``b.`` keys."""
+    own, b_keys = split_link(query or DEFAULT_LINK)
+    scenario, errors = scenario_from_link_leniently(own)
+    good: list[str] = []
+    for piece in b_keys:  # each b. key on its own, so one bad key does not cost the others
+        try:
+            Comparison.from_link("&".join([scenario.to_link(), *good, piece]))
+            good.append(piece)
+        except ScenarioError as error:
+            errors.append(error)
+    comparison = Comparison.from_link("&".join([scenario.to_link(), *good]))
+    verdict = {
         "scenario": scenario.to_dict(),
-        "link": scenario.to_link(),
+        "link": comparison.to_link(),
         "errors": [{"field": error.field, "message": str(error)} for error in errors],
     }
+    if comparison.b is not None:
+        verdict["compare"] = {"b_scenario": comparison.b.to_dict(), "label": comparison.label()}
+    return verdict
 
 
 def presets_payload() -> list[dict]:
@@ -250,15 +265,13 @@ async def create_session(request: Request):
     manager: SessionManager = request.app.state.manager
     body = await read_json(request, manager.settings)
     paused = paused_from_body(body)
-    scenario = scenario_from_body(body)
-    session = manager.create(scenario, client_address(request))
+    comparison = comparison_from_body(body)
+    session = manager.create(comparison.a, client_address(request), b=comparison.b)
     session.paused = paused
     base = f"/api/sessions/{session.id}"
     return JSONResponse({
-        "id": session.id,
+        **session.describe(),
         "token": session.token,
-        "scenario": scenario.to_dict(),
-        "link": scenario.to_link(),
         "stream": f"{base}/stream",
         "control": f"{base}/control",
         # The first frame comes with the session, so the page can draw before its stream opens.
@@ -299,9 +312,12 @@ async def session_summary(request: Request):
     """The live run's summary so far (the CLI's ``run --json``), for the page's export."""
     manager: SessionManager = request.app.state.manager
     session = manager.get(request.path_params["session_id"])
-    engine = session.engine
-    return JSONResponse({**engine.summary(), "link": engine.scenario.to_link()},
-                        headers={"Cache-Control": "no-store"})
+    if session.b is None:
+        summary = {**session.engine.summary(), "link": session.link()}
+    else:  # the shape of the CLI's run --json for a comparison
+        summary = {"a": session.a.engine.summary(), "b": session.b.engine.summary(),
+                   "link": session.link(), "label": session.comparing()["label"]}
+    return JSONResponse(summary, headers={"Cache-Control": "no-store"})
 
 
 async def delete_session(request: Request):
@@ -352,8 +368,12 @@ async def _program(request: Request) -> dict:
     if python not in PYTHONS:
         raise Invalid(f"python must be one of {', '.join(PYTHONS)}; got {shown(python)}.", field="python")
     try:
-        scenario = Scenario.from_link(request.url.query)
-        return await anyio.to_thread.run_sync(codeview.render, scenario.to_link(), python, limiter=_RENDERING)
+        comparison = Comparison.from_link(request.url.query)
+        if comparison.b is not None:  # a comparison: the diff of A's program and B's
+            return await anyio.to_thread.run_sync(codeview.render_diff, comparison.to_link(), python,
+                                                  limiter=_RENDERING)
+        return await anyio.to_thread.run_sync(codeview.render, comparison.a.to_link(), python,
+                                              limiter=_RENDERING)
     except ScenarioError as error:
         raise Invalid(str(error), field=error.field) from None
 

@@ -17,7 +17,6 @@ With no command it starts the web server (``serve``).
 from __future__ import annotations
 
 import argparse
-import difflib
 import gc
 import json
 import math
@@ -141,9 +140,8 @@ def cmd_code(args: argparse.Namespace) -> int:
     if not args.diff:
         raise UsageError("this link compares two services (it has b. keys): add --diff for the difference "
                          "between their programs, or drop the b. keys for one program.")
-    a, b = (codegen.generate(s, python=args.python, ideal_clock=args.ideal_clock).splitlines(keepends=True)
-            for s in (comparison.a, comparison.b))
-    sys.stdout.writelines(difflib.unified_diff(a, b, "A.py", "B.py"))
+    sys.stdout.writelines(codegen.diff(comparison.a, comparison.b, python=args.python,
+                                       ideal_clock=args.ideal_clock))
     return 0
 
 

@@ -15,6 +15,7 @@ once and its producer's put fails; ``join=at-start`` prints it that way, as prin
 
 from __future__ import annotations
 
+import difflib
 from functools import partial
 from pathlib import Path
 from textwrap import dedent, indent
@@ -32,6 +33,13 @@ def _num(value) -> str:
 
 PYTHONS = ("3.13", "3.11")
 """The program's variants: for Python 3.13+ (queue.shutdown()) and for 3.11 and 3.12 (sentinels)."""
+
+
+def diff(a: Scenario, b: Scenario, *, python: str = "3.13", ideal_clock: bool = False) -> list[str]:
+    """The unified diff of service A's program and B's (lines with their endings)."""
+    a_lines, b_lines = (generate(s, python=python, ideal_clock=ideal_clock).splitlines(keepends=True)
+                        for s in (a, b))
+    return list(difflib.unified_diff(a_lines, b_lines, "A.py", "B.py"))
 
 
 def generate(scenario: Scenario, *, python: str = "3.13", ideal_clock: bool = False) -> str:

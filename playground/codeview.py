@@ -8,9 +8,10 @@ from functools import lru_cache
 
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import PythonLexer
+from pygments.lexers import DiffLexer, PythonLexer
 
-from .codegen import PYTHONS, generate
+from .codegen import PYTHONS, diff, generate
+from .compare import Comparison
 from .scenario import Scenario
 from .sim import trace as ev
 
@@ -59,6 +60,27 @@ def render(link: str, python: str) -> dict:
         "source": source,
         "html": highlight(source, PythonLexer(), _FORMATTER),
         "printed_by": printed_by(source),
+    }
+
+
+@lru_cache(maxsize=128)
+def render_diff(link: str, python: str) -> dict:
+    """A comparison's code view: the unified diff of service A's program and B's, highlighted,
+    with both programs' sources (for Copy and Download)."""
+    comparison = Comparison.from_link(link)
+    lines = diff(comparison.a, comparison.b, python=python)
+    text = "".join(lines) or "(A's program and B's are the same: nothing B changes is in the code.)\n"
+    pythons = list(PYTHONS) if "at-start" not in (comparison.a.join, comparison.b.join) else ["3.13"]
+    return {
+        "link": link,
+        "python": python,
+        "pythons": pythons,
+        "diff": True,
+        "label": comparison.label(),
+        "filename": f"{comparison.a.preset or 'scenario'}-A-vs-B{'' if python == '3.13' else '-py311'}.diff",
+        "source": text,
+        "html": highlight(text, DiffLexer(), _FORMATTER),
+        "printed_by": {},
     }
 
 

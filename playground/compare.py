@@ -11,11 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from .scenario import FIELDS, Scenario, ScenarioError, _query_of, _query_pairs, shown
+from .scenario import FIELDS, Scenario, ScenarioError, _query_of, _query_pairs, format_number, shown
 
 PREFIX = "b."
 #: Keys that decide what arrives and when: A and B share them.
 SHARED = ("arrivals", "rate", "burst", "period", "producer", "producers", "items", "seed")
+
+
+def split_link(link: str) -> tuple[str, list[str]]:
+    """A link's own keys (service A) as a query, and its ``b.`` pieces (``b.key=value``) in order."""
+    own, b_pairs = [], []
+    for piece in _query_of(link).split("&"):
+        key = piece.partition("=")[0]
+        (b_pairs if key.startswith(PREFIX) else own).append(piece)
+    return "&".join(own), b_pairs
 
 
 @dataclass(frozen=True)
@@ -31,12 +40,8 @@ class Comparison:
     def from_link(cls, link: str) -> "Comparison":
         if not isinstance(link, str):
             raise ScenarioError(f"a link must be text; got {shown(link)}.")
-        query = _query_of(link)
-        own, b_pairs = [], []
-        for piece in query.split("&"):
-            key = piece.partition("=")[0]
-            (b_pairs if key.startswith(PREFIX) else own).append(piece)
-        a = Scenario.from_link("&".join(own))
+        own, b_pairs = split_link(link)
+        a = Scenario.from_link(own)
         if not b_pairs:
             return cls(a, None, ())
         changes: dict[str, str] = {}
@@ -71,3 +76,16 @@ class Comparison:
         a = "; ".join(f"{key} {getattr(self.a, key)}" for key, _ in self.b_changes)
         b = "; ".join(f"{key} {getattr(self.b, key)}" for key, _ in self.b_changes)
         return f"A: {a} · B: {b}"
+
+    @classmethod
+    def of(cls, a: Scenario, b: Scenario) -> "Comparison":
+        """The comparison of two scenarios whose link reproduces them (B's keys: what differs)."""
+        changes = []
+        for key in FIELDS:
+            value = getattr(b, key)
+            if value != getattr(a, key):
+                if key in SHARED:
+                    raise ScenarioError(f"{key} differs between A and B, but A and B are fed the same "
+                                        f"arrivals: {', '.join(SHARED)} are shared.", key, value)
+                changes.append((key, value if isinstance(value, str) else format_number(value)))
+        return cls(a, b, tuple(changes))

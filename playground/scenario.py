@@ -476,9 +476,9 @@ def _check_version(raw: object) -> None:
 def _unknown_key(key: object, raw: object) -> ScenarioError:
     if isinstance(key, str) and key.startswith("b.") and key[2:] in FIELDS:
         # A comparison link (playground/compare.py): one scenario has no service B.
-        return ScenarioError(f"{key} belongs to a comparison of two services (b. keys describe B), which "
-                             "the page cannot show yet; the command line runs it: backpressure-playground "
-                             "run 'LINK'.", key, raw)
+        return ScenarioError(f"{key} belongs to a comparison of two services (b. keys describe B), and "
+                             "this reads one service; open the link in the page, or run it with "
+                             "backpressure-playground run 'LINK'.", key, raw)
     message = f"unknown key {shown(key)}; known keys: {', '.join(_LINK_KEYS)}."
     if isinstance(key, str):
         close = difflib.get_close_matches(key, _LINK_KEYS, n=1)

@@ -18,17 +18,25 @@ from collections import Counter, OrderedDict, deque
 import anyio
 
 from . import frames
+from .compare import SHARED, Comparison
 from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
-from .explain import Explainer
-from .scenario import Scenario, shown
+from .scenario import FIELDS, Scenario, shown
+from .side import Side, SideCursor
 from .governor import Governor
 from .settings import Settings
 from .sim.engine import Engine
 
 ACTIONS = ("pause", "resume", "step", "reset", "burst", "drain", "hiccup")
+#: What a control may do to a comparison: start one (B a copy of A, both from t = 0), fork B from
+#: A's run now, swap A and B, stop comparing.
+COMPARE = ("start", "fork", "swap", "stop")
+#: Where a ``set`` goes while comparing.
+TARGETS = ("a", "b", "both")
+#: The longest run (sim seconds) a fork replays: beyond it a fork could take seconds of CPU.
+FORK_HORIZON = 3600
+#: Sim seconds a replay advances between two collections (windows are 0.5 s; an engine keeps 8).
+REPLAY_STRIDE = 1.0
 SPEED_MIN, SPEED_MAX = 0.1, 20.0
-#: Events a session keeps for streams that fall behind (newest win).
-EVENT_RING = 400
 #: Ended session ids remembered, so their streams answer 410, not 404.
 ENDED_MEMORY = 10_000
 
@@ -38,18 +46,19 @@ SUMMARY_KEYS = ("throughput", "latency_mean", "latency_p50", "latency_p95", "lat
 
 
 class Session:
-    """One running simulation and the page's controls over it."""
+    """One running simulation, or two on the same load (a comparison), and the page's controls."""
 
     def __init__(self, session_id: str, token: str, client: str, scenario: Scenario,
-                 settings: Settings, now: float):
+                 settings: Settings, now: float, b: Scenario | None = None):
         self.id = session_id
         self.token = token  # a separate secret: knowing the id lets you watch, not drive
         self.client = client
         self.settings = settings
         self.created = now
-        self.engine = self._new_engine(scenario)
-        self.explainer = Explainer()  # theory beside the data, over the last 30 s
+        self.a = Side.start(scenario)
+        self.b: Side | None = Side.start(b) if b is not None else None  # service B, when comparing
         self.run = 0  # counts resets; a page clears its charts when it changes
+        self.layout = 0  # counts comparisons started, forked, swapped and stopped: a full frame follows
         self.speed = 1.0
         self.paused = False
         self.wall = now  # the wall time the simulation has caught up to
@@ -63,15 +72,27 @@ class Session:
         self.min_gap = 0.5 / settings.frame_rate  # one work budget per frame, not per stream
         self.idle_since = now  # when the last stream closed
         self.frame_number = 0
-        self.windows: deque = deque(maxlen=frames.HISTORY_WINDOWS)  # (index, row)
-        self.events: deque = deque(maxlen=EVENT_RING)  # (seq, [t, kind, text])
-        self.event_seq = 0
-        self.events_skipped = 0  # events that never made it into the ring
         self._tokens = float(settings.control_burst)
         self._tokens_at = now
 
-    def _new_engine(self, scenario: Scenario) -> Engine:
-        return Engine(scenario, event_cap=EVENT_RING, keep_windows=8)
+    @property
+    def engine(self) -> Engine:
+        """Service A's engine (the only one, unless comparing)."""
+        return self.a.engine
+
+    @property
+    def sides(self) -> tuple[Side, ...]:
+        return (self.a,) if self.b is None else (self.a, self.b)
+
+    @property
+    def finished(self) -> bool:
+        return all(side.engine.finished for side in self.sides)
+
+    def link(self) -> str:
+        """The share link of what this session shows: A's, or the comparison's."""
+        if self.b is None:
+            return self.a.engine.scenario.to_link()
+        return Comparison.of(self.a.engine.scenario, self.b.engine.scenario).to_link()
 
     # Time ----------------------------------------------------------------------------
 
@@ -79,80 +100,88 @@ class Session:
         """Advance the simulation to the wall clock, within the work budget.
 
         The budget is per frame interval of the *session*, however many streams
-        watch it: a call within half an interval of the last one does nothing."""
+        watch it: a call within half an interval of the last one does nothing.
+        A comparison's two engines each get the budget and move to the same sim
+        time; one that falls behind is caught up first next time."""
         if not self.watched:  # the clock starts when the first stream opens
             self.wall = now
             return
         elapsed = now - self.wall
-        engine = self.engine
-        if self.paused or self.halted or self.ended or engine.finished or self.controlling:
+        if self.paused or self.halted or self.ended or self.finished or self.controlling:
             self.wall = now
             self.throttled = False
-            self.effective_speed = 0.0 if (self.paused or self.halted or engine.finished) else self.speed
+            self.effective_speed = 0.0 if (self.paused or self.halted or self.finished) else self.speed
             self._collect()
             return
         if elapsed < self.min_gap:
             return
         self.wall = now
-        before = engine.now
-        reached = engine.advance(before + elapsed * self.speed, self.settings.tick_budget)
+        sides = self.sides
+        before = min(side.engine.now for side in sides)
+        target = before + elapsed * self.speed
+        reached = True
+        for side in sides:
+            engine = side.engine
+            reached = engine.advance(max(target, engine.now), self.settings.tick_budget) and reached
         self.throttled = not reached
-        self.effective_speed = (engine.now - before) / elapsed
+        self.effective_speed = (min(side.engine.now for side in sides) - before) / elapsed
         self._collect()
         self._check_sandbox()
 
+    def _lagging(self) -> list[Side]:
+        """The sides not yet settled at the latest side's instant."""
+        lead = max(side.engine.now for side in self.sides)
+        return [side for side in self.sides if not side.engine.settled or side.engine.now < lead]
+
     async def settle(self) -> None:
-        """Finish the present instant (a budget may have stopped inside it), one
-        budget at a time, letting every other stream run in between."""
-        engine = self.engine
-        while not engine.settled:
-            engine.advance(engine.now, self.settings.tick_budget)
+        """Finish the present instant on every side (a budget may have stopped inside it, or one
+        side may be behind the other), one budget at a time, letting every other stream run in
+        between."""
+        while lagging := self._lagging():
+            lead = max(side.engine.now for side in self.sides)
+            for side in lagging:
+                side.engine.advance(lead, self.settings.tick_budget)
             self._collect()
             self._check_sandbox()
             await anyio.sleep(0)
-            engine = self.engine
 
     def step(self) -> None:
         """Advance to the next moment something happens (or one frame, if nothing will)."""
-        engine = self.engine
-        target = engine.next_event_time()
-        if target is None or target <= engine.now:
-            target = engine.now + self.speed / self.settings.frame_rate
-        engine.advance(target, self.settings.tick_budget)
+        sides = self.sides
+        now = min(side.engine.now for side in sides)
+        upcoming = [t for side in sides if (t := side.engine.next_event_time()) is not None and t > now]
+        target = min(upcoming) if upcoming else now + self.speed / self.settings.frame_rate
+        for side in sides:
+            side.engine.advance(max(target, side.engine.now), self.settings.tick_budget)
         self._collect()
         self._check_sandbox()
 
     def _collect(self) -> None:
-        engine = self.engine
-        for window in engine.read_windows():
-            self.windows.append((window.index, frames.window(window)))
-        raw = engine.read_events()
-        if engine.events_overflowed:
-            self.events_skipped += 1
-        formatted, _ = frames.events(raw[-EVENT_RING:])
-        for event in formatted:
-            self.event_seq += 1
-            self.events.append((self.event_seq, event))
+        for side in self.sides:
+            side.collect()
 
     def _check_sandbox(self) -> None:
-        engine = self.engine
-        held = engine.metrics.in_system
-        limit = self.settings.max_items
         if self.halted:
             return
-        if held > limit:
-            self.halted = (f"This run holds {held:,} items, more than the {limit:,} the playground "
-                           "simulates, so it stopped here. Set a memory limit below that to watch "
-                           "the service crash instead, or bound the queue.")
-            return
-        # Calls abandoned in the downstream (abandon=continue) are no longer items the service
-        # holds, yet each is a live task here: they count against the same limit.
-        calls = engine.service.in_flight if engine.restart_at is None else 0
-        if calls > limit:
-            self.halted = (f"This run has {calls:,} calls running in the downstream, more than the "
-                           f"{limit:,} the playground simulates, so it stopped here. Calls that time "
-                           "out go on (abandon=continue) faster than they end: set abandon=stop, or "
-                           "a longer call timeout.")
+        limit = self.settings.max_items
+        for name, side in zip("AB", self.sides):
+            engine = side.engine
+            who = f"Service {name} " if self.b is not None else "This run "
+            held = engine.metrics.in_system
+            if held > limit:
+                self.halted = (f"{who}holds {held:,} items, more than the {limit:,} the playground "
+                               "simulates, so it stopped here. Set a memory limit below that to watch "
+                               "the service crash instead, or bound the queue.")
+                return
+            # Calls abandoned in the downstream (abandon=continue) are no longer items the service
+            # holds, yet each is a live task here: they count against the same limit.
+            calls = engine.service.in_flight if engine.restart_at is None else 0
+            if calls > limit:
+                self.halted = (f"{who}has {calls:,} calls running in the downstream, more than the "
+                               f"{limit:,} the playground simulates, so it stopped here. Calls that time "
+                               "out go on (abandon=continue) faster than they end: set abandon=stop, or "
+                               "a longer call timeout.")
+                return
 
     # Frames -----------------------------------------------------------------------------
 
@@ -161,33 +190,25 @@ class Session:
             return "ended"
         if self.halted:
             return "halted"
-        if self.engine.finished:
+        if self.finished:
             return "finished"
         if self.paused:
             return "paused"
         return "running"
 
     def frame(self, cursor: "Cursor", full: bool = False) -> dict:
-        """The frame for one stream: state now, and what it has not seen yet."""
+        """The frame for one stream: state now, and what it has not seen yet. A comparison's
+        frame carries B under ``"b"``, in the same shape as A's own keys."""
         self.frame_number += 1
-        engine = self.engine
-        if cursor.run != self.run:
+        engine = self.a.engine
+        if cursor.run != self.run or cursor.layout != self.layout:
             full = True
             cursor.run = self.run
-            cursor.window = -1
-            cursor.event = self.event_seq - len(self.events)
-        # Window indexes are consecutive too: the unseen ones are the last few.
-        unseen_windows = min(self.windows[-1][0] - cursor.window, len(self.windows)) if self.windows else 0
-        windows = [self.windows[i][1] for i in range(len(self.windows) - unseen_windows, len(self.windows))]
-        if self.windows:
-            cursor.window = self.windows[-1][0]
-        # Event seqs are consecutive and the ring holds the newest: count back from its end.
-        unseen = min(self.event_seq - cursor.event, len(self.events))
-        take = min(unseen, frames.FRAME_EVENTS)
-        skipped = unseen - take
-        events = self.events
-        new_events = [events[i][1] for i in range(len(events) - take, len(events))]
-        cursor.event = self.event_seq
+            cursor.layout = self.layout
+            self.a.rewind(cursor.a)
+            if self.b is not None:
+                self.b.rewind(cursor.b)
+        windows, events, skipped = self.a.unseen(cursor.a)
         frame = {
             "n": self.frame_number,
             "run": self.run,
@@ -198,19 +219,40 @@ class Session:
             "throttled": self.throttled,
             "state": frames.snapshot(engine),
             "windows": windows,
-            "events": new_events,
+            "events": events,
             "events_skipped": skipped,
-            "theory": self.explainer.block(engine),
+            "theory": self.a.explainer.block(engine),
         }
-        if frame["status"] in ("finished", "halted"):
+        over = frame["status"] in ("finished", "halted")
+        if over:
             # The run is over: its exact run-wide figures (the CLI's summary), for the page's
             # end-of-run panel, rather than the worst of its metrics windows.
             summary = engine.summary()
             frame["summary"] = {key: frames._r(summary[key], 6) for key in SUMMARY_KEYS}
         message = self.ended or self.halted
+        if self.b is not None:
+            b = self.b.engine
+            b_windows, b_events, b_skipped = self.b.unseen(cursor.b)
+            frame["b"] = {
+                "t": round(b.now, 3),
+                "state": frames.snapshot(b),
+                "windows": b_windows,
+                "events": b_events,
+                "events_skipped": b_skipped,
+                "theory": self.b.explainer.block(b),
+            }
+            frame["outcomes"] = {"a": self.a.outcomes(), "b": self.b.outcomes()}
+            if over:
+                summary = b.summary()
+                frame["b"]["summary"] = {key: frames._r(summary[key], 6) for key in SUMMARY_KEYS}
+            if b.failure:
+                frame["b"]["failure"] = b.failure
+                message = message or (f"Service B failed at {b.now:.3f} s: main() raised {b.failure}. "
+                                      f"{b.metrics.outcomes['completed']} items were handled.")
         if engine.failure:
             frame["failure"] = engine.failure
-            message = message or (f"The program failed at {engine.now:.3f} s: main() raised {engine.failure}. "
+            who = "Service A" if self.b is not None else "The program"
+            message = message or (f"{who} failed at {engine.now:.3f} s: main() raised {engine.failure}. "
                                   f"{engine.metrics.outcomes['completed']} items were handled.")
         if self.throttled and not message:
             message = (f"This scenario needs more work than one session may do per frame: it runs at "
@@ -219,12 +261,23 @@ class Session:
             frame["message"] = message
         if full:
             frame["full"] = True
-            frame["link"] = engine.scenario.to_link()
+            frame["link"] = self.link()
             frame["scenario"] = engine.scenario.to_dict()
             frame["paused"] = self.paused
             frame["window_columns"] = frames.WINDOW_COLUMNS
             frame["window"] = engine.window
+            if self.b is not None:
+                frame["compare"] = self.comparing()
         return frame
+
+    def comparing(self) -> dict | None:
+        """What a page needs to show a comparison: B's scenario and what differs."""
+        if self.b is None:
+            return None
+        comparison = Comparison.of(self.a.engine.scenario, self.b.engine.scenario)
+        a, b = self.a.engine.scenario.to_dict(), self.b.engine.scenario.to_dict()
+        return {"b_scenario": b, "label": comparison.label(),
+                "differs": [key for key in FIELDS if a[key] != b[key]]}
 
     # Controls ---------------------------------------------------------------------------
 
@@ -244,16 +297,39 @@ class Session:
                                   f"try again in {wait:.1f} s.", retry_after=max(1, math.ceil(wait)))
         self._tokens -= 1
 
+    def _targets(self, to, changes, compare) -> tuple[Side, ...]:
+        """The sides a ``set`` goes to: ``"to"`` is "a" (the default), "b" or "both"."""
+        if to is None:
+            to = "a"
+        if to not in TARGETS:
+            raise Invalid(f"to must be one of {', '.join(TARGETS)}; got {shown(to)}.", field="to")
+        comparing = self.b is not None or compare == "start"
+        if compare in ("swap", "stop", "fork"):
+            raise Invalid(f'"set" cannot go with "compare": "{compare}"; send it after.', field="set")
+        if to != "a" and not comparing:
+            raise Invalid(f'to {shown(to)} needs a comparison: there is no service B; start one with '
+                          '"compare": "start" or "fork".', field="to")
+        if comparing and to != "both":
+            for key in changes:
+                if key in SHARED:
+                    raise Invalid(f"{key} is shared by A and B (they are fed the same arrivals), so it "
+                                  f'cannot change for {to.upper()} alone; send it with "to": "both".',
+                                  field=key)
+        if not comparing or to == "a":
+            return (self.a,)
+        return (self.b,) if to == "b" else (self.a, self.b)
+
     def validate(self, body) -> dict:
         """Check a whole control body against the state it will apply to; change
-        nothing. Returns what to do: {"set": {...}|None, "action", "n", "speed"}."""
+        nothing. Returns what to do: {"set", "to", "action", "n", "speed", "compare", ...}."""
         if not isinstance(body, dict) or not body:
-            raise Invalid('a control is a JSON object with any of "set", "action" (with "n"), "speed".')
-        unknown = set(body) - {"set", "action", "n", "factor", "seconds", "speed"}
+            raise Invalid('a control is a JSON object with any of "set" (with "to"), "action" (with "n"), '
+                          '"speed", "compare".')
+        unknown = set(body) - {"set", "to", "action", "n", "factor", "seconds", "speed", "compare"}
         if unknown:
             key = sorted(map(str, unknown))[0]
-            raise Invalid(f"unknown control key {shown(key)}; use set, action (with n for burst, factor "
-                          f"and seconds for hiccup) or speed.", field=key)
+            raise Invalid(f"unknown control key {shown(key)}; use set (with to), action (with n for burst, "
+                          f"factor and seconds for hiccup), speed or compare.", field=key)
         if self.ended:
             raise Gone(self.ended)
         speed = body.get("speed")
@@ -275,18 +351,53 @@ class Session:
         for key in ("factor", "seconds"):
             if key in body and action != "hiccup":
                 raise Invalid(f'"{key}" goes with "action": "hiccup".', field=key)
-        if action == "hiccup":
-            self.engine.check({"action": "hiccup", "factor": body.get("factor"), "seconds": body.get("seconds")})
-        n = body.get("n", 10)
-        # The engine's own checks, against its present state (app.py answers its
-        # ScenarioError with a 422, as for any Invalid).
-        if action == "burst":
-            self.engine.check({"action": "burst", "n": n})
+        compare = body.get("compare")
+        if "compare" in body:
+            if compare not in COMPARE:
+                raise Invalid(f"compare must be one of {', '.join(COMPARE)}; got {shown(compare)}.",
+                              field="compare")
+            if action is not None:
+                raise Invalid(f'"action" cannot go with "compare"; send one, then the other.', field="action")
+            if compare in ("swap", "stop") and self.b is None:
+                raise Invalid(f'there is no comparison to {compare}: start one with "compare": "start" '
+                              'or "fork".', field="compare")
+            if compare == "fork":
+                self._check_fork()
+        if "to" in body and "set" not in body:
+            raise Invalid('"to" goes with "set".', field="to")
+        targets = ()
         if "set" in body:
-            self.engine.check({"set": body["set"]})
-        return {"set": body.get("set"), "action": action, "n": n,
-                "factor": body.get("factor"), "seconds": body.get("seconds"),
-                "speed": float(speed) if speed is not None else None}
+            changes = body["set"]
+            if not isinstance(changes, dict) or not changes:
+                raise Invalid("set must be an object of parameters to change.", field="set")
+            targets = self._targets(body.get("to"), changes, compare)
+            if compare == "start":
+                # B starts as a copy of A: check the change against A's scenario (B's to be).
+                self.a.engine.check({"set": changes})
+        # The engine's own checks, against its present state (app.py answers its
+        # ScenarioError with a 422, as for any Invalid). Actions go to every side: A and B
+        # share their arrivals (a burst) and their downstream's weather (a hiccup).
+        for side in self.sides:
+            engine = side.engine
+            if action == "hiccup":
+                engine.check({"action": "hiccup", "factor": body.get("factor"), "seconds": body.get("seconds")})
+            if action == "burst":
+                engine.check({"action": "burst", "n": body.get("n", 10)})
+            if side in targets and compare != "start":
+                engine.check({"set": body["set"]})
+        return {"set": body.get("set"), "targets": targets, "action": action, "n": body.get("n", 10),
+                "factor": body.get("factor"), "seconds": body.get("seconds"), "compare": compare,
+                "to": body.get("to", "a"), "speed": float(speed) if speed is not None else None}
+
+    def _check_fork(self) -> None:
+        engine = self.a.engine
+        if engine.now > FORK_HORIZON:
+            raise Invalid(f"Fork B here replays A's run from its start, and this run is {engine.now:,.0f} s "
+                          f"of sim time long, more than the {FORK_HORIZON:,} s a fork may replay; use "
+                          '"compare": "start" (both start again) instead.', field="compare")
+        if engine.failure or engine.restart_at is not None:
+            raise Invalid("Fork B here needs a running service A; A is down now. Reset, or fork once it "
+                          "restarts.", field="compare")
 
     async def control(self, body, clock) -> dict:
         """Apply a control body: all of it, or (with an error) none of it.
@@ -294,20 +405,39 @@ class Session:
         Controls act on a settled present (what replay reproduces), so first the
         session catches up and finishes its current instant, yielding to other
         streams as it goes; then the whole body is checked against that state
-        and applied with no await in between."""
+        and applied with no await in between (a fork's replay awaits, and is
+        checked again after it)."""
         self.validate(body)  # fail fast, before any work
         self.controlling = True  # streams do not move the run on while it settles
         try:
             self.catch_up(clock())
-            was_settled = self.engine.settled
-            seen = self.event_seq
+            was_settled = all(side.engine.settled for side in self.sides)
+            seen = self.a.event_seq
             await self.settle()
+            plan = self.validate(body)  # against the state it applies to
+            if plan["compare"] == "fork":
+                fork = await self._replay(self.a.engine)
         finally:
             self.controlling = False
-        plan = self.validate(body)  # against the state it applies to
-        engine = self.engine
+        compare = plan["compare"]
+        if compare == "start":
+            self.b = Side.start(self.a.engine.scenario)
+            self._reset(clock)
+            self.layout += 1
+        elif compare == "fork":
+            self.b = fork
+            self.layout += 1
+        elif compare == "swap":
+            self.a, self.b = self.b, self.a
+            self.layout += 1
+        elif compare == "stop":
+            self.b = None
+            self.layout += 1
         if plan["set"] is not None:
-            engine.apply({"set": plan["set"]})
+            for side in plan["targets"] if compare != "start" else self._start_targets(plan["to"]):
+                side.engine.apply({"set": plan["set"]})
+            if self.b is not None:
+                self.layout += 1  # what differs between A and B may have changed: a full frame says
         action = plan["action"]
         if action == "pause":
             self.paused = True
@@ -315,42 +445,71 @@ class Session:
             self.paused = False
         elif action == "step":
             self.paused = True
-            if was_settled or self.event_seq == seen:  # else finishing this instant was the step
+            if was_settled or self.a.event_seq == seen:  # else finishing this instant was the step
                 self.step()
         elif action == "reset":
-            self.engine = self._new_engine(engine.scenario)
-            self.run += 1
-            self.halted = None
-            self.windows.clear()
-            self.events.clear()
-            self.wall = clock()
-        elif action == "burst":
-            engine.apply({"action": "burst", "n": plan["n"]})
-        elif action == "drain":
-            engine.apply({"action": "drain"})
-        elif action == "hiccup":
-            engine.apply({"action": "hiccup", "factor": plan["factor"], "seconds": plan["seconds"]})
+            self._reset(clock)
+        elif action in ("burst", "drain", "hiccup"):
+            control = {"action": action}
+            if action == "burst":
+                control["n"] = plan["n"]
+            elif action == "hiccup":
+                control.update(factor=plan["factor"], seconds=plan["seconds"])
+            for side in self.sides:
+                side.engine.apply(control)
         if plan["speed"] is not None:
             self.speed = plan["speed"]
         self._collect()
         return self.describe()
 
+    def _start_targets(self, to) -> tuple[Side, ...]:
+        return {"a": (self.a,), "b": (self.b,), "both": (self.a, self.b)}[to or "a"]
+
+    def _reset(self, clock) -> None:
+        self.a = Side.start(self.a.engine.scenario)
+        if self.b is not None:
+            self.b = Side.start(self.b.engine.scenario)
+        self.run += 1
+        self.halted = None
+        self.wall = clock()
+
+    async def _replay(self, engine: Engine) -> Side:
+        """A new side whose engine is ``engine``'s run so far, rebuilt from its first scenario and
+        its control log one budget at a time (yielding between), collecting windows as it goes so
+        its charts have the shared past too."""
+        side = Side.start(engine.initial)
+        budget = self.settings.tick_budget
+        copy = side.engine
+        for at, control in [*engine.control_log, (engine.now, None)]:
+            while copy.now < at or not copy.settled:
+                copy.advance(min(at, copy.now + REPLAY_STRIDE), budget)
+                side.collect()
+                await anyio.sleep(0)
+            if control is not None:
+                copy.apply(control)
+        side.collect()
+        return side
+
     def describe(self) -> dict:
-        scenario = self.engine.scenario
-        return {"id": self.id, "scenario": scenario.to_dict(), "link": scenario.to_link(),
-                "speed": self.speed, "paused": self.paused, "status": self.status(),
-                "t": round(self.engine.now, 3)}
+        scenario = self.a.engine.scenario
+        out = {"id": self.id, "scenario": scenario.to_dict(), "link": self.link(),
+               "speed": self.speed, "paused": self.paused, "status": self.status(),
+               "t": round(self.a.engine.now, 3)}
+        if self.b is not None:
+            out["compare"] = self.comparing()
+        return out
 
 
 class Cursor:
-    """What one stream has sent so far: which run, the last window and event."""
+    """What one stream has sent so far: which run and layout, and per side the last window and event."""
 
-    __slots__ = ("run", "window", "event")
+    __slots__ = ("run", "layout", "a", "b")
 
     def __init__(self):
         self.run = -1
-        self.window = -1
-        self.event = 0
+        self.layout = 0
+        self.a = SideCursor()
+        self.b = SideCursor()
 
 
 class SessionManager:
@@ -411,7 +570,7 @@ class SessionManager:
         if session.streams == 0:
             session.idle_since = self.clock()
 
-    def create(self, scenario: Scenario, client: str) -> Session:
+    def create(self, scenario: Scenario, client: str, b: Scenario | None = None) -> Session:
         settings = self.settings
         if self.overloaded:
             self.refused["busy"] += 1
@@ -426,7 +585,7 @@ class SessionManager:
             raise Full(f"this address already runs {settings.max_sessions_per_client} sessions, the "
                        "most one address may; close one, or try again shortly.", retry_after=10)
         session = Session(secrets.token_urlsafe(16), secrets.token_urlsafe(24), client, scenario,
-                          settings, self.clock())
+                          settings, self.clock(), b=b)
         self.sessions[session.id] = session
         self.by_client[client] += 1
         self.created += 1
