@@ -9,6 +9,7 @@ import { Pipeline } from './pipeline.js';
 import { Charts } from './charts.js';
 import { CodeView } from './codeview.js';
 import { TheoryView } from './theoryview.js';
+import { CompareView, SHARED } from './compareview.js';
 import { opensPaused } from './start.js';
 
 const DEFAULT_LINK = 'v=1&preset=background-jobs';
@@ -30,6 +31,8 @@ const app = {
   run: null, frame: null, dirty: false, drawn: false, paused: false,
   recovery: null, recoveredAt: null, lastFailures: 0,
   controls: null, log: null, questions: null, pipeline: null, charts: null, codeView: null, theory: null, generation: 0,
+  // Compare mode: the frame's {b_scenario, label, differs} while B runs beside A, else null.
+  compare: null, compareView: null, pipelineB: null, theoryB: null, windowsB: [],
   // The address bar holds a link with errors: leave it as typed until the person changes something.
   keepAddress: false,
   // The run is over (finished, halted or ended): its status, else null.
@@ -118,7 +121,7 @@ function sayWhy(text) {
 function applyScenario(scenario, link) {
   if (scenario) {
     app.scenario = scenario;
-    app.controls?.setScenario(scenario);
+    app.controls?.setScenario(controlledScenario());
     syncPresetSelect(scenario);
   }
   if (link !== undefined && link !== null) {
@@ -128,6 +131,59 @@ function applyScenario(scenario, link) {
     app.codeView?.show(link);
     const url = `${location.pathname}?${link}`;
     if (!app.keepAddress && url !== location.pathname + location.search) history.replaceState(null, '', url);
+  }
+}
+
+/** The scenario the controls show: B's while changes go to B alone, else A's. */
+function controlledScenario() {
+  return app.compare && app.compareView?.target === 'b' ? app.compare.b_scenario : app.scenario;
+}
+
+/** Enter, change or leave compare mode (`compare` from a full frame or a control's answer). */
+function setCompare(compare) {
+  const was = Boolean(app.compare);
+  app.compare = compare || null;
+  app.compareView.show(app.compare);
+  if (app.compare && !app.pipelineB) {
+    app.pipelineB = new Pipeline($('pipeline-b'));
+    app.theoryB = new TheoryView($('theory-b'));
+  }
+  if (was !== Boolean(app.compare)) {
+    app.charts?.setCompare(Boolean(app.compare));
+    app.windowsB = [];
+  }
+  if (app.scenario) app.controls?.setScenario(controlledScenario());
+}
+
+/** Send control changes where the compare target says; arrival keys always to both. */
+function applyValues(values) {
+  if (!app.compare) return control({ set: values });
+  const to = app.compareView.target;
+  const shared = Object.fromEntries(Object.entries(values).filter(([key]) => SHARED.includes(key)));
+  const own = Object.fromEntries(Object.entries(values).filter(([key]) => !SHARED.includes(key)));
+  const sends = [];
+  if (Object.keys(shared).length) sends.push(control({ set: shared, to: 'both' }));
+  if (Object.keys(own).length) sends.push(control({ set: own, to }));
+  return Promise.all(sends).then((results) => results[results.length - 1]);
+}
+
+/** Compare…, Fork B here, Swap, Stop comparing. */
+async function compareControl(what) {
+  const view = app.compareView;
+  try {
+    await control({ compare: what });
+    if (what === 'start' || what === 'fork') {
+      view.target = 'b';
+      if (app.scenario) app.controls?.setScenario(controlledScenario());
+      view.say(what === 'start'
+        ? 'B is a copy of A, and both started again on the same arrivals. Changes now go to B.'
+        : 'B is a copy of A\'s run as it is now. Changes now go to B: watch both futures.');
+    } else {
+      view.say(what === 'swap' ? 'A and B swapped.' : 'Stopped comparing: A runs on alone.');
+    }
+    announce(view.nodes.status.textContent);
+  } catch (error) {
+    view.say(`That did not work: ${clip(error.message)}`);
   }
 }
 
@@ -558,9 +614,11 @@ function onFrame(frame) {
   app.frame = frame;
   if (frame.full) {
     app.windows = [];
+    app.windowsB = [];
     if (frame.window_columns) app.windowColumns = frame.window_columns;
     if (frame.window) app.windowSeconds = frame.window;
     app.charts.reset();
+    setCompare(frame.compare || null);
     if (frame.scenario) applyScenario(frame.scenario, frame.link);
     setPaused(Boolean(frame.paused));
   }
@@ -582,8 +640,21 @@ function onFrame(frame) {
     app.windows.push(...frame.windows);
     if (app.windows.length > 2000) app.windows.splice(0, app.windows.length - 2000);
   }
-  app.log.add(frame.events, frame.events_skipped);
-  app.questions.update(app.scenario, frame.state);
+  const b = app.compare ? frame.b : null;
+  app.log.add(frame.events, frame.events_skipped, b ? 'A' : '');
+  if (b) {
+    const bFrame = { ...frame, ...b, scenario: frame.full ? app.compare.b_scenario : undefined };
+    try { app.pipelineB.setFrame(bFrame); } catch (error) { console.warn('pipelineB.setFrame', error); }
+    if (b.windows?.length) {
+      app.charts.addB(b.windows);
+      app.windowsB.push(...b.windows);
+      if (app.windowsB.length > 2000) app.windowsB.splice(0, app.windowsB.length - 2000);
+    }
+    app.log.add(b.events, b.events_skipped, 'B');
+    app.theoryB.update(b.theory, app.compare.b_scenario, { force: Boolean(frame.full) });
+    app.compareView.update(frame.outcomes);
+  }
+  app.questions.update(app.scenario, frame.state, b ? app.compare.b_scenario : null, b?.state);
   app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
   if (frame.theory) app.charts.setReferences(theoryReferences(frame.theory.model));
   statusFromFrame(frame);
@@ -738,6 +809,7 @@ async function control(body, { retries = 2 } = {}) {
   try {
     const result = await api.sendControl(session, body);
     if (session === app.session) {
+      if ('compare' in body || result.compare) setCompare(result.compare || null);
       applyScenario(result.scenario, result.link);
       setPaused(Boolean(result.paused));
     }
@@ -814,9 +886,13 @@ async function exportRun(what) {
   if (what === 'csv') {
     const cols = app.windowColumns || [];
     const quote = (v) => (v === null || v === undefined ? '' : String(v));
-    const rows = [cols.join(','), ...app.windows.map((w) => w.map(quote).join(','))];
+    // A comparison's file has a first column saying which service a row is (the CLI's run --csv).
+    const rows = app.compare
+      ? [['service', ...cols].join(','), ...app.windows.map((w) => ['A', ...w].map(quote).join(',')),
+        ...app.windowsB.map((w) => ['B', ...w].map(quote).join(','))]
+      : [cols.join(','), ...app.windows.map((w) => w.map(quote).join(','))];
     download(exportName('windows.csv'), `${rows.join('\n')}\n`, 'text/csv');
-    announce(`Downloaded ${app.windows.length} metrics windows as CSV.`);
+    announce(`Downloaded ${rows.length - 1} metrics windows as CSV.`);
   } else if (what === 'trace') {
     const lines = app.log?.lines.map(([text]) => text) || [];
     download(exportName('trace.txt'), lines.length ? `${lines.join('\n')}\n` : '', 'text/plain');
@@ -842,6 +918,7 @@ function drawLoop(now) {
     const start = performance.now();
     try {
       app.pipeline.draw(now);
+      if (app.compare && app.pipelineB) app.pipelineB.draw(now);
       app.charts.draw();
     } catch (error) {
       if (!app.drawError) console.warn('draw', error);
@@ -994,6 +1071,13 @@ function wireButtons() {
     });
   });
   $('copy-link').addEventListener('click', copyLink);
+  $('compare-start').addEventListener('click', () => compareControl('start'));
+  $('compare-fork').addEventListener('click', () => compareControl('fork'));
+  $('compare-swap').addEventListener('click', () => compareControl('swap'));
+  $('compare-stop').addEventListener('click', () => compareControl('stop'));
+  $('edit-target').addEventListener('change', () => {
+    if (app.scenario) app.controls?.setScenario(controlledScenario());
+  });
   $('export-csv').addEventListener('click', () => exportRun('csv'));
   $('export-trace').addEventListener('click', () => exportRun('trace'));
   $('export-summary').addEventListener('click', () => exportRun('summary'));
@@ -1082,6 +1166,7 @@ async function boot() {
   app.log = new EventLog($('event-log'), $('pause-log'));
   app.questions = new Questions($('questions'));
   app.theory = new TheoryView($('theory'));
+  app.compareView = new CompareView($);
   wireButtons();
   keepScrollTargetsClearOfThePipeline();
   requestAnimationFrame(drawLoop);
@@ -1100,7 +1185,7 @@ async function boot() {
       if (kind && app.codeView.pointAt(kind)) $('code').scrollIntoView({ block: 'nearest' });
     });
     app.controls = new Controls($('controls'), app.fields, {
-      apply: (values) => { app.keepAddress = false; return control({ set: values }); },
+      apply: (values) => { app.keepAddress = false; return applyValues(values); },
       reseed: (seed) => { app.keepAddress = false; startSession(withSeed(app.link, seed)); },
       reopen: (changes) => {
         app.keepAddress = false;

@@ -186,11 +186,14 @@ class Chart {
     this.canvas.title = text;
   }
 
-  describe(row, prevRow, prefix) {
+  describe(row, prevRow, prefix, rowB = null, prevB = null) {
     const parts = [];
     for (const s of this.spec.series) {
       const text = fmt(this.value(row, s, prevRow), this.spec.digits);
-      parts.push(`${s.label} ${text} ${unitFor(this.spec.unit, text)}`);
+      if (this.owner.comparing) {
+        const textB = rowB ? fmt(this.value(rowB, s, prevB), this.spec.digits) : "–";
+        parts.push(`${s.label} A ${text}, B ${textB} ${unitFor(this.spec.unit, textB)}`);
+      } else parts.push(`${s.label} ${text} ${unitFor(this.spec.unit, text)}`);
     }
     const ref = this.owner.references[this.spec.key];
     if (ref) parts.push(`${ref.label} ${fmt(ref.value, this.spec.digits)} ${this.spec.unit}`);
@@ -201,6 +204,10 @@ class Chart {
     if (!this.dirty) return;
     this.dirty = false;
     const owner = this.owner, rows = owner.view, spec = this.spec, ctx = this.ctx;
+    // Compare mode: B's rows too, drawn dashed in the same colours as A's solid lines (a stacked
+    // chart becomes lines: two stacks on one axis would hide each other).
+    const sets = owner.comparing ? [[rows, []], [owner.viewB, [7, 5]]] : [[rows, null]];
+    const stackedNow = spec.stacked && !owner.comparing;
     const W = this.cssW, H = this.cssH;
     // Type scales with the chart and with the page's font size (the projector theme is bigger).
     const base = this.owner.fontSize;
@@ -240,16 +247,30 @@ class Chart {
       if (lx + w > W - u * 0.5) { lx = u * 0.5; ly += u * 1.1; }
       ctx.strokeStyle = C[s.color];
       ctx.fillStyle = C[s.color];
-      if (spec.stacked) ctx.fillRect(lx, ly + u * 0.2, u * 1.2, u * 0.6);
+      if (stackedNow) ctx.fillRect(lx, ly + u * 0.2, u * 1.2, u * 0.6);
       else {
         ctx.lineWidth = 3;
-        ctx.setLineDash(s.dash || []);
+        ctx.setLineDash(owner.comparing ? [] : s.dash || []);
         ctx.beginPath(); ctx.moveTo(lx, ly + u * 0.5); ctx.lineTo(lx + u * 1.4, ly + u * 0.5); ctx.stroke();
         ctx.setLineDash([]);
       }
       ctx.fillStyle = C.fg;
       ctx.fillText(s.label, lx + u * 1.6, ly);
       lx += w;
+    }
+    if (owner.comparing) { // which line is which service
+      for (const [name, dash] of [["A", []], ["B", [7, 5]]]) {
+        const w = ctx.measureText(name).width + u * 2.2;
+        if (lx + w > W - u * 0.5) { lx = u * 0.5; ly += u * 1.1; }
+        ctx.strokeStyle = C.fg;
+        ctx.lineWidth = 2;
+        ctx.setLineDash(dash);
+        ctx.beginPath(); ctx.moveTo(lx, ly + u * 0.5); ctx.lineTo(lx + u * 1.4, ly + u * 0.5); ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.fillStyle = C.fg;
+        ctx.fillText(name, lx + u * 1.6, ly);
+        lx += w;
+      }
     }
     // Plot area.
     const left = u * 3.4, right = W - u * 0.8, top = ly + u * 1.6, bottom = H - u * 1.6;
@@ -264,15 +285,18 @@ class Chart {
     // y range
     let ymax = 0;
     const ser = spec.series;
-    for (let i = 0; i < n; i++) {
-      const prev = i ? rows[i - 1] : null;
-      let sum = 0;
-      for (let j = 0; j < ser.length; j++) {
-        const v = this.value(rows[i], ser[j], prev);
-        if (v == null) continue;
-        if (spec.stacked) sum += v; else if (v > ymax) ymax = v;
+    for (const [list] of sets) {
+      for (let i = 0; i < list.length; i++) {
+        if (list[i][tI] < tStart) continue;
+        const prev = i ? list[i - 1] : null;
+        let sum = 0;
+        for (let j = 0; j < ser.length; j++) {
+          const v = this.value(list[i], ser[j], prev);
+          if (v == null) continue;
+          if (stackedNow) sum += v; else if (v > ymax) ymax = v;
+        }
+        if (stackedNow && sum > ymax) ymax = sum;
       }
-      if (spec.stacked && sum > ymax) ymax = sum;
     }
     // Theory's prediction for this chart, if it has one (a thin reference line; see setReference).
     const ref = owner.references[spec.key];
@@ -308,7 +332,7 @@ class Chart {
     // Series.
     let first = 0;
     while (first < n && rows[first][tI] < tStart) first++;
-    if (spec.stacked) {
+    if (stackedNow) {
       const base = owner.stackBase;
       for (let i = first; i < n; i++) base[i] = 0;
       for (let j = 0; j < ser.length; j++) {
@@ -342,27 +366,32 @@ class Chart {
     } else {
       ctx.lineWidth = Math.max(2, u * 0.16);
       ctx.lineJoin = "round";
-      for (let j = 0; j < ser.length; j++) {
-        ctx.strokeStyle = C[ser[j].color];
-        ctx.setLineDash(ser[j].dash || []);
-        ctx.beginPath();
-        let pen = false;
-        for (let i = first; i < n; i++) {
-          const v = this.value(rows[i], ser[j], i ? rows[i - 1] : null);
-          if (v == null) { pen = false; continue; }
-          const x = X(rows[i][tI]), y = Y(v);
-          if (pen) ctx.lineTo(x, y); else { ctx.moveTo(x, y); pen = true; }
-        }
-        ctx.stroke();
-        if (n - first <= 3) {
-          // Few windows yet (or a run shorter than one): dots, so a lone point shows.
-          ctx.fillStyle = C[ser[j].color];
-          for (let i = first; i < n; i++) {
-            const v = this.value(rows[i], ser[j], i ? rows[i - 1] : null);
-            if (v == null) continue;
-            ctx.beginPath();
-            ctx.arc(X(rows[i][tI]), Y(v), Math.max(3, u * 0.25), 0, Math.PI * 2);
-            ctx.fill();
+      for (const [list, setDash] of sets) {
+        const m = list.length;
+        let from = 0;
+        while (from < m && list[from][tI] < tStart) from++;
+        for (let j = 0; j < ser.length; j++) {
+          ctx.strokeStyle = C[ser[j].color];
+          ctx.setLineDash(setDash || ser[j].dash || []);
+          ctx.beginPath();
+          let pen = false;
+          for (let i = from; i < m; i++) {
+            const v = this.value(list[i], ser[j], i ? list[i - 1] : null);
+            if (v == null) { pen = false; continue; }
+            const x = X(list[i][tI]), y = Y(v);
+            if (pen) ctx.lineTo(x, y); else { ctx.moveTo(x, y); pen = true; }
+          }
+          ctx.stroke();
+          if (m - from <= 3) {
+            // Few windows yet (or a run shorter than one): dots, so a lone point shows.
+            ctx.fillStyle = C[ser[j].color];
+            for (let i = from; i < m; i++) {
+              const v = this.value(list[i], ser[j], i ? list[i - 1] : null);
+              if (v == null) continue;
+              ctx.beginPath();
+              ctx.arc(X(list[i][tI]), Y(v), Math.max(3, u * 0.25), 0, Math.PI * 2);
+              ctx.fill();
+            }
           }
         }
       }
@@ -396,8 +425,16 @@ class Chart {
         if (d < best) { best = d; hi = i; }
       }
     }
+    // B's row at the same moment (A and B share one clock, so their window ends match).
+    const rowOfB = (t) => {
+      if (!owner.comparing) return [null, null];
+      const list = owner.viewB;
+      for (let i = list.length - 1; i >= 0; i--) if (Math.abs(list[i][tI] - t) < 1e-6) return [list[i], i ? list[i - 1] : null];
+      return [null, null];
+    };
     if (hi >= 0) {
       const row = rows[hi], prev = hi ? rows[hi - 1] : null;
+      const [rowB, prevB] = rowOfB(row[tI]);
       const x = Math.round(X(row[tI])) + 0.5;
       ctx.strokeStyle = C.fg;
       ctx.lineWidth = 1;
@@ -407,7 +444,10 @@ class Chart {
       const lines = [`t ${row[tI].toFixed(1)} s`];
       for (const s of ser) {
         const text = fmt(this.value(row, s, prev), spec.digits);
-        lines.push(`${s.label} ${text} ${unitFor(spec.unit, text)}`);
+        if (owner.comparing) {
+          const textB = rowB ? fmt(this.value(rowB, s, prevB), spec.digits) : "–";
+          lines.push(`${s.label} A ${text} · B ${textB} ${unitFor(spec.unit, textB)}`);
+        } else lines.push(`${s.label} ${text} ${unitFor(spec.unit, text)}`);
       }
       let bw = 0;
       for (const l of lines) bw = Math.max(bw, ctx.measureText(l).width);
@@ -430,9 +470,11 @@ class Chart {
         ctx.fillStyle = C.fg;
         ctx.fillText(lines[k], bx + u * 1.2, by + u * 0.25 + k * lh);
       }
-      this.setLabel(this.describe(row, prev, ` at ${row[tI].toFixed(1)} s`));
+      this.setLabel(this.describe(row, prev, ` at ${row[tI].toFixed(1)} s`, rowB, prevB));
     } else if (n) {
-      this.setLabel(this.describe(rows[n - 1], n > 1 ? rows[n - 2] : null, ` (latest, t ${rows[n - 1][tI].toFixed(1)} s)`));
+      const [rowB, prevB] = rowOfB(rows[n - 1][tI]);
+      this.setLabel(this.describe(rows[n - 1], n > 1 ? rows[n - 2] : null, ` (latest, t ${rows[n - 1][tI].toFixed(1)} s)`,
+        rowB, prevB));
     } else {
       this.setLabel(`${spec.title}: no data yet`);
     }
@@ -451,6 +493,10 @@ export class Charts {
     this.rows = [];
     this.view = this.rows;   // rows, plus a finished run's last partial window (see draw)
     this.finalRow = null;
+    this.comparing = false;  // compare mode: service B's rows too, drawn dashed
+    this.rowsB = [];
+    this.viewB = this.rowsB;
+    this.finalRowB = null;
     this.references = {}; // chart key -> {value, label}: theory's prediction, drawn as a thin line
     this.stackBase = new Float64Array(MAX_ROWS + 8);
     this.colors = {};
@@ -492,29 +538,46 @@ export class Charts {
 
   reset() {
     this.rows.length = 0;
+    this.rowsB.length = 0;
     for (const c of this.charts) { c.dirty = true; }
   }
 
+  /** Compare mode on or off: B's rows are drawn dashed beside A's (and cleared either way). */
+  setCompare(on) {
+    this.comparing = Boolean(on);
+    this.rowsB.length = 0;
+    for (const c of this.charts) c.dirty = true;
+  }
+
   add(rows) {
+    this.append(this.rows, rows);
+  }
+
+  /** Service B's rows (compare mode). */
+  addB(rows) {
+    this.append(this.rowsB, rows);
+  }
+
+  append(list, rows) {
     if (!rows || !rows.length) return;
     const tI = this.tIdx;
     for (const row of rows) {
-      const n = this.rows.length;
-      if (n && row[tI] < this.rows[n - 1][tI]) this.rows.length = 0;   // a new run
-      else if (n && row[tI] === this.rows[n - 1][tI]) { this.rows[n - 1] = row; continue; }
-      this.rows.push(row);
+      const n = list.length;
+      if (n && row[tI] < list[n - 1][tI]) list.length = 0;   // a new run
+      else if (n && row[tI] === list[n - 1][tI]) { list[n - 1] = row; continue; }
+      list.push(row);
     }
-    const n = this.rows.length;
+    const n = list.length;
     if (n > 1) {
-      const dt = this.rows[n - 1][tI] - this.rows[n - 2][tI];
+      const dt = list[n - 1][tI] - list[n - 2][tI];
       if (dt > 0 && dt < 5) this.windowS = dt;
     }
     // Keep the last 60 s (plus one row so the first per-second value has a predecessor).
-    const cutoff = this.rows[n - 1][tI] - WINDOW_S - 1;
+    const cutoff = list[n - 1][tI] - WINDOW_S - 1;
     let drop = 0;
-    while (drop < n - 1 && this.rows[drop][tI] < cutoff) drop++;
+    while (drop < n - 1 && list[drop][tI] < cutoff) drop++;
     if (n - drop > MAX_ROWS) drop = n - MAX_ROWS;
-    if (drop) this.rows.splice(0, drop);
+    if (drop) list.splice(0, drop);
     for (const c of this.charts) c.dirty = true;
   }
 
@@ -552,13 +615,19 @@ export class Charts {
    * between two window ends, or last less than one window, still show their end. */
   updateView() {
     const frame = window.playground && window.playground.lastFrame;
-    let fin = frame && frame.state ? frame.state.final_window || null : null;
-    const tI = this.tIdx, rows = this.rows, n = rows.length;
-    if (fin && n && !(fin[tI] > rows[n - 1][tI])) fin = null;
-    if (fin === this.finalRow && this.view.length === n + (fin ? 1 : 0)) return;
-    this.finalRow = fin;
-    this.view = fin ? rows.concat([fin]) : rows;
-    for (const c of this.charts) c.dirty = true;
+    const tI = this.tIdx;
+    const withFinal = (state, rows, shown, last) => {
+      let fin = state ? state.final_window || null : null;
+      const n = rows.length;
+      if (fin && n && !(fin[tI] > rows[n - 1][tI])) fin = null;
+      if (fin === last && shown.length === n + (fin ? 1 : 0)) return null;
+      return [fin, fin ? rows.concat([fin]) : rows];
+    };
+    const a = withFinal(frame && frame.state, this.rows, this.view, this.finalRow);
+    if (a) [this.finalRow, this.view] = a;
+    const b = withFinal(frame && frame.b && frame.b.state, this.rowsB, this.viewB, this.finalRowB);
+    if (b) [this.finalRowB, this.viewB] = b;
+    if (a || b) for (const c of this.charts) c.dirty = true;
   }
 
   draw() {

@@ -46,13 +46,21 @@ export class CodeView {
       if (this.link === link) this.link = null; // the next frame's link asks again
       return;
     }
-    const before = this.program && this.program.python === program.python ? this.program.source : null;
+    const before = this.program && this.program.python === program.python && !this.program.diff
+      ? this.program.source : null;
     this.program = program;
     const { box, download, python: select } = this.nodes;
     box.innerHTML = program.html; // Pygments' HTML from our server: the source, escaped
     for (const option of select.options) option.disabled = !program.pythons.includes(option.value);
     download.href = `/api/code/${program.python}/program.py?${program.link}`;
     download.setAttribute('download', program.filename);
+    download.textContent = program.diff ? 'Download .diff' : 'Download .py';
+    this.nodes.copy.textContent = program.diff ? 'Copy diff' : 'Copy';
+    if (program.diff) { // a comparison: what B's program changes in A's
+      this.say(`The difference between A's program and B's (${program.label}): lines starting with - are `
+        + 'only in A\'s, + only in B\'s; the rest is the same in both.');
+      return;
+    }
     this.say(program.python === '3.13'
       ? 'Python 3.13 or newer: main() joins the queue, then queue.shutdown() stops the workers.'
       : 'Python 3.11 and 3.12: one None sentinel per worker stops them. Same trace as 3.13\'s.');
@@ -78,7 +86,10 @@ export class CodeView {
   pointAt(kind) {
     const lines = this.program?.printed_by?.[kind] || [];
     for (const node of this.nodes.box.querySelectorAll('.pointed')) node.classList.remove('pointed');
-    if (!lines.length) return false;
+    if (!lines.length) {
+      if (this.program?.diff) this.say('In compare mode the code view shows the diff; stop comparing to point at lines.');
+      return false;
+    }
     for (const n of lines) this.line(n)?.classList.add('pointed');
     const first = this.line(lines[0]);
     if (first) { // scroll the box only (the page stays where it is): the line a third of the way down
@@ -97,7 +108,7 @@ export class CodeView {
     if (!this.program) return;
     try {
       await navigator.clipboard.writeText(this.program.source);
-      this.say('Copied the program.');
+      this.say(this.program.diff ? 'Copied the diff.' : 'Copied the program.');
     } catch {
       this.say('Copying is not allowed here: use Download .py, or select the code.');
     }

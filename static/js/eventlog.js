@@ -36,11 +36,13 @@ export class EventLog {
     this.push([[text, 'mark']]);
   }
 
-  add(events, skipped = 0) {
+  /** `tag` names the service in compare mode ("A", "B"), as the CLI's trace does. */
+  add(events, skipped = 0, tag = '') {
     const lines = [];
-    if (skipped > 0) lines.push([`… ${skipped} events not shown`, 'skipped']);
+    const prefix = tag ? `${tag} ` : '';
+    if (skipped > 0) lines.push([`${prefix}… ${skipped} events not shown`, 'skipped']);
     const start = Math.max(0, (events?.length || 0) - this.limit);
-    for (let i = start; i < (events?.length || 0); i++) lines.push([eventLine(events[i]), events[i][1]]);
+    for (let i = start; i < (events?.length || 0); i++) lines.push([prefix + eventLine(events[i]), events[i][1]]);
     if (lines.length) this.push(lines);
   }
 

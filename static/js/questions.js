@@ -108,9 +108,11 @@ export class Questions {
     this.last = [];
   }
 
-  update(scenario, state) {
+  /** The answers for A, or in compare mode for A and B (bScenario, bState) one under the other. */
+  update(scenario, state, bScenario = null, bState = null) {
     if (!scenario) return;
     const rows = answers(scenario, state);
+    const rowsB = bScenario ? answers(bScenario, bState) : null;
     if (this.items.length !== rows.length) {
       this.list.replaceChildren();
       this.items = rows.map(() => {
@@ -119,17 +121,23 @@ export class Questions {
         q.className = 'question';
         const a = document.createElement('span');
         a.className = 'answer';
-        li.append(q, ' ', a);
+        const b = document.createElement('span');
+        b.className = 'answer answer-b';
+        li.append(q, ' ', a, ' ', b);
         this.list.append(li);
-        return { q, a };
+        return { q, a, b };
       });
       this.last = [];
     }
     rows.forEach(([question, answer], i) => {
-      if (this.last[i] === question + answer) return;
-      this.last[i] = question + answer;
+      const answerB = rowsB ? rowsB[i][1] : '';
+      const key = `${question}${answer}${answerB}`;
+      if (this.last[i] === key) return;
+      this.last[i] = key;
       this.items[i].q.textContent = question;
-      this.items[i].a.textContent = answer;
+      this.items[i].a.textContent = rowsB ? `A: ${answer}` : answer;
+      this.items[i].b.textContent = rowsB ? `B: ${answerB}` : '';
+      this.items[i].b.hidden = !rowsB;
     });
   }
 }
