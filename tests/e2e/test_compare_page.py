@@ -1,0 +1,110 @@
+"""Compare mode on the page (issue 11): two services on the same load, labelled by what differs,
+with their outcomes side by side, the diff of their programs, and the controls that start, fork,
+swap and stop a comparison or edit A, B or both."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, urlsplit
+
+from playwright.sync_api import expect
+
+from test_page import full_frames, open_page, set_field, wait_frame
+
+LINK = "v=1&rate=60&queue=10&workers=2&limit=2&service_time=0.05"
+
+
+def address(page) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(page.url).query))
+
+
+def test_a_comparison_link_shows_both_services_side_by_side(page, server, artifacts, tmp_path):
+    open_page(page, server, LINK + "&b.policy=reject", frames=2)
+    expect(page.locator("#side-a-label")).to_have_text("A: policy block")
+    expect(page.locator("#side-b-label")).to_have_text("B: policy reject")
+    expect(page.locator("#pipeline-b")).to_be_visible()
+    page.select_option("#speed", "5")
+    frame = wait_frame(page, "f => f.b && f.b.state.totals.rejected > 20 && f.t > 4", timeout=20_000)
+    # One stream carries both, on one clock and the same arrivals.
+    assert frame["t"] == frame["b"]["t"]
+    assert frame["state"]["totals"]["arrived"] == frame["b"]["state"]["totals"]["arrived"]
+    # The table marks the better side: B's bounded wait has the lower p99, A loses nothing.
+    table = page.locator("#outcomes-table")
+    expect(table.locator("tr[data-outcome='rejected'] td.better")).to_have_count(1)
+    expect(table.locator("tr[data-outcome='rejected'] td").nth(0)).to_have_class("better")
+    expect(table.locator("tr[data-outcome='latency_p99'] td").nth(1)).to_have_class("better")
+    # The questions answer for both; the code view is the diff of the programs.
+    expect(page.locator("#questions")).to_contain_text("B: New work is rejected when full")
+    expect(page.locator("#code")).to_contain_text("+++ B.py")
+    expect(page.locator("#code")).to_contain_text("put_nowait")
+    # The charts draw B beside A and say both in their labels.
+    expect(page.locator("canvas.chart[data-chart='latency']")).to_have_attribute(
+        "aria-label", __import__("re").compile(r"p99 A [\d.k]+, B [\d.k]+"))
+    page.locator(".pipeline-panel").screenshot(path=str(artifacts / "compare-pipelines.png"))
+    page.screenshot(path=str(artifacts / "compare-page.png"), full_page=True)
+    # The windows CSV says which service each row is; the summary holds both.
+    with page.expect_download() as info:
+        page.locator("#export-csv").click()
+    path = tmp_path / "windows.csv"
+    info.value.save_as(path)
+    header, *rows = path.read_text().strip().split("\n")
+    assert header.startswith("service,t,")
+    assert {row.split(",")[0] for row in rows} == {"A", "B"}
+    with page.expect_download() as info:
+        page.locator("#export-summary").click()
+    info.value.save_as(tmp_path / "summary.json")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["link"] == LINK + "&b.policy=reject" and summary["b"]["rejected"] > 0
+    # The address bar reopens exactly this comparison.
+    assert address(page) == dict(parse_qsl(LINK + "&b.policy=reject"))
+
+
+def test_compare_edit_b_swap_and_stop(page, server):
+    open_page(page, server, LINK, frames=2)
+    expect(page.locator("#side-b")).to_be_hidden()
+    page.locator("#compare-start").click()
+    expect(page.locator("#side-b")).to_be_visible()
+    expect(page.locator("#compare-status")).to_contain_text("Changes now go to B")
+    expect(page.locator("#edit-target input[value='b']")).to_be_checked()
+    page.select_option("#field-policy", "drop-oldest")
+    expect(page.locator("#side-b-label")).to_have_text("B: policy drop-oldest")
+    assert address(page).get("b.policy") == "drop-oldest" and "policy" not in address(page)
+    # A shared key changes both, whatever the target.
+    page.locator("#number-rate").fill("40")
+    page.locator("#number-rate").dispatch_event("change")
+    page.wait_for_url(lambda url: "rate=40" in url)
+    expect(page.locator("#error-rate")).to_have_text("")  # the server took it for both (not B alone)
+    assert "b.rate" not in address(page)
+    # Both: a change for both keeps the difference.
+    page.locator("#edit-target input[value='both']").check()
+    set_field(page, "workers", 3)
+    page.wait_for_url(lambda url: "workers=3" in url)
+    assert "b.workers" not in address(page) and address(page)["b.policy"] == "drop-oldest"
+    page.locator("#compare-swap").click()
+    expect(page.locator("#side-a-label")).to_have_text("A: policy drop-oldest")
+    page.locator("#compare-stop").click()
+    expect(page.locator("#side-b")).to_be_hidden()
+    expect(page.locator("#outcomes")).to_be_hidden()
+    assert not any(key.startswith("b.") for key in address(page)) and address(page)["policy"] == "drop-oldest"
+
+
+def test_fork_b_here_copies_the_run_at_this_moment(page, server):
+    open_page(page, server, LINK, frames=2)
+    page.select_option("#speed", "5")
+    wait_frame(page, "f => f.t > 3")
+    page.locator("#compare-fork").click()
+    wait_frame(page, "f => f.b")
+    frame = next(f for f in full_frames(page) if f.get("b"))  # the fork's first frame
+    assert frame["t"] > 3 and frame["b"]["t"] == frame["t"]
+    assert frame["b"]["state"]["totals"] == frame["state"]["totals"]  # the same run, so far
+    page.select_option("#field-policy", "reject")
+    wait_frame(page, "f => f.b && f.b.state.totals.rejected > 0 && f.state.totals.rejected === 0", timeout=20_000)
+
+
+def test_littles_law_holds_within_two_percent_on_the_live_page(page, server):
+    open_page(page, server, "v=1&rate=30&workers=4&limit=4&service_time=0.1", frames=2)
+    page.select_option("#speed", "20")
+    frame = wait_frame(page, "f => f.t >= 45 && f.theory && f.theory.span >= 29", timeout=30_000)
+    little = frame["theory"]["little"]
+    assert abs(little["L"] - little["lambda"] * little["W"]) <= 0.02 * little["L"], little
+    expect(page.locator("#theory")).to_contain_text("Little's law over the last")
