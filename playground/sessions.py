@@ -241,7 +241,7 @@ class Session:
                 "events_skipped": b_skipped,
                 "theory": self.b.explainer.block(b),
             }
-            frame["outcomes"] = {"a": self.a.outcomes(), "b": self.b.outcomes()}
+            frame["outcomes"] = {"a": self.a.outcomes(self.wall), "b": self.b.outcomes(self.wall)}
             if over:
                 summary = b.summary()
                 frame["b"]["summary"] = {key: frames._r(summary[key], 6) for key in SUMMARY_KEYS}

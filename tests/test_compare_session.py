@@ -65,6 +65,17 @@ def test_both_services_run_on_one_clock_and_one_frame_carries_both():
     assert frame["b"]["windows"] and frame["b"]["events"]
 
 
+def test_the_outcomes_table_says_what_the_summary_says():
+    session, clock = comparing()
+    run_for(session, clock, 30)
+    for side in session.sides:
+        summary = side.engine.summary()
+        row = side.outcomes(wall=1e9)
+        assert row == {key: frames._r(summary[key], 6) if isinstance(summary[key], float) else summary[key]
+                       for key in row}
+        assert row["latency_p99"] is not None and row["completed"] > 1000
+
+
 def test_a_single_session_frame_has_no_b():
     session = Session("s", "t", "c", Scenario.from_link(LINK), Settings(), now=0.0)
     frame = session.frame(Cursor())

@@ -72,6 +72,13 @@ class Histogram:
         index = int(math.log(max(value, self._FLOOR) / self._FLOOR) / self._LOG_STEP)
         self.counts[index] = self.counts.get(index, 0) + 1
 
+    def quantiles(self, *qs: float) -> list[float | None]:
+        """Several quantiles at once, as ``quantile`` gives each, sorting the kept values once."""
+        if self.values is not None and self.values:
+            ordered = sorted(self.values)
+            return [percentile(ordered, q) for q in qs]
+        return [self.quantile(q) for q in qs]
+
     def quantile(self, q: float) -> float | None:
         if not self.total:
             return None
