@@ -21,6 +21,8 @@ side by side on the same machine at the same time.
     python bench/page.py --baseline /tmp/before --seconds 0   # first frame only, before vs after
     python bench/page.py --loads 10 --seconds 8 --speed 5 --link 'preset=unbounded-oom'
     python bench/page.py --json /tmp/page.json
+    python bench/page.py --first-link 'preset=semaphore-vs-none' --loads 5 --seconds 0 --first-target 300
+        # a comparison's first frame (issue 11: median of 5 fresh loads under 300 ms)
 """
 
 from __future__ import annotations
@@ -173,7 +175,12 @@ def main(argv=None) -> int:
     parser.add_argument("--link", default="preset=unbounded-oom", help="scenario for the draw times")
     parser.add_argument("--speed", default=None, help="#speed for the draw run (e.g. 5)")
     parser.add_argument("--json", help="also write the results as JSON here")
+    parser.add_argument("--first-link", default="", help="the link the first-frame loads open (default: none, /)")
+    parser.add_argument("--first-target", type=float, default=FIRST_FRAME_TARGET_MS,
+                        help=f"median first-frame target in ms ({FIRST_FRAME_TARGET_MS:.0f}; issue 11 sets 300 "
+                             "for a comparison link)")
     args = parser.parse_args(argv)
+    first_path = "/" + (f"?{args.first_link}" if args.first_link else "")
     servers = {"this checkout": ServerProcess(dict(max_sessions_per_client=1000))}
     if args.baseline:
         servers["baseline"] = ServerProcess(dict(max_sessions_per_client=1000), root=Path(args.baseline))
@@ -184,10 +191,10 @@ def main(argv=None) -> int:
             browser = browser_setup.launch(playwright)
             browser_version = browser.version
             for server in servers.values():  # one warm-up load each (templates, imports, caches)
-                first_frame(browser, server.url + "/")
+                first_frame(browser, server.url + first_path)
             for _ in range(args.loads):  # alternating, so a noisy moment hits both alike
                 for name, server in servers.items():
-                    loads[name].append(first_frame(browser, server.url + "/"))
+                    loads[name].append(first_frame(browser, server.url + first_path))
             if args.seconds > 0:
                 url = f"{servers['this checkout'].url}/?{args.link}"
                 draws = {
@@ -207,7 +214,7 @@ def main(argv=None) -> int:
     for name, runs in loads.items():
         first = [run["first_draw"] for run in runs]
         medians[name] = statistics.median(first)
-        print(f"\n{name}: navigation -> first drawn frame, {len(runs)} fresh loads of / (ms)")
+        print(f"\n{name}: navigation -> first drawn frame, {len(runs)} fresh loads of {first_path} (ms)")
         marks = ["prefetch", "boot", "controls", "session-request", "session"]
         print(f"{'load':>4} {'response end':>13} {'DOMContentLoaded':>17} {'load event':>11} "
               + "".join(f"{name:>16}" for name in marks) + f" {'first frame':>12}")
@@ -216,9 +223,10 @@ def main(argv=None) -> int:
                   f"{run['load']:>11.1f} "
                   + "".join(f"{run['marks'].get(name, float('nan')):>16.1f}" for name in marks)
                   + f" {run['first_draw']:>12.1f}")
-        ok = medians[name] <= FIRST_FRAME_TARGET_MS and max(first) <= FIRST_FRAME_WORST_MS
+        worst = max(FIRST_FRAME_WORST_MS, args.first_target)
+        ok = medians[name] <= args.first_target and max(first) <= worst
         print(f"median first frame {medians[name]:.1f} ms, worst {max(first):.1f} ms "
-              f"(target: median <= {FIRST_FRAME_TARGET_MS:.0f}, worst <= {FIRST_FRAME_WORST_MS:.0f}): "
+              f"(target: median <= {args.first_target:.0f}, worst <= {worst:.0f}): "
               f"{'OK' if ok else 'MISSED'}")
         if name == "this checkout":
             first_ok = ok
