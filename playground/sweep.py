@@ -47,11 +47,13 @@ SIM_TIME_FACTOR = 100
 CHECK_EVERY = 50_000
 
 #: Worker processes. One: the machine has two cores and the server's event loop, which streams
-#: every tab's frames, needs one of them; a sweep on both would make every stream late for the
-#: sweep's duration. bench/sweep.py measured both (see bench/README.md): with one worker the
-#: presets' sweeps take 3.5 to 7 s, under the 10 s target, except retry-storm.
+#: every tab's frames, needs one of them. Measured (bench/README.md, "sweep.py"): a 50 ms tick
+#: loop at normal priority beside a no-semaphore sweep was late by p99 4 ms / max 14 ms with one
+#: worker, p99 70 ms / max 305 ms with two, although the workers were niced (the kernel groups
+#: processes by session, so nice barely weighs against the server). Two workers make a sweep
+#: about 1.4 to 1.7 times faster; every stream paying for it is the wrong trade.
 POOL_WORKERS = 1
-#: Workers run niced: a sweep is batch work, frames are not, and the kernel should know it.
+#: Workers run niced anyway: where the kernel does weigh it, a sweep is batch work and frames are not.
 NICE = 10
 #: Sweeps that may wait for the running one; one more is refused (Full, 503).
 MAX_WAITING = 4
