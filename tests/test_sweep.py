@@ -157,7 +157,8 @@ def test_open_bursts_count_on_the_axis():
     link = "v=1&arrivals=bursts&burst=20&period=10&queue=0"
     point = sweep.run_point(link, 20.0, 1000)
     assert point["arrived"] == 1000
-    assert point["sim_time"] == pytest.approx(1000 / 20, rel=0.15)
+    # About 50 s of arrivals; the run ends when the bursts loop wakes to find no items left.
+    assert 1000 / 20 * 0.85 < point["sim_time"] <= 1000 / 20 * 1.15 + 10
     assert sweep.live_rate(sweep.Sweep(link).a) == 22.0
 
 
