@@ -779,21 +779,29 @@ class Engine:
     def next_event_time(self) -> float | None:
         return self.loop.next_deadline()
 
-    def run(self, until: float | None = None) -> None:
-        """Run to sim time ``until``, or to the end of a finite run (whichever first)."""
+    def run(self, until: float | None = None, max_callbacks: float = float("inf")) -> bool:
+        """Run to sim time ``until``, or to the end of a finite run (whichever first).
+
+        With ``max_callbacks`` (a work budget, as in ``advance``) it may stop earlier and
+        return False; calling it again carries on. Returns True otherwise."""
         loop = self.loop
         if until is None and not self.scenario.items and not self.draining:
             raise ValueError("an endless run needs an end time: run(until=...)")
         if not self.finished:
             self._halt_when_finished = True
             try:
-                loop.run_until(float("inf") if until is None else until)
+                reached = loop.run_until(float("inf") if until is None else until, max_callbacks)
             finally:
                 self._halt_when_finished = False
                 loop.halt = False
+            if not reached and not self.finished:  # out of budget (halt only comes with finished)
+                if loop.settled:
+                    self._close_windows(loop.now)
+                return False
         self._close_windows(loop.now)
         if until is not None and until > loop.now:
             self.advance(until)
+        return True
 
     # Called by the service ----------------------------------------------------------
 
