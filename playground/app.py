@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from . import codeview, frames
+from . import codeview, frames, sweep
 from .codegen import PYTHONS
 from .errors import (BadRequest, ClientGone, Forbidden, Invalid, PlaygroundError, RequestTimeout,
                      TooLarge, Unauthorized, UnsupportedMediaType)
@@ -320,6 +320,13 @@ async def session_summary(request: Request):
     return JSONResponse(summary, headers={"Cache-Control": "no-store"})
 
 
+async def session_sweep(request: Request):
+    """The session's curve so far (its frames carry only the sweep's progress)."""
+    manager: SessionManager = request.app.state.manager
+    session = manager.get(request.path_params["session_id"])
+    return JSONResponse(session.sweep_view(), headers={"Cache-Control": "no-store"})
+
+
 async def delete_session(request: Request):
     manager: SessionManager = request.app.state.manager
     session = manager.get(request.path_params["session_id"])
@@ -486,6 +493,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             tasks.start_soon(lag_probe)
             yield
             tasks.cancel_scope.cancel()
+        sweep.shutdown()  # the sweeps' worker process goes with the server
 
     routes = [
         Route("/", index),
@@ -494,6 +502,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/sessions/{session_id}/control", control, methods=["POST"]),
         Route("/api/sessions/{session_id}", delete_session, methods=["DELETE"]),
         Route("/api/sessions/{session_id}/summary", session_summary),
+        Route("/api/sessions/{session_id}/sweep", session_sweep),
         Route("/api/sessions/{session_id}/close", close_session, methods=["POST"]),
         Route("/api/presets", presets),
         Route("/api/fields", fields),

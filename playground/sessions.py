@@ -17,10 +17,10 @@ from collections import Counter, OrderedDict, deque
 
 import anyio
 
-from . import frames
+from . import frames, sweep
 from .compare import SHARED, Comparison
 from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
-from .scenario import FIELDS, Scenario, shown
+from .scenario import FIELDS, Scenario, ScenarioError, shown
 from .side import Side, SideCursor
 from .governor import Governor
 from .settings import Settings
@@ -30,6 +30,8 @@ ACTIONS = ("pause", "resume", "step", "reset", "burst", "drain", "hiccup")
 #: What a control may do to a comparison: start one (B a copy of A, both from t = 0), fork B from
 #: A's run now, swap A and B, stop comparing.
 COMPARE = ("start", "fork", "swap", "stop")
+#: What a control may do to the session's sweep (the curve).
+SWEEP = ("start", "cancel")
 #: Where a ``set`` goes while comparing.
 TARGETS = ("a", "b", "both")
 #: The longest run (sim seconds) a fork replays: beyond it a fork could take seconds of CPU.
@@ -74,6 +76,7 @@ class Session:
         self.frame_number = 0
         self._tokens = float(settings.control_burst)
         self._tokens_at = now
+        self.sweep: sweep.Sweep | None = None  # the curve of this session's scenario, if asked for
 
     @property
     def engine(self) -> Engine:
@@ -259,6 +262,8 @@ class Session:
                        f"{self.effective_speed:.2f}x instead of {self.speed:g}x.")
         if message:
             frame["message"] = message
+        if self.sweep is not None:  # progress only: the curve itself is GET .../sweep, once per change
+            frame["sweep"] = {"status": self.sweep.status, "done": self.sweep.done, "total": self.sweep.total}
         if full:
             frame["full"] = True
             frame["link"] = self.link()
@@ -325,13 +330,23 @@ class Session:
         if not isinstance(body, dict) or not body:
             raise Invalid('a control is a JSON object with any of "set" (with "to"), "action" (with "n"), '
                           '"speed", "compare".')
-        unknown = set(body) - {"set", "to", "action", "n", "factor", "seconds", "speed", "compare"}
+        unknown = set(body) - {"set", "to", "action", "n", "factor", "seconds", "speed", "compare", "sweep"}
         if unknown:
             key = sorted(map(str, unknown))[0]
             raise Invalid(f"unknown control key {shown(key)}; use set (with to), action (with n for burst, "
-                          f"factor and seconds for hiccup), speed or compare.", field=key)
+                          f"factor and seconds for hiccup), speed, compare or sweep.", field=key)
         if self.ended:
             raise Gone(self.ended)
+        if "sweep" in body:
+            if set(body) != {"sweep"}:
+                raise Invalid('"sweep" goes alone: send it in its own control.', field="sweep")
+            if body["sweep"] not in SWEEP:
+                raise Invalid(f"sweep must be one of {', '.join(SWEEP)}; got {shown(body['sweep'])}.", field="sweep")
+            if body["sweep"] == "start":
+                why = sweep.why_no_sweep(self.a.engine.scenario)
+                if why:
+                    raise Invalid(why, field="sweep")
+            return {"sweep": body["sweep"]}
         speed = body.get("speed")
         if "speed" in body:
             try:
@@ -407,7 +422,8 @@ class Session:
         streams as it goes; then the whole body is checked against that state
         and applied with no await in between (a fork's replay awaits, and is
         checked again after it)."""
-        self.validate(body)  # fail fast, before any work
+        if self.validate(body).get("sweep"):
+            return self._sweep(body["sweep"])
         self.controlling = True  # streams do not move the run on while it settles
         try:
             self.catch_up(clock())
@@ -461,6 +477,26 @@ class Session:
             self.speed = plan["speed"]
         self._collect()
         return self.describe()
+
+    def _sweep(self, what: str) -> dict:
+        """Start (again) or cancel the curve of what this session shows now."""
+        if self.sweep is not None and not self.sweep.finished:
+            self.sweep.cancel()
+        if what == "start":
+            try:
+                self.sweep = sweep.start(self.link())
+            except ScenarioError as error:
+                raise Invalid(str(error), field="sweep") from None
+        return self.describe()
+
+    def sweep_view(self) -> dict:
+        """The curve so far (GET .../sweep): the sweep's points, where the live run sits on it,
+        and whether it is still the curve of what the session shows (a change since voids it)."""
+        if self.sweep is None:
+            raise NotFound("this session has no sweep; start one with {\"sweep\": \"start\"}.")
+        view = self.sweep.to_json(sweep.live_rate(self.a.engine.scenario))
+        view["current"] = self.sweep.key == sweep.Sweep.key_of(self.link(), self.sweep.arrivals, self.sweep.points)
+        return view
 
     def _start_targets(self, to) -> tuple[Side, ...]:
         return {"a": (self.a,), "b": (self.b,), "both": (self.a, self.b)}[to or "a"]
@@ -603,6 +639,8 @@ class SessionManager:
         if session.id not in self.sessions:
             return
         session.ended = why
+        if session.sweep is not None:
+            session.sweep.cancel()  # nobody will read it
         del self.sessions[session.id]
         self.by_client[session.client] -= 1
         if self.by_client[session.client] <= 0:

@@ -236,7 +236,7 @@ class Sweep:
         self.capacity = capacity(self.a)
         """A's capacity, items/s; the rates are fractions of it, for A and B alike (same arrivals)."""
         self.rates = rates(self.a, points)
-        self.key = (_key_link(self.a), None if self.b is None else _key_link(self.b), arrivals, points)
+        self.key = self.key_of(link, arrivals, points)
         self.status = "queued"
         self.result: dict[str, list[dict] | None] = {"a": [], "b": None if self.b is None else []}
         """The points done so far, in rate order, per side."""
@@ -245,6 +245,13 @@ class Sweep:
         """The result came from the cache: nothing ran."""
         self._cancelled = False
         self._task: asyncio.Task | None = None
+
+    @staticmethod
+    def key_of(link: str, arrivals: int, points: int) -> tuple:
+        """The cache key of a sweep of ``link``: its sides without the keys each point sets."""
+        comparison = Comparison.from_link(link)
+        b = None if comparison.b is None else _key_link(comparison.b)
+        return (_key_link(comparison.a), b, arrivals, points)
 
     @property
     def total(self) -> int:

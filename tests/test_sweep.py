@@ -205,3 +205,39 @@ def test_bad_arrivals_and_points_are_refused():
         sweep.Sweep(MMC, arrivals=10)
     with pytest.raises(ScenarioError, match="points must be"):
         sweep.Sweep(MMC, points=1)
+
+
+# The session's sweep, over HTTP ----------------------------------------------------------------
+
+
+def test_a_session_sweeps_its_scenario_and_serves_the_curve(make_client):
+    import time
+
+    from tests.test_app import auth, control, create
+    client = make_client()
+    session = create(client, {"link": "v=1&rate=30&workers=2&limit=2&service_time=0.05&queue=5&policy=reject"
+                                      "&b.policy=drop-oldest"})
+    base = session["control"].replace("/control", "")
+    assert client.get(base + "/sweep").status_code == 404
+    control(client, session, {"sweep": "start"})
+    deadline = time.monotonic() + 120
+    while (view := client.get(base + "/sweep").json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, view["status"]
+        time.sleep(0.2)
+    assert view["status"] == "done" and view["current"] and view["total"] == 40
+    assert len(view["a"]) == len(view["b"]) == 20
+    assert view["live"]["fraction"] == 30 / (2 / 0.05)
+    # The knee: B (drop-oldest) and A (reject) both shed load past capacity.
+    assert view["a"][-1]["loss"] > 0.3 and view["a"][0]["loss"] == 0
+    control(client, session, {"set": {"queue": 9}})
+    assert client.get(base + "/sweep").json()["current"] is False  # the curve of another scenario now
+    refused = client.post(session["control"], json={"sweep": "start", "speed": 2}, headers=auth(session))
+    assert refused.status_code == 422 and refused.json()["field"] == "sweep"
+
+
+def test_a_session_of_asap_arrivals_is_told_why_it_cannot_sweep(make_client):
+    from tests.test_app import auth, create
+    client = make_client()
+    session = create(client, {"link": "v=1&preset=handbook"})
+    refused = client.post(session["control"], json={"sweep": "start"}, headers=auth(session))
+    assert refused.status_code == 422 and "asap" in refused.json()["error"]
