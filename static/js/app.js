@@ -10,6 +10,7 @@ import { Charts } from './charts.js';
 import { CodeView } from './codeview.js';
 import { TheoryView } from './theoryview.js';
 import { CompareView, SHARED } from './compareview.js';
+import { CurveView } from './curve.js';
 import { opensPaused } from './start.js';
 
 const DEFAULT_LINK = 'v=1&preset=background-jobs';
@@ -657,6 +658,7 @@ function onFrame(frame) {
   app.questions.update(app.scenario, frame.state, b ? app.compare.b_scenario : null, b?.state);
   app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
   if (frame.theory) app.charts.setReferences(theoryReferences(frame.theory.model));
+  if (app.session) app.curve.update(frame.sweep, app.session);
   statusFromFrame(frame);
   updateRunOver(frame);
   updateStepPrompt(frame);
@@ -1167,6 +1169,7 @@ async function boot() {
   app.questions = new Questions($('questions'));
   app.theory = new TheoryView($('theory'));
   app.compareView = new CompareView($);
+  app.curve = new CurveView($, { control: (body) => control(body) });
   wireButtons();
   keepScrollTargetsClearOfThePipeline();
   requestAnimationFrame(drawLoop);
