@@ -658,7 +658,7 @@ function onFrame(frame) {
   app.questions.update(app.scenario, frame.state, b ? app.compare.b_scenario : null, b?.state);
   app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
   if (frame.theory) app.charts.setReferences(theoryReferences(frame.theory.model));
-  if (app.session) app.curve.update(frame.sweep, app.session);
+  if (app.session) app.curve.update(frame.sweep, app.session, app.link);
   statusFromFrame(frame);
   updateRunOver(frame);
   updateStepPrompt(frame);

@@ -39,8 +39,9 @@ export class CurveView {
     if (this.nodes.status.textContent !== text) this.nodes.status.textContent = text;
   }
 
-  /** A frame's sweep progress ({status, done, total} or undefined): fetch the curve when it moved. */
-  async update(progress, session) {
+  /** A frame's sweep progress ({status, done, total} or undefined): fetch the curve when it moved,
+   *  or when the session's link changed (the curve may no longer be the scenario's). */
+  async update(progress, session, link = '') {
     const n = this.nodes;
     if (!progress) {
       n.cancel.hidden = true;
@@ -52,7 +53,7 @@ export class CurveView {
     n.progress.hidden = !running;
     n.progress.max = progress.total;
     n.progress.value = progress.done;
-    const key = `${progress.status}:${progress.done}`;
+    const key = `${progress.status}:${progress.done}:${link}`; // a new link may void the curve: ask again
     if (key === this.seen || this.fetching) return;
     this.seen = key;
     this.fetching = true;

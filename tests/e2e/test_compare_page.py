@@ -108,3 +108,23 @@ def test_littles_law_holds_within_two_percent_on_the_live_page(page, server):
     little = frame["theory"]["little"]
     assert abs(little["L"] - little["lambda"] * little["W"]) <= 0.02 * little["L"], little
     expect(page.locator("#theory")).to_contain_text("Little's law over the last")
+
+
+def test_the_curve_sweeps_the_scenario_and_marks_the_live_run(page, server, artifacts):
+    open_page(page, server, "v=1&rate=30&workers=2&limit=2&service_time=0.05&queue=5&policy=reject", frames=2)
+    page.locator("#sweep-start").click()
+    expect(page.locator("#sweep-cancel")).to_be_visible()
+    status = page.locator("#sweep-status")
+    expect(status).to_contain_text("Swept 20 runs of 20,000 arrivals", timeout=90_000)
+    expect(status).to_contain_text("The live run sits at 75 % of capacity")
+    expect(page.locator("#sweep-cancel")).to_be_hidden()
+    expect(page.locator("#curve-table tbody tr")).to_have_count(20)
+    expect(page.locator("#curve-latency")).to_have_attribute("aria-label", __import__("re").compile(r"p99 \d+ ms at 10 %"))
+    page.locator(".curve-panel").screenshot(path=str(artifacts / "curve.png"))
+    # A change voids the curve, and says so; a sweep can be cancelled.
+    page.select_option("#field-policy", "drop-oldest")
+    page.wait_for_url(lambda url: "policy=drop-oldest" in url)
+    expect(status).to_contain_text("The scenario has changed since: sweep again")
+    page.locator("#sweep-start").click()
+    page.locator("#sweep-cancel").click()
+    expect(status).to_contain_text("Cancelled after", timeout=30_000)
