@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from .presets import PRESETS
 from .scenario import FIELDS, Scenario, ScenarioError, _query_of, _query_pairs, format_number, shown
 
 PREFIX = "b."
@@ -42,9 +43,11 @@ class Comparison:
             raise ScenarioError(f"a link must be text; got {shown(link)}.")
         own, b_pairs = split_link(link)
         a = Scenario.from_link(own)
-        if not b_pairs:
+        preset_b = PRESETS[a.preset].b if a.preset is not None else {}
+        if not b_pairs and not preset_b:
             return cls(a, None, ())
-        changes: dict[str, str] = {}
+        changes: dict[str, object] = dict(preset_b)  # a comparison preset's B, then the link's b. keys
+        given: set[str] = set()
         for key, raw in _query_pairs("&".join(b_pairs)):
             name = key[len(PREFIX):]
             if name not in FIELDS:
@@ -53,8 +56,9 @@ class Comparison:
             if name in SHARED:
                 raise ScenarioError(f"{key} cannot differ from A's: A and B are fed the same arrivals, "
                                     f"so {', '.join(SHARED)} are shared; change {name} without b.", key, raw)
-            if name in changes:
+            if name in given:
                 raise ScenarioError(f"{key} is given twice; give each key once.", key, raw)
+            given.add(name)
             changes[name] = raw
         try:
             b = a.replace(**changes)
@@ -62,7 +66,7 @@ class Comparison:
             message = str(error)  # name B's key as the link gave it: "b.queue must be ..."
             message = PREFIX + message if error.field and message.startswith(error.field) else "B: " + message
             raise ScenarioError(message, f"{PREFIX}{error.field}" if error.field else None, error.value) from None
-        return cls(a, b, tuple(changes.items()))
+        return cls(a, b, tuple((key, raw) for key, raw in changes.items() if key in given))
 
     def to_link(self) -> str:
         """A's canonical link, then B's keys."""
@@ -70,22 +74,29 @@ class Comparison:
         return self.a.to_link() + tail
 
     def label(self) -> str:
-        """What differs, e.g. "A: policy block · B: policy drop-oldest"."""
+        """What differs, e.g. "A: policy block · B: policy drop-oldest"; "A · B" if nothing does."""
         if self.b is None:
             return "A"
-        a = "; ".join(f"{key} {getattr(self.a, key)}" for key, _ in self.b_changes)
-        b = "; ".join(f"{key} {getattr(self.b, key)}" for key, _ in self.b_changes)
-        return f"A: {a} · B: {b}"
+        differ = [key for key in FIELDS if getattr(self.a, key) != getattr(self.b, key)]
+        if not differ:
+            return "A · B"
+        show = lambda s: "; ".join(f"{key} {format_value(getattr(s, key))}" for key in differ)  # noqa: E731
+        return f"A: {show(self.a)} · B: {show(self.b)}"
 
     @classmethod
     def of(cls, a: Scenario, b: Scenario) -> "Comparison":
-        """The comparison of two scenarios whose link reproduces them (B's keys: what differs)."""
-        changes = []
-        for key in FIELDS:
-            value = getattr(b, key)
-            if value != getattr(a, key):
-                if key in SHARED:
-                    raise ScenarioError(f"{key} differs between A and B, but A and B are fed the same "
-                                        f"arrivals: {', '.join(SHARED)} are shared.", key, value)
-                changes.append((key, value if isinstance(value, str) else format_number(value)))
-        return cls(a, b, tuple(changes))
+        """The comparison of two scenarios, with the link that reproduces them: A's link, then a
+        ``b.`` key for each field where B differs from what that link alone gives B (nothing, or
+        a comparison preset's B)."""
+        for key in SHARED:
+            if getattr(a, key) != getattr(b, key):
+                raise ScenarioError(f"{key} differs between A and B, but A and B are fed the same "
+                                    f"arrivals: {', '.join(SHARED)} are shared.", key, getattr(b, key))
+        implied = cls.from_link(a.to_link()).b or a
+        changes = tuple((key, format_value(getattr(b, key))) for key in FIELDS
+                        if getattr(b, key) != getattr(implied, key))
+        return cls(a, b, changes)
+
+
+def format_value(value) -> str:
+    return value if isinstance(value, str) else format_number(value)

@@ -315,6 +315,87 @@ def _fan_out_unbounded_is_throttled(link):
     return _ok(seen["throttled"] > 0.2 * seen["arrived"], f"{seen['throttled']} of {seen['arrived']} throttled")
 
 
+# Comparisons: A and B on the same arrivals ------------------------------------------------------------
+
+
+def _sides(link: str) -> tuple[str, str]:
+    """A comparison link's two services, each as a one-service link (for run())."""
+    from .compare import Comparison  # compare imports presets; lessons is imported by the app
+
+    comparison = Comparison.from_link(link)
+    return comparison.a.to_link(), comparison.b.to_link()
+
+
+def _completed_by(seen: Run, t: float) -> int:
+    return sum(w["outcomes"]["completed"] for w in seen.windows if w["end"] <= t + 1e-9)
+
+
+def _a_falls_behind_within_ten_seconds(link):
+    a, b = (run(side, 60) for side in _sides(link))
+    done_a, done_b = _completed_by(a, 10), _completed_by(b, 10)
+    return _ok(done_a < 0.8 * done_b, f"completed by 10 s: A {done_a}, B {done_b}")
+
+
+def _a_without_a_semaphore_collapses(link):
+    return _no_semaphore_collapses(_sides(link)[0])
+
+
+def _b_with_a_semaphore_does_better(link):
+    a, b = (run(side, 60) for side in _sides(link))
+    return _ok(_ratio(b["completed"], a["completed"]) >= 1.5 and b["latency_p99"] <= 0.5 * a["latency_p99"],
+               f"B completed {b['completed']} (p99 {b['latency_p99']:.2f} s), A {a['completed']} "
+               f"(p99 {a['latency_p99']:.2f} s)")
+
+
+def _a_unbounded_crashes(link):
+    return _oom_crashes(_sides(link)[0])
+
+
+def _b_bounded_never_crashes(link):
+    seen = run(_sides(link)[1], 300)
+    return _ok(seen["crashes"] == 0 and seen["rejected"] > 0 and seen["latency_p99"] < 2,
+               f"B: {seen['crashes']} crashes, {seen['rejected']} rejected, p99 {seen['latency_p99']:.2f} s")
+
+
+def _both_lose_a_third(link):
+    a, b = (run(side, 120) for side in _sides(link))
+    lost_a, lost_b = _losses(a) / a["arrived"], _losses(b) / b["arrived"]
+    return _ok(all(0.25 <= lost <= 0.40 for lost in (lost_a, lost_b)),
+               f"lost: A {lost_a:.1%}, B {lost_b:.1%}")
+
+
+def _drop_oldest_serves_fresher(link):
+    a, b = (run(side, 120) for side in _sides(link))
+    return _ok(b["latency_p50"] < 0.85 * a["latency_p50"],
+               f"p50: A {a['latency_p50']:.3f} s, B {b['latency_p50']:.3f} s")
+
+
+def _a_stale_latency_flat(link):
+    return _stale_climbs_latency_flat(_sides(link)[0])
+
+
+def _b_keeping_everything_grows(link):
+    a, b = (run(side, 120) for side in _sides(link))
+    late_a = statistics.median(w["latency"]["p50"] for w in a.spans(110, 120))
+    growing = _stale_off_latency_grows(_sides(link)[0])  # B is A with max_age=0
+    late_b = statistics.median(w["latency"]["p50"] for w in b.spans(110, 120))
+    return _ok(growing is None and late_b > 2 * late_a,
+               f"p50 at 110-120 s: A {late_a:.2f} s, B {late_b:.2f} s; {growing or 'B grows'}")
+
+
+def _a_storm_stays_down(link):
+    return _storm_stays_down(_sides(link)[0])
+
+
+def _b_budget_recovers(link):
+    return _budget_recovers(_sides(link)[1])
+
+
+def _both(*keys: str) -> tuple[str, ...]:
+    """Keys a comparison's claim depends on, whether the link changes them for both or B alone."""
+    return keys + tuple(f"b.{key}" for key in keys)
+
+
 #: Preset name -> its claims.
 _WORLD = ("rate", "arrivals", "workers", "limit", "capacity", "contention", "service_time", "timeout",
           "abandon", "retries", "jitter", "backoff", "backoff_cap", "retry_budget", "queue", "service_dist")
@@ -392,6 +473,44 @@ CLAIMS: dict[str, tuple[Claim, ...]] = {
               "most half as long: a semaphore keeps the dependency in its fast region.",
               ("rate", "workers", "limit", "capacity", "contention", "service_time"),
               _no_semaphore_limit_helps),
+    ),
+    "semaphore-vs-none": (
+        Claim("Within ten seconds A has completed less than four fifths of what B has.", _both("rate", "workers", "limit", "capacity", "contention",
+              "service_time"), _a_falls_behind_within_ten_seconds),
+        Claim("A completes under half of the 65 items a second that arrive.",
+              _both("rate", "workers", "limit", "capacity", "contention", "service_time"),
+              _a_without_a_semaphore_collapses),
+        Claim("B completes at least half as much again as A, with p99 latency at most half as long.",
+              _both("rate", "workers", "limit", "capacity", "contention", "service_time"),
+              _b_with_a_semaphore_does_better),
+    ),
+    "bounded-vs-unbounded": (
+        Claim("A's memory climbs until it crashes out of memory within 40 seconds.",
+              _both("rate", "queue", "policy", "workers", "limit", "service_time", "memory"), _a_unbounded_crashes),
+        Claim("B never crashes, and its p99 latency stays under two seconds.",
+              _both("rate", "queue", "policy", "workers", "limit", "service_time", "memory"),
+              _b_bounded_never_crashes),
+    ),
+    "reject-vs-drop-oldest": (
+        Claim("Both lose about a third of the requests.",
+              _both("rate", "queue", "policy", "workers", "limit", "service_time", "capacity", "contention"),
+              _both_lose_a_third),
+        Claim("B's served requests waited less, so its median latency is lower than A's.",
+              _both("rate", "queue", "policy", "workers", "limit", "service_time", "capacity", "contention"),
+              _drop_oldest_serves_fresher),
+    ),
+    "drop-stale-vs-keep": (
+        Claim("A's stale count climbs while served items' latency stays near two seconds.",
+              _both(*_ALL), _a_stale_latency_flat),
+        Claim("B's median latency grows past twice A's and keeps growing.",
+              _both("rate", "workers", "limit", "service_time", "queue", "policy", "capacity", "contention",
+                    "max_age"), _b_keeping_everything_grows),
+    ),
+    "retry-budget-vs-none": (
+        Claim("After one Hiccup, A's goodput stays under a third of what it was for minutes.",
+              _both(*_WORLD), _a_storm_stays_down),
+        Claim("B is back to what it was within ten seconds of the hiccup's end.", _both(*_WORLD),
+              _b_budget_recovers),
     ),
     "unbounded-oom": (
         Claim("Memory climbs until the service crashes out of memory within 40 seconds.",

@@ -10,7 +10,7 @@ queue grows without bound, so "overloaded" presets sit between 1.2 and 2 and cal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class Preset:
     """One-click changes the page offers, tied to the claims: (button label, {link key: value})
     applied live, or (button label, "preset=NAME") to open another preset (a change that cannot
     be made live, such as the printed handbook's fix)."""
+
+    b: dict = field(default_factory=dict)
+    """A comparison preset: service B's link keys, as changes of this preset's scenario (A); the
+    preset's link then opens both (see playground/compare.py). Empty for one service."""
 
     @property
     def link(self) -> str:
@@ -332,3 +336,51 @@ PRESETS: dict[str, Preset] = _presets(
         ),
     ),
 )
+
+
+def _comparing(name: str, title: str, notice: str, of: str, b: dict) -> Preset:
+    """A comparison preset: the single preset ``of`` as A, beside B = A with ``b``."""
+    return Preset(name=name, title=title, notice=notice, overrides=PRESETS[of].overrides, b=b)
+
+
+#: Comparisons: each question of the handbook as two services on the same arrivals. Every outcome
+#: sentence of a notice is one of its claims (playground/lessons.py), word for word.
+PRESETS.update(_presets(
+    _comparing(
+        "semaphore-vs-none", "Compare: no semaphore vs. a semaphore of 8",
+        "The same 65 requests a second reach two services of 32 workers each, calling a downstream "
+        "that slows down past 8 calls at once; A has no semaphore, B a semaphore of 8. "
+        "Within ten seconds A has completed less than four fifths of what B has. "
+        "A completes under half of the 65 items a second that arrive. "
+        "B completes at least half as much again as A, with p99 latency at most half as long.",
+        of="no-semaphore", b={"limit": 8}),
+    _comparing(
+        "bounded-vs-unbounded", "Compare: unbounded queue vs. bounded, rejecting",
+        "Requests arrive 1.5 times faster than the service handles them. A's queue has no bound; "
+        "B's holds 50 and rejects the rest. "
+        "A's memory climbs until it crashes out of memory within 40 seconds. "
+        "B never crashes, and its p99 latency stays under two seconds.",
+        of="unbounded-oom", b={"queue": 50, "policy": "reject"}),
+    _comparing(
+        "reject-vs-drop-oldest", "Compare: reject new work vs. drop the oldest",
+        "Webhooks arrive 1.5 times faster than four workers handle them, into a queue of 40. A "
+        "rejects a new request when the queue is full; B drops the oldest waiting one. "
+        "Both lose about a third of the requests. "
+        "B's served requests waited less, so its median latency is lower than A's.",
+        of="webhook-ingestion", b={"policy": "drop-oldest"}),
+    _comparing(
+        "drop-stale-vs-keep", "Compare: drop stale work vs. keep it all",
+        "Requests arrive faster than four workers serve them, into a queue of 200. A drops work "
+        "older than two seconds; B keeps everything. "
+        "A's stale count climbs while served items' latency stays near two seconds. "
+        "B's median latency grows past twice A's and keeps growing.",
+        of="stale-work", b={"max_age": 0}),
+    _comparing(
+        "retry-budget-vs-none", "Compare: retries without vs. with a budget",
+        "Two copies of a service whose slow calls time out and are retried, the same until you "
+        "press Hiccup (the downstream 5 times slower for 3 s); B's retries may add at most a tenth "
+        "to its calls. "
+        "After one Hiccup, A's goodput stays under a third of what it was for minutes. "
+        "B is back to what it was within ten seconds of the hiccup's end.",
+        of="retry-storm", b={"retry_budget": 0.1}),
+))

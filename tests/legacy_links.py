@@ -31,7 +31,7 @@ def links() -> list[tuple[str, float | None]]:
     from test_parity import SCENARIOS
 
     pinned = [(f"preset={name}", None if Scenario.from_preset(name).items else PRESET_UNTIL)
-              for name in PRESETS]
+              for name, preset in PRESETS.items() if not preset.b]  # a comparison's A is another preset
     pinned += [(link, until) for _, link, until in SCENARIOS]
     return pinned
 

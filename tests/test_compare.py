@@ -10,7 +10,11 @@ import json
 import pytest
 
 from playground.cli import main
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from playground.compare import SHARED, Comparison
+from playground.presets import PRESETS
 from playground.scenario import Scenario, ScenarioError
 
 LINK = "preset=webhook-ingestion&b.policy=drop-oldest"
@@ -27,7 +31,7 @@ def test_b_keys_make_service_b_and_without_them_nothing_changes():
     assert comparison.a == Scenario.from_preset("webhook-ingestion")
     assert comparison.b == comparison.a.replace(policy="drop-oldest", queue=10)
     assert comparison.to_link() == "v=1&preset=webhook-ingestion&b.policy=drop-oldest&b.queue=10"
-    assert comparison.label() == "A: policy reject; queue 40 · B: policy drop-oldest; queue 10"
+    assert comparison.label() == "A: queue 40; policy reject · B: queue 10; policy drop-oldest"  # link order
     plain = Comparison.from_link("preset=handbook&queue=1")
     assert plain.b is None and plain.a == Scenario.from_link("preset=handbook&queue=1")
 
@@ -96,3 +100,45 @@ def test_run_csv_of_a_comparison_tags_each_row(tmp_path, capsys):
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
     assert [row["service"] for row in rows] == ["A"] * 20 + ["B"] * 20
     assert {row["t"] for row in rows if row["service"] == "A"} == {row["t"] for row in rows if row["service"] == "B"}
+
+
+# Comparison presets ------------------------------------------------------------------------------
+
+
+COMPARISON_PRESETS = [name for name, preset in PRESETS.items() if preset.b]
+
+
+@pytest.mark.parametrize("name", COMPARISON_PRESETS)
+def test_a_comparison_preset_opens_both_services_and_its_link_stays_short(name):
+    comparison = Comparison.from_link(f"v=1&preset={name}")
+    assert comparison.b == comparison.a.replace(**PRESETS[name].b)
+    assert comparison.to_link() == f"v=1&preset={name}"
+    assert Scenario.from_link(f"v=1&preset={name}") == comparison.a  # one service: A
+    assert not set(PRESETS[name].b) & set(SHARED)
+    assert " · B: " in comparison.label()
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(COMPARISON_PRESETS), a_key=st.sampled_from(["workers", "queue", "limit", "service_time"]),
+       b_key=st.sampled_from(["workers", "queue", "limit", "policy", "max_age"]), data=st.data())
+def test_of_gives_a_link_that_reproduces_both_services(name, a_key, b_key, data):
+    """Comparison.of(a, b).to_link() reopens exactly A and B, for presets that compare and links
+    that change A, B or both -- including B set back to A's value on a key the preset changes."""
+    base = Comparison.from_link(f"v=1&preset={name}")
+    a = base.a.replace(**{a_key: data.draw(st.sampled_from(_values(a_key)))})
+    b = Comparison.from_link(a.to_link()).b.replace(**{b_key: data.draw(st.sampled_from(_values(b_key)))})
+    for pair in ((a, b), (a, a)):
+        link = Comparison.of(*pair).to_link()
+        again = Comparison.from_link(link)
+        assert (again.a, again.b) == pair, link
+
+
+def _values(key):
+    return {"workers": [1, 4, 32], "queue": [0, 10, 50], "limit": [0, 4, 8], "service_time": [0.05, 0.1],
+            "policy": ["block", "reject", "drop-oldest"], "max_age": [0, 2]}[key]
+
+
+def test_of_refuses_a_shared_key_that_differs():
+    a = Scenario.from_link("v=1&rate=10")
+    with pytest.raises(ScenarioError, match="rate differs between A and B"):
+        Comparison.of(a, a.replace(rate=20))

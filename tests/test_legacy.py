@@ -37,5 +37,7 @@ def test_an_old_link_runs_and_prints_exactly_as_recorded(recorded):
 def test_the_record_covers_every_preset():
     from playground.presets import PRESETS
 
-    assert {f"preset={name}" for name in PRESETS} <= {r["link"] for r in RECORDED}
+    # A comparison preset's A is one of the others, run for run (its B is a change of it).
+    single = {name for name, preset in PRESETS.items() if not preset.b}
+    assert {f"preset={name}" for name in single} <= {r["link"] for r in RECORDED}
     assert len(RECORDED) >= 30

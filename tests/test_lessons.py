@@ -34,7 +34,8 @@ def test_claims_belong_to_presets_and_name_real_keys():
     for name, claims in CLAIMS.items():
         assert name in PRESETS
         for claim in claims:
-            assert claim.depends_on and set(claim.depends_on) <= set(FIELDS), claim
+            keys = set(FIELDS) | {f"b.{key}" for key in FIELDS}  # b.: what a comparison's B changes
+            assert claim.depends_on and set(claim.depends_on) <= keys, claim
 
 
 def test_a_link_that_changes_what_a_claim_depends_on_drops_it():
@@ -78,3 +79,24 @@ def test_the_printed_handbooks_fix_is_the_handbook():
     assert printed.try_this == (("Apply the fix: await the producer, then join", "preset=handbook"),)
     fixed = Scenario.from_preset("handbook-as-printed").replace(join="after-producers")
     assert fixed.to_dict() | {"preset": None} == Scenario.from_preset("handbook").to_dict() | {"preset": None}
+
+
+def test_a_comparison_presets_notice_states_exactly_its_claims():
+    """Every outcome sentence of a comparison preset's notice is a claim, word for word, and each
+    claim is in the notice."""
+    comparisons = [name for name, preset in PRESETS.items() if preset.b]
+    assert len(comparisons) >= 5
+    for name in comparisons:
+        notice = PRESETS[name].notice
+        for claim in CLAIMS[name]:
+            assert claim.sentence in notice, (name, claim.sentence)
+        # What is left once the claims are taken out sets the scene; it states no outcome.
+        rest = notice
+        for claim in CLAIMS[name]:
+            rest = rest.replace(claim.sentence, "")
+        assert len(rest.strip()) < 260, (name, rest)
+
+
+def test_a_comparison_claim_is_dropped_when_the_link_changes_b():
+    assert not any("B completes at least" in s for s in claims_holding("semaphore-vs-none", {"b.limit": 4}))
+    assert any("B completes at least" in s for s in claims_holding("semaphore-vs-none", {"items": 5}))
