@@ -126,7 +126,7 @@ def _header(s: Scenario, python: str) -> list[str]:
     if retrying(s) and s.retry_budget:
         imports.insert(1, "collections")
     add(f'"""The asyncio program behind a Backpressure Playground scenario.\n\n'
-        f"Link: {s.to_link()}\n"
+        f"Link: {s.alone_link()}\n"
         + _runs_with(s, python) + '"""\n\n'
         + "".join(f"import {name}\n" for name in imports))
     return parts

@@ -323,7 +323,7 @@ def _sides(link: str) -> tuple[str, str]:
     from .compare import Comparison  # compare imports presets; lessons is imported by the app
 
     comparison = Comparison.from_link(link)
-    return comparison.a.to_link(), comparison.b.to_link()
+    return comparison.a.alone_link(), comparison.b.alone_link()
 
 
 def _completed_by(seen: Run, t: float) -> int:

@@ -33,6 +33,8 @@ class Preset:
     b: dict = field(default_factory=dict)
     """A comparison preset: service B's link keys, as changes of this preset's scenario (A); the
     preset's link then opens both (see playground/compare.py). Empty for one service."""
+    of: str | None = None
+    """A comparison preset: the one-service preset its A is (links to one service use it)."""
 
     @property
     def link(self) -> str:
@@ -340,7 +342,7 @@ PRESETS: dict[str, Preset] = _presets(
 
 def _comparing(name: str, title: str, notice: str, of: str, b: dict) -> Preset:
     """A comparison preset: the single preset ``of`` as A, beside B = A with ``b``."""
-    return Preset(name=name, title=title, notice=notice, overrides=PRESETS[of].overrides, b=b)
+    return Preset(name=name, title=title, notice=notice, overrides=PRESETS[of].overrides, b=b, of=of)
 
 
 #: Comparisons: each question of the handbook as two services on the same arrivals. Every outcome

@@ -12,6 +12,8 @@ sliders from it.
 
 from __future__ import annotations
 
+import dataclasses
+
 import difflib
 import math
 import re
@@ -439,6 +441,14 @@ class Scenario:
                 text = value if isinstance(value, str) else format_number(value)
                 parts.append(f"{key}=" + quote(text, safe=""))
         return "&".join(parts)
+
+    def alone_link(self) -> str:
+        """A link that opens this scenario alone. ``to_link()`` names the preset, and a comparison
+        preset's link opens two services; this one is written from the preset its A is built on."""
+        preset = PRESETS.get(self.preset) if self.preset is not None else None
+        if preset is None or not preset.b:
+            return self.to_link()
+        return dataclasses.replace(self, preset=preset.of).to_link()
 
     def to_dict(self) -> dict[str, Any]:
         """Every field plus `preset`, as JSON-friendly values."""

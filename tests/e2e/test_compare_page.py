@@ -128,3 +128,32 @@ def test_the_curve_sweeps_the_scenario_and_marks_the_live_run(page, server, arti
     page.locator("#sweep-start").click()
     page.locator("#sweep-cancel").click()
     expect(status).to_contain_text("Cancelled after", timeout=30_000)
+
+
+def test_a_new_user_sees_which_side_collapses_reads_why_and_shares_it(new_page, server, artifacts):
+    """Issue 11's done-when: ?preset=semaphore-vs-none shows within 10 s which side collapses, the
+    code diff says why, and the copied link reopens exactly that comparison."""
+    page = new_page(viewport={"width": 1280, "height": 900},
+                    permissions=["clipboard-read", "clipboard-write"])
+    open_page(page, server, "preset=semaphore-vs-none", frames=2)
+    expect(page.locator("#side-a-label")).to_have_text("A: limit 0")
+    expect(page.locator("#side-b-label")).to_have_text("B: limit 8")
+    expect(page.locator("#preset-notice")).to_contain_text("Within ten seconds A has completed less than four fifths")
+    frame = wait_frame(page, "f => f.t >= 10 && f.b", timeout=25_000)
+    done_a, done_b = frame["state"]["totals"]["completed"], frame["b"]["state"]["totals"]["completed"]
+    assert done_a < 0.8 * done_b, (done_a, done_b)
+    expect(page.locator("#outcomes-table tr[data-outcome='completed'] td").nth(1)).to_have_class("better")
+    expect(page.locator("#outcomes-table tr[data-outcome='latency_p99'] td").nth(1)).to_have_class("better")
+    # Why: B's program wraps the downstream call in the semaphore.
+    code = page.locator("#code")
+    expect(code).to_contain_text("+LIMIT = 8")
+    expect(code).to_contain_text("+        async with semaphore:")
+    page.screenshot(path=str(artifacts / "compare-semaphore-vs-none.png"))
+    page.click("#copy-link")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    again = new_page(viewport={"width": 1280, "height": 900})
+    again.goto(copied)
+    wait_frame(again, "f => f.b")
+    expect(again.locator("#side-a-label")).to_have_text("A: limit 0")
+    expect(again.locator("#side-b-label")).to_have_text("B: limit 8")
+    assert address(again) == {"v": "1", "preset": "semaphore-vs-none"}
