@@ -129,3 +129,21 @@ def test_calls_abandoned_in_the_downstream_count_against_the_sandbox_limit():
     stopping, _, _ = watch(Scenario.from_link(link.replace("continue", "stop")), SPEED_MAX, frames=400,
                            budget=20_000, max_items=5000)
     assert not stopping.halted and stopping.engine.service.in_flight <= 256
+
+
+def test_a_comparison_of_the_worst_link_runs_at_most_one_budget_per_engine_per_frame():
+    """Two engines, one budget each: a comparison costs at most twice a single session's work."""
+    from playground.compare import Comparison
+
+    comparison = Comparison.from_link(FREEZING_LINK + "&b.queue=100&b.policy=drop-oldest")
+    session = Session("s", "t", "c", comparison.a, Settings(tick_budget=BUDGET), now=0.0, b=comparison.b)
+    for side in session.sides:
+        side.engine.loop.ready = CountingDeque(side.engine.loop.ready)
+    session.watched = True
+    session.speed = SPEED_MAX
+    CountingDeque.popped = 0
+    for n in range(1, 21):
+        for stream in range(20):
+            session.catch_up(n * FRAME + stream * 0.001)
+    assert 20 * BUDGET < CountingDeque.popped <= 20 * 2 * BUDGET  # both engines work, each within its budget
+    assert session.throttled  # it falls behind real time instead
