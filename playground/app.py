@@ -9,12 +9,14 @@ responses in one handler.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import math
 from pathlib import Path
 
 import anyio
+import segno
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sse_starlette import EventSourceResponse
@@ -26,9 +28,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from . import codeview, frames, sweep
+from . import codeview, frames, rooms, sweep
 from .codegen import PYTHONS
-from .errors import (BadRequest, ClientGone, Forbidden, Invalid, PlaygroundError, RequestTimeout,
+from .errors import (BadRequest, ClientGone, Forbidden, Gone, Invalid, NotFound, PlaygroundError, RequestTimeout,
                      TooLarge, Unauthorized, UnsupportedMediaType)
 from .governor import PROBE_INTERVAL
 from .compare import Comparison, split_link
@@ -37,7 +39,8 @@ from .presets import PRESETS
 from .scenario import FIELDS, Scenario, ScenarioError, scenario_from_link_leniently, shown
 from .sessions import Cursor, SessionManager
 from .settings import Settings
-from .stream import frame_events
+from .rooms import RoomManager
+from .stream import frame_events, room_events
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -240,7 +243,7 @@ def fields_payload() -> dict:
     return {"fields": [f.to_json() for f in FIELDS.values()], "window_columns": frames.WINDOW_COLUMNS}
 
 
-async def index(request: Request):
+async def index(request: Request, present: dict | None = None):
     templates = request.app.state.templates
     # Everything the page needs before its first frame (fields, presets, the link's verdict) goes
     # into the page as one JSON data block: not executed, so the CSP's script-src 'self' allows it;
@@ -248,7 +251,106 @@ async def index(request: Request):
     # for its session, whose answer carries the first frame.
     boot = {"fields": fields_payload(), "presets": presets_payload(),
             "verdict": link_verdict(request.url.query)}
-    return templates.TemplateResponse(request, "index.html", {"presets": PRESETS.values(), "boot": boot})
+    if present is not None:
+        boot["present"] = present  # the teacher's page of a room (see rooms.py)
+    return templates.TemplateResponse(request, "index.html", {"presets": PRESETS.values(), "boot": boot,
+                                                              "present": present is not None})
+
+
+async def present(request: Request):
+    """``/present?LINK``: the teacher's page; it creates a room for the link's scenario.
+    ``/present/CODE``: the same page for a room this tab already presents (its token is in the
+    tab's session storage, so a reload keeps the room)."""
+    code = request.path_params.get("code")
+    if code is not None and not rooms.is_code(code):
+        raise NotFound("there is no room with that code.")
+    return await index(request, present={"code": code})
+
+
+async def create_room(request: Request):
+    """A room for a scenario: a session (the teacher's, with its token) and a join code."""
+    manager: SessionManager = request.app.state.manager
+    body = await read_json(request, manager.settings)
+    comparison = comparison_from_body(body)
+    session = manager.create(comparison.a, client_address(request), b=comparison.b)
+    room = request.app.state.rooms.create(session)
+    base = f"/api/sessions/{session.id}"
+    return JSONResponse({
+        "code": room.code, "join": f"/r/{room.code}", "present": f"/present/{room.code}",
+        "qr": f"/api/rooms/{room.code}/qr.svg",
+        "session": {**session.describe(), "token": session.token, "stream": f"{base}/stream",
+                    "control": f"{base}/control", "frame": session.frame(Cursor(), full=True)},
+    }, status_code=201)
+
+
+async def room_page(request: Request):
+    """``/r/CODE``: a student's view of a room, made for a phone."""
+    code = request.path_params["code"].upper()
+    room = request.app.state.rooms.get(code) if rooms.is_code(code) else None
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, "room.html", {"code": code, "known": room is not None},
+                                      status_code=200 if room is not None else 404)
+
+
+async def room_stream(request: Request):
+    manager: SessionManager = request.app.state.manager
+    room = request.app.state.rooms.get(request.path_params["code"])
+    if room.session.ended:
+        raise Gone(room.session.ended)
+    client = client_address(request)
+    manager.open_stream(room.session, client, viewer=True)
+    shutdown = anyio.Event()
+    session = room.session
+    return FrameStreamResponse(
+        room_events(room, manager, shutdown),
+        ping=15,
+        send_timeout=manager.settings.send_timeout,
+        shutdown_event=shutdown,
+        shutdown_grace_period=0.5,
+        on_timeout=manager.note_send_timeout,
+        on_close=lambda: manager.close_stream(session, client, viewer=True),
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def room_send(request: Request):
+    """A student's "Send requests": a small burst into the room's arrivals, if the teacher allows."""
+    manager: SessionManager = request.app.state.manager
+    room = request.app.state.rooms.get(request.path_params["code"])
+    body = await read_json(request, manager.settings)
+    student = body.get("student") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or set(body) != {"student"} or not isinstance(student, str) or not (
+            8 <= len(student) <= 64 and student.isascii() and student.replace("-", "").isalnum()):
+        raise Invalid('send takes {"student": "<8 to 64 letters, digits or dashes>"} and nothing else; '
+                      f"got {shown(body)}.", field="student")
+    now = manager.clock()
+    room.check_press(student, client_address(request), now)
+    await room.session.control({"action": "burst", "n": rooms.PRESS_ITEMS}, manager.clock)
+    room.pressed(rooms.PRESS_ITEMS, now)
+    return JSONResponse({"sent": rooms.PRESS_ITEMS, **room.block(now)})
+
+
+async def room_control(request: Request):
+    """The teacher's room switches: ``{"allow_send": true|false}`` (the session's token)."""
+    manager: SessionManager = request.app.state.manager
+    room = request.app.state.rooms.get(request.path_params["code"])
+    room.session.check_token(bearer_token(request))
+    body = await read_json(request, manager.settings)
+    allow = body.get("allow_send") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or set(body) != {"allow_send"} or not isinstance(allow, bool):
+        raise Invalid(f'a room control is {{"allow_send": true or false}}; got {shown(body)}.', field="allow_send")
+    room.allow_send = allow
+    return JSONResponse(room.block(manager.clock()))
+
+
+async def room_qr(request: Request):
+    """The join address as a QR code, drawn here as SVG (no outside service)."""
+    room = request.app.state.rooms.get(request.path_params["code"])
+    url = str(request.base_url).rstrip("/") + f"/r/{room.code}"
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=8, border=2, xmldecl=False,
+                                    title=f"Join code {room.code}: {url}")
+    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 def paused_from_body(body) -> bool:
@@ -481,6 +583,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await anyio.sleep(0.5)
                     manager.governor.govern()
                     manager.reap()
+                    app.state.rooms.reap()
 
             async def lag_probe():
                 """How late the event loop runs a short sleep: what every request waits."""
@@ -504,6 +607,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/sessions/{session_id}/summary", session_summary),
         Route("/api/sessions/{session_id}/sweep", session_sweep),
         Route("/api/sessions/{session_id}/close", close_session, methods=["POST"]),
+        Route("/present", present),
+        Route("/present/{code}", present),
+        Route("/r/{code}", room_page),
+        Route("/api/rooms", create_room, methods=["POST"]),
+        Route("/api/rooms/{code}/stream", room_stream),
+        Route("/api/rooms/{code}/send", room_send, methods=["POST"]),
+        Route("/api/rooms/{code}/control", room_control, methods=["POST"]),
+        Route("/api/rooms/{code}/qr.svg", room_qr),
         Route("/api/presets", presets),
         Route("/api/fields", fields),
         Route("/api/scenario", check_scenario),
@@ -516,6 +627,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={PlaygroundError: handle_error, ScenarioError: handle_error})
     app.state.manager = manager
+    app.state.rooms = RoomManager(manager)
     app.state.settings = settings
     app.state.registry = _registry(manager)
     app.state.templates = Jinja2Templates(directory=TEMPLATES)  # autoescape is on for .html

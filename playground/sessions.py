@@ -77,6 +77,7 @@ class Session:
         self._tokens = float(settings.control_burst)
         self._tokens_at = now
         self.sweep: sweep.Sweep | None = None  # the curve of this session's scenario, if asked for
+        self.room = None  # the Room (rooms.py) a class watches this session in, if any
 
     @property
     def engine(self) -> Engine:
@@ -262,6 +263,8 @@ class Session:
                        f"{self.effective_speed:.2f}x instead of {self.speed:g}x.")
         if message:
             frame["message"] = message
+        if self.room is not None:
+            frame["room"] = self.room.block(self.wall)
         if self.sweep is not None:  # progress only: the curve itself is GET .../sweep, once per change
             frame["sweep"] = {"status": self.sweep.status, "done": self.sweep.done, "total": self.sweep.total}
         if full:
@@ -580,10 +583,16 @@ class SessionManager:
     def overloaded(self) -> bool:
         return self.governor.overloaded
 
-    def open_stream(self, session: Session, client: str) -> None:
-        """Count a new stream in, under the per-session and per-client caps."""
+    def open_stream(self, session: Session, client: str, viewer: bool = False) -> None:
+        """Count a new stream in, under the per-session and per-client caps (a room's viewer:
+        under the room's viewer cap instead of the per-session one)."""
         settings = self.settings
-        if session.streams >= settings.max_streams_per_session:
+        if viewer:
+            if session.room.viewers >= settings.max_room_viewers:
+                self.refused["room_viewers"] += 1
+                raise TooManyRequests(f"this room already has {session.room.viewers} viewers, the most a room "
+                                      f"may ({settings.max_room_viewers}).", retry_after=30)
+        elif session.streams - (session.room.viewers if session.room else 0) >= settings.max_streams_per_session:
             self.refused["streams_per_session"] += 1
             raise TooManyRequests(
                 f"this session already has {session.streams} open streams, the most one session may "
@@ -594,10 +603,14 @@ class SessionManager:
                 f"this address already has {self.streams_by_client[client]} open streams, the most "
                 f"one address may ({settings.max_streams_per_client}).", retry_after=10)
         session.streams += 1
+        if viewer:
+            session.room.viewers += 1
         self.streams += 1
         self.streams_by_client[client] += 1
 
-    def close_stream(self, session: Session, client: str) -> None:
+    def close_stream(self, session: Session, client: str, viewer: bool = False) -> None:
+        if viewer:
+            session.room.viewers -= 1
         session.streams -= 1
         self.streams -= 1
         self.streams_by_client[client] -= 1

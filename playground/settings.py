@@ -30,6 +30,10 @@ class Settings:
     max_streams_per_session: int = 4
     #: Open frame streams per client address.
     max_streams_per_client: int = 200
+    #: Rooms (a class watching one session) in this process; past it 503.
+    max_rooms: int = 50
+    #: Viewers one room may have (each counts against its address's stream cap too).
+    max_room_viewers: int = 500
     #: Frames per second each stream gets.
     frame_rate: float = 20.0
     #: Seconds a session with no open stream lives on before it is reaped.

@@ -80,3 +80,34 @@ def _frame(session: Session, manager: SessionManager, cursor: Cursor, full=False
     manager.frames_sent += 1
     return ServerSentEvent(data=frames.encode(frame), event="frame", id=str(frame["n"]),
                            retry=RETRY_MS if retry else None)
+
+
+async def room_events(room, manager: SessionManager, shutdown: anyio.Event):
+    """A room viewer's frames: the room's one broadcast frame per tick, the same bytes for every
+    viewer; a full frame first, and again after a missed tick (a slow viewer skips ticks rather
+    than queueing them, and the full frame puts its charts and log right)."""
+    clock = manager.clock
+    session = room.session
+    if not session.watched:
+        session.watched = True
+        session.wall = clock()
+    interval = manager.frame_interval
+    tick = math.floor(clock() / interval)
+    yield ServerSentEvent(data=room.full_frame(tick, clock()), event="frame", id=str(tick), retry=RETRY_MS)
+    last = tick
+    while True:
+        interval = manager.frame_interval
+        # Every viewer wakes on the same grid, so one tick's frame is made once for all of them.
+        tick = math.floor(clock() / interval) + 1
+        await anyio.sleep(max(0.0, tick * interval - clock()))
+        if shutdown.is_set():
+            yield ServerSentEvent(data='{"reason":"the server is shutting down"}', event="bye")
+            return
+        now = clock()
+        manager.note_lateness(now, max(0.0, now - tick * interval))
+        data = room.full_frame(tick, now) if tick != last + 1 else room.broadcast(tick, now)
+        manager.frames_sent += 1
+        yield ServerSentEvent(data=data, event="frame", id=str(tick))
+        last = tick
+        if session.ended:
+            return

@@ -53,6 +53,8 @@ export const getProgram = (python, link, { signal } = {}) => request(`/api/code/
 export const createSession = (link, { signal, paused = false } = {}) =>
   request('/api/sessions', { ...json('POST', paused ? { link, paused } : { link }), signal });
 export const sendControl = (session, body) => request(session.control, json('POST', body, session.token));
+/** A teacher's room switch ({allow_send}), with the room's session token. */
+export const roomControl = (code, session, body) => request(`/api/rooms/${code}/control`, json('POST', body, session.token));
 
 /** The session start.js asked for while the page loaded, if it was for `link` (else it is closed). */
 export function takePrefetchedSession(link) {

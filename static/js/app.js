@@ -659,6 +659,7 @@ function onFrame(frame) {
   app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
   if (frame.theory) app.charts.setReferences(theoryReferences(frame.theory.model));
   if (app.session) app.curve.update(frame.sweep, app.session, app.link);
+  if (frame.room) showRoom(frame.room);
   statusFromFrame(frame);
   updateRunOver(frame);
   updateStepPrompt(frame);
@@ -1056,6 +1057,83 @@ async function copyLink() {
   app.copyTimer = setTimeout(() => { result.textContent = ''; }, 3000);
 }
 
+// A room: the teacher's page of a class watching this session (/present) ------------------------
+
+/** Open the room: a new one for `link` (/present?LINK), or the one this tab presents already
+ *  (/present/CODE after a reload: its session and token are in the tab's session storage). */
+async function startRoom(present, link) {
+  setStatus('connecting', 'Opening the room…');
+  let code = present.code;
+  let session;
+  if (!code) {
+    try {
+      const answer = await fetch('/api/rooms', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ link }),
+      });
+      const body = await answer.json();
+      if (!answer.ok) throw new Error(body.error || `the server answered ${answer.status}`);
+      code = body.code;
+      session = body.session;
+    } catch (error) {
+      showNotice(`Could not open a room: ${clip(error.message)}`);
+      setStatus('ended', 'No room.');
+      return;
+    }
+    const { id, token, stream } = session;
+    sessionStorage.setItem(`playground-room:${code}`, JSON.stringify({ id, token, stream, control: session.control }));
+    history.replaceState(null, '', `/present/${code}?${session.link}`);
+  } else {
+    session = JSON.parse(sessionStorage.getItem(`playground-room:${code}`) || 'null');
+    if (!session) {
+      showNotice(`This tab does not present room ${code} (its teacher token is kept in the tab that opened it). `
+        + `Students join at /r/${code}; to present a new room, open /present.`);
+      setStatus('ended', 'Not this tab\'s room.');
+      return;
+    }
+  }
+  app.room = code;
+  $('room-code').textContent = code;
+  $('room-url').textContent = `${location.host}/r/${code}`;
+  const qr = $('room-qr');
+  qr.src = `/api/rooms/${code}/qr.svg`;
+  qr.hidden = false;
+  app.session = session;
+  app.run = null;
+  if (session.frame) { adoptSession(session); onFrame(session.frame); }
+  openStream(session);
+}
+
+function showRoom(room) {
+  const watching = `${room.watching.toLocaleString('en-US')} watching`;
+  if ($('room-watching')?.textContent !== watching) $('room-watching').textContent = watching;
+  const allow = $('room-allow-send');
+  if (allow && document.activeElement !== allow) allow.checked = room.allow_send;
+  const sent = room.allow_send
+    ? `The class sent ${room.class_sent.toLocaleString('en-US')} requests in the last ${room.class_window} s.` : '';
+  if ($('room-class-sent') && $('room-class-sent').textContent !== sent) $('room-class-sent').textContent = sent;
+}
+
+function wireRoom() {
+  const allow = $('room-allow-send');
+  if (!allow) return;
+  allow.addEventListener('change', async () => {
+    const session = app.session;
+    if (!session || !app.room) return;
+    try {
+      await api.roomControl(app.room, session, { allow_send: allow.checked });
+    } catch (error) {
+      allow.checked = !allow.checked;
+      showNotice(`The room did not change: ${clip(error.message)}`);
+    }
+  });
+  $('room-hide').addEventListener('click', () => {
+    const panel = $('room-panel');
+    const hidden = panel.classList.toggle('small');
+    $('room-hide').setAttribute('aria-pressed', String(hidden));
+    $('room-hide').textContent = hidden ? 'Show the code' : 'Hide the code';
+  });
+}
+
 // Boot ------------------------------------------------------------------------------------------
 
 function wireButtons() {
@@ -1098,7 +1176,8 @@ function wireButtons() {
   window.addEventListener('pagehide', () => {
     const session = app.session || app.recovery?.session;
     stopRecovery();
-    if (session) api.closeSession(session, { beacon: true });
+    // A room outlives its teacher's tab (a reload keeps it): only a one-person session closes.
+    if (session && !app.room) api.closeSession(session, { beacon: true });
     app.session = null;
     closeStream();
   });
@@ -1158,7 +1237,10 @@ async function boot() {
   const rendered = readBootData();
   // With the page's own data (the usual case) the session is asked for first of all, and the
   // page is built while the request is out; the controls, the biggest piece, after the first draw.
-  if (rendered) {
+  if (rendered?.present) {
+    app.presets = rendered.presets;
+    app.present = rendered.present;
+  } else if (rendered) {
     app.presets = rendered.presets;
     startSession(openingLink(rendered, typed), { replacing: false });
   }
@@ -1169,6 +1251,7 @@ async function boot() {
   app.questions = new Questions($('questions'));
   app.theory = new TheoryView($('theory'));
   app.compareView = new CompareView($);
+  wireRoom();
   app.curve = new CurveView($, { control: (body) => control(body) });
   wireButtons();
   keepScrollTargetsClearOfThePipeline();
@@ -1178,7 +1261,8 @@ async function boot() {
   app.presets = data.presets;  // before any await: the session's answer finds the page whole
   app.fields = data.fields.fields;
   app.charts = new Charts($('charts'), data.fields.window_columns);
-  if (!rendered) startSession(openingLink(data, typed), { replacing: false });
+  if (app.present) startRoom(app.present, openingLink(data, typed));
+  else if (!rendered) startSession(openingLink(data, typed), { replacing: false });
   afterFirstDraw(() => {
     app.codeView = new CodeView({ box: $('code'), python: $('code-python'), copy: $('code-copy'),
       download: $('code-download'), status: $('code-status') });

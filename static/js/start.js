@@ -17,7 +17,7 @@ export function opensPaused(link) {
 
 const data = bootData();
 const link = data?.verdict?.link;
-if (link) {
+if (link && !data.present) { // a teacher's page makes a room instead (app.js)
   performance.mark('pg:prefetch');
   const body = opensPaused(link) ? { link, paused: true } : { link };
   const answer = fetch('/api/sessions', {

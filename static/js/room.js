@@ -1,0 +1,112 @@
+// room.js: a student's view of a room (/r/CODE), made for a phone. The room's pipeline live, a
+// few numbers in words, and -- when the teacher allows it -- "Send requests", which adds a small
+// burst to the room's arrivals. Nothing here can change the scenario.
+
+import { Pipeline } from './pipeline.js';
+
+const $ = (id) => document.getElementById(id);
+const code = document.querySelector('main').dataset.code;
+const playground = window.playground = { frames: 0, lastFrame: null, drawTimes: [], firstDrawAt: null };
+
+/** An anonymous id for this tab, so the server can rate-limit presses per student (no names). */
+function studentId() {
+  let id = sessionStorage.getItem('playground-student');
+  if (!id) {
+    id = crypto.randomUUID();
+    sessionStorage.setItem('playground-student', id);
+  }
+  return id;
+}
+
+const plural = (n, one, many = `${one}s`) => `${Number(n).toLocaleString('en-US')} ${n === 1 ? one : many}`;
+const ms = (s) => (s == null ? '–' : s >= 1 ? `${Math.round(s * 10) / 10} s` : `${Math.round(s * 1000)} ms`);
+
+let pipeline = null;
+let columns = [];
+let lastWindow = null;
+
+function numbers(frame) {
+  const t = frame.state?.totals || {};
+  const lost = ['rejected', 'dropped', 'put_timeouts', 'stale', 'timeouts', 'throttled', 'lost']
+    .reduce((sum, key) => sum + (t[key] || 0), 0);
+  if (frame.windows?.length) lastWindow = frame.windows[frame.windows.length - 1];
+  const p99 = lastWindow ? lastWindow[columns.indexOf('p99')] : null;
+  const rows = [['Completed', (t.completed || 0).toLocaleString('en-US')], ['Lost', lost.toLocaleString('en-US')],
+    ['Queued now', String(frame.state?.queue?.n ?? 0)], ['p99 latency', ms(p99)]];
+  const list = $('room-numbers');
+  const text = rows.map((r) => r.join(': ')).join('; ');
+  if (list.dataset.text === text) return;
+  list.dataset.text = text;
+  list.replaceChildren(...rows.map(([term, value]) => {
+    const pair = document.createElement('div');
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    pair.append(dt, dd);
+    return pair;
+  }));
+}
+
+function onFrame(frame) {
+  playground.frames += 1;
+  playground.lastFrame = frame;
+  if (frame.full) {
+    if (frame.window_columns) columns = frame.window_columns;
+    lastWindow = null;
+  }
+  pipeline.setFrame(frame);
+  numbers(frame);
+  const room = frame.room || {};
+  $('room-send').hidden = !room.allow_send;
+  $('class-sent').textContent = `${plural(room.watching || 0, 'person', 'people')} watching · the class sent `
+    + `${plural(room.class_sent || 0, 'request')} in the last ${room.class_window || 10} s`;
+  const status = frame.status === 'ended' ? (frame.message || 'This room has ended.')
+    : frame.status === 'paused' ? 'Paused by the teacher.' : `Live: ${frame.t.toFixed(1)} s`;
+  if ($('room-status').textContent !== status) $('room-status').textContent = status;
+}
+
+async function send() {
+  const button = $('send-requests');
+  button.disabled = true;
+  try {
+    const answer = await fetch(`/api/rooms/${code}/send`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ student: studentId() }),
+    });
+    const body = await answer.json().catch(() => ({}));
+    $('send-result').textContent = answer.ok ? `Sent ${body.sent} requests.` : (body.error || `Not sent (${answer.status}).`);
+  } catch {
+    $('send-result').textContent = 'Not sent: no connection to the room.';
+  } finally {
+    setTimeout(() => { button.disabled = false; }, 400);
+  }
+}
+
+function draw(now) {
+  if (playground.lastFrame) {
+    pipeline.draw(now);
+    if (playground.firstDrawAt === null) playground.firstDrawAt = performance.now();
+  }
+  requestAnimationFrame(draw);
+}
+
+function boot() {
+  if (!$('pipeline')) return; // no such room
+  pipeline = new Pipeline($('pipeline'));
+  $('send-requests').addEventListener('click', send);
+  const source = new EventSource(`/api/rooms/${code}/stream`);
+  source.addEventListener('frame', (event) => {
+    let frame;
+    try { frame = JSON.parse(event.data); } catch { return; }
+    onFrame(frame);
+    if (frame.status === 'ended') source.close();
+  });
+  source.addEventListener('error', () => {
+    if (source.readyState === EventSource.CLOSED) $('room-status').textContent = 'This room has ended, or the server restarted.';
+    else $('room-status').textContent = 'Reconnecting…';
+  });
+  requestAnimationFrame(draw);
+}
+
+boot();
