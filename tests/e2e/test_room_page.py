@@ -1,0 +1,55 @@
+"""A room on the page (issue 12): a teacher presents, two students on phones join by code and
+watch the same frames, the teacher lets the class send requests, the presses fill the queue, and
+the room survives the teacher's reload."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from test_page import wait_js
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+#: A calm service (load 0.4): whatever fills its queue is the class.
+CALM = "v=1&arrivals=steady&rate=2&queue=30&workers=1&limit=1&service_time=0.2&service_dist=constant"
+
+
+def test_a_class_joins_watches_the_same_run_and_is_the_load(new_page, server, artifacts):
+    teacher = new_page(viewport={"width": 1280, "height": 720})
+    teacher.goto(f"{server.url}/present?{CALM}")
+    wait_js(teacher, "() => /^[A-Z2-9]{6}$/.test(document.querySelector('#room-code').textContent)")
+    code = teacher.inner_text("#room-code")
+    assert teacher.url.startswith(f"{server.url}/present/{code}?")
+    expect(teacher.locator("#room-qr")).to_be_visible()
+    students = [new_page(**PHONE) for _ in range(2)]
+    for student in students:
+        student.goto(f"{server.url}/r/{code}")
+        wait_js(student, "() => window.__frames && window.__frames.length > 5")
+    expect(teacher.locator("#room-watching")).to_have_text("2 watching")
+    # The same frames: one broadcast per tick, the same bytes for both.
+    ticks = [{f["tick"]: (f["t"], f["state"]["totals"]) for f in s.evaluate("window.__frames")} for s in students]
+    shared = set(ticks[0]) & set(ticks[1])
+    assert len(shared) >= 3 and all(ticks[0][tick] == ticks[1][tick] for tick in shared)
+    # No button until the teacher allows it; then every press sends five requests.
+    expect(students[0].locator("#send-requests")).to_be_hidden()
+    teacher.check("#room-allow-send")
+    for student in students:
+        expect(student.locator("#send-requests")).to_be_visible()
+    for _ in range(3):
+        for student in students:
+            student.click("#send-requests")
+        students[0].wait_for_timeout(1050)  # one press a second each
+    expect(students[1].locator("#send-result")).to_have_text("Sent 5 requests.")
+    expect(teacher.locator("#room-class-sent")).to_contain_text("The class sent 30 requests in the last 10 s")
+    most = max(f["state"]["queue"]["n"] for f in students[0].evaluate("window.__frames"))
+    assert most >= 15, f"the class's presses should fill the queue; at most {most} were queued"
+    students[0].screenshot(path=str(artifacts / "room-student-phone.png"))
+    teacher.screenshot(path=str(artifacts / "room-teacher-1280x720.png"))
+    # The teacher reloads: same room, same run, still driving it.
+    t_before = teacher.evaluate("window.playground.lastFrame.t")
+    teacher.reload()
+    wait_js(teacher, "t => window.playground && window.playground.lastFrame && window.playground.lastFrame.t > t",
+            arg=t_before)
+    expect(teacher.locator("#room-code")).to_have_text(code)
+    teacher.click("#pause")
+    wait_js(students[0], "() => window.playground.lastFrame.status === 'paused'")
+    expect(students[0].locator("#room-status")).to_have_text("Paused by the teacher.")

@@ -1,0 +1,143 @@
+"""Rooms (issue 12): a class watching one session -- join codes, one frame per tick for every
+viewer, late joiners, the class as the load (allowed and rate-limited), the teacher away."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from playground import rooms
+from playground.errors import Forbidden, TooManyRequests
+from playground.rooms import RoomManager
+from playground.scenario import Scenario
+from playground.sessions import SessionManager
+from playground.settings import Settings
+from tests.test_app import auth
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def room_of(link="v=1&preset=webhook-ingestion", **settings):
+    clock = Clock()
+    manager = SessionManager(Settings(**settings), clock=clock)
+    session = manager.create(Scenario.from_link(link), "teacher")
+    room = RoomManager(manager, clock=clock).create(session)
+    session.watched = True
+    return room, manager, clock
+
+
+def test_join_codes_are_six_characters_without_look_alikes():
+    room, manager, clock = room_of()
+    codes = {RoomManager(manager, clock=clock).create(manager.create(Scenario.from_link("v=1"), "t")).code
+             for _ in range(40)}
+    assert len(codes) == 40
+    for code in codes | {room.code}:
+        assert rooms.is_code(code) and not set(code) & set("0O1IL")
+
+
+def test_every_viewer_gets_the_same_bytes_each_tick_and_joiners_a_full_frame():
+    room, manager, clock = room_of()
+    clock.now += 0.05
+    first = room.broadcast(1, clock.now)
+    assert room.broadcast(1, clock.now) is first  # made once, whoever asks
+    clock.now += 0.05
+    second = json.loads(room.broadcast(2, clock.now))
+    assert second["tick"] == 2 and "full" not in second and second["room"]["code"] == room.code
+    joiner = json.loads(room.full_frame(2, clock.now))
+    assert joiner["full"] and joiner["scenario"]["preset"] == "webhook-ingestion"
+    assert joiner["t"] == second["t"]  # the same present
+    assert room.full_frame(2, clock.now) is room.full_frame(2, clock.now)
+
+
+def test_a_press_is_refused_until_the_teacher_allows_it_then_rate_limited():
+    room, manager, clock = room_of()
+    with pytest.raises(Forbidden, match="has not opened sending"):
+        room.check_press("student-1", "10.0.0.1", clock.now)
+    room.allow_send = True
+    for _ in range(rooms.PRESS_BURST):
+        room.check_press("student-1", "10.0.0.1", clock.now)
+    with pytest.raises(TooManyRequests, match="one press a second"):
+        room.check_press("student-1", "10.0.0.1", clock.now)
+    room.check_press("student-2", "10.0.0.1", clock.now)  # another student is not held back
+    clock.now += 1.0
+    room.check_press("student-1", "10.0.0.1", clock.now)  # refilled
+
+
+def test_one_address_cannot_flood_the_room_by_inventing_students():
+    room, manager, clock = room_of()
+    room.allow_send = True
+    with pytest.raises(TooManyRequests, match="this network"):
+        for n in range(rooms.ADDRESS_BURST + 1):
+            room.check_press(f"student-{n}", "10.0.0.9", clock.now)
+
+
+def test_a_room_ends_after_thirty_minutes_without_its_teacher_and_says_so():
+    room, manager, clock = room_of()
+    rooms_ = RoomManager(manager, clock=clock)
+    rooms_.rooms[room.code] = room
+    room.viewers = 3
+    room.session.streams = 3  # viewers only: no teacher
+    rooms_.reap()
+    clock.now += rooms.TEACHER_AWAY - 1
+    rooms_.reap()
+    assert not room.session.ended
+    clock.now += 2
+    rooms_.reap()
+    assert room.session.ended.startswith("The teacher has been away for 30 minutes")
+    frame = json.loads(room.broadcast(99, clock.now))
+    assert frame["status"] == "ended" and "away for 30 minutes" in frame["message"]
+
+
+def test_the_class_total_counts_the_last_ten_seconds():
+    room, manager, clock = room_of()
+    room.pressed(5, clock.now)
+    clock.now += 6
+    room.pressed(5, clock.now)
+    assert room.block(clock.now)["class_sent"] == 10
+    clock.now += 5
+    assert room.block(clock.now)["class_sent"] == 5
+
+
+# Over HTTP -----------------------------------------------------------------------------------------
+
+
+def test_a_room_over_http(make_client):
+    client = make_client()
+    made = client.post("/api/rooms", json={"link": "v=1&preset=webhook-ingestion"})
+    assert made.status_code == 201, made.text
+    room = made.json()
+    code = room["code"]
+    assert room["join"] == f"/r/{code}" and room["session"]["frame"]["full"]
+    assert room["session"]["frame"]["room"]["code"] == code
+    page = client.get(f"/r/{code}")
+    assert page.status_code == 200 and code in page.text and "Send requests" in page.text
+    assert client.get("/r/ZZZZZZ").status_code == 404
+    qr = client.get(f"/api/rooms/{code}/qr.svg")
+    assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml") and b"<svg" in qr.content
+    student = {"student": "0f6c1e1a-5a6b-4c1e-9d0a-1b2c3d4e5f60"}
+    refused = client.post(f"/api/rooms/{code}/send", json=student)
+    assert refused.status_code == 403 and "not opened" in refused.json()["error"]
+    session = room["session"]
+    wrong = client.post(f"/api/rooms/{code}/control", json={"allow_send": True})
+    assert wrong.status_code == 401
+    allowed = client.post(f"/api/rooms/{code}/control", json={"allow_send": True}, headers=auth(session))
+    assert allowed.status_code == 200 and allowed.json()["allow_send"] is True
+    sent = client.post(f"/api/rooms/{code}/send", json=student)
+    assert sent.status_code == 200 and sent.json()["sent"] == rooms.PRESS_ITEMS
+    assert sent.json()["class_sent"] == rooms.PRESS_ITEMS
+    bad = client.post(f"/api/rooms/{code}/send", json={"student": "x", "set": {"queue": 1}})
+    assert bad.status_code == 422 and bad.json()["field"] == "student"  # a student cannot change the scenario
+
+
+def test_rooms_count_against_a_cap(make_client):
+    client = make_client(max_rooms=1)
+    assert client.post("/api/rooms", json={"link": "v=1"}).status_code == 201
+    full = client.post("/api/rooms", json={"link": "v=1"})
+    assert full.status_code == 503 and "Retry-After" in full.headers
