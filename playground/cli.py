@@ -230,6 +230,8 @@ SERVER_OPTIONS = [
     ("--max-sessions-per-client", "max_sessions_per_client", "live sessions per client address"),
     ("--max-streams-per-session", "max_streams_per_session", "open frame streams per session"),
     ("--max-streams-per-client", "max_streams_per_client", "open frame streams per client address"),
+    ("--max-rooms", "max_rooms", "rooms (a class watching one session) at most; past it 503"),
+    ("--max-room-viewers", "max_room_viewers", "viewers one room may have"),
     ("--frame-rate", "frame_rate", "frames per second per stream"),
     ("--grace", "grace", "seconds an unwatched session lives on"),
     ("--lifetime", "lifetime", "seconds a session lives at most"),
