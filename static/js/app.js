@@ -248,6 +248,8 @@ function showPresetNotice(link) {
 
 function setPaused(paused) {
   app.paused = paused;
+  const banner = $('paused-banner'); // the presenter view says it big
+  if (banner) banner.hidden = !(paused && document.body.classList.contains('presenting'));
   const button = $('pause');
   button.setAttribute('aria-pressed', String(paused));
   button.textContent = paused ? 'Resume' : 'Pause';
@@ -659,7 +661,7 @@ function onFrame(frame) {
   app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
   if (frame.theory) app.charts.setReferences(theoryReferences(frame.theory.model));
   if (app.session) app.curve.update(frame.sweep, app.session, app.link);
-  if (frame.room) showRoom(frame.room);
+  if (frame.room) { showRoom(frame.room); showKeyNumbers(frame); }
   statusFromFrame(frame);
   updateRunOver(frame);
   updateStepPrompt(frame);
@@ -1092,6 +1094,7 @@ async function startRoom(present, link) {
     }
   }
   app.room = code;
+  setPresenting(true);
   $('room-code').textContent = code;
   $('room-url').textContent = `${location.host}/r/${code}`;
   const qr = $('room-qr');
@@ -1101,6 +1104,73 @@ async function startRoom(present, link) {
   app.run = null;
   if (session.frame) { adoptSession(session); onFrame(session.frame); }
   openStream(session);
+}
+
+/** The presenter view (the projector's) or the console (the whole page, every control). */
+function setPresenting(on) {
+  document.body.classList.toggle('presenting', on);
+  // The room's code goes to the top of the right-hand column on the projector, back on top of the page in the console.
+  const panel = $('room-panel');
+  if (panel) {
+    if (on) document.querySelector('.charts-panel').prepend(panel);
+    else document.querySelector('main.layout').before(panel);
+  }
+  const toggle = $('present-toggle');
+  if (toggle) {
+    toggle.setAttribute('aria-pressed', String(on));
+    toggle.textContent = on ? 'Console' : 'Presenter view';
+  }
+  pickCharts();
+  setPaused(app.paused);
+  fitPresenter();
+}
+
+/** Size the presenter view to the screen: the pipeline from where it starts to the bottom, the
+ *  two charts share what is left of the right-hand column (measured, so nothing above is guessed). */
+function fitPresenter() {
+  if (!document.body.classList.contains('presenting')) return;
+  const root = document.documentElement;
+  const top = (node) => node.getBoundingClientRect().top + window.scrollY;
+  const chrome = `${Math.round(top($('pipeline')) + 16)}px`;
+  if (root.style.getPropertyValue('--presenter-chrome') !== chrome) root.style.setProperty('--presenter-chrome', chrome);
+  const first = document.querySelector('#charts canvas.chart.picked');
+  if (first) {
+    const chartsTop = `${Math.round(top(first) + 8)}px`;
+    if (root.style.getPropertyValue('--presenter-charts-top') !== chartsTop) root.style.setProperty('--presenter-charts-top', chartsTop);
+  }
+}
+
+/** The two charts the presenter view shows (the console shows all five). */
+function pickCharts() {
+  const picks = [...document.querySelectorAll('.chart-pick')].map((select) => select.value);
+  for (const canvas of document.querySelectorAll('#charts canvas.chart')) {
+    canvas.classList.toggle('picked', picks.includes(canvas.dataset.chart));
+  }
+}
+
+/** The presenter view's key numbers, in words a room can read from the back. */
+function showKeyNumbers(frame) {
+  const list = $('key-numbers');
+  if (!list || !document.body.classList.contains('presenting')) return;
+  const t = frame.state?.totals || {};
+  const lost = ['rejected', 'dropped', 'put_timeouts', 'stale', 'timeouts', 'throttled', 'lost']
+    .reduce((sum, key) => sum + (t[key] || 0), 0);
+  const last = app.windows[app.windows.length - 1];
+  const p99 = last ? last[app.windowColumns.indexOf('p99')] : null;
+  const rows = [['Completed', (t.completed || 0).toLocaleString('en-US')], ['Lost', lost.toLocaleString('en-US')],
+    ['Queued', String(frame.state?.queue?.n ?? 0)], ['p99', ms(p99)]];
+  const key = JSON.stringify(rows);
+  if (list.dataset.key === key) return;
+  list.dataset.key = key;
+  list.replaceChildren(...rows.map(([term, value]) => {
+    const pair = document.createElement('div');
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    pair.append(dt, dd);
+    return pair;
+  }));
 }
 
 function showRoom(room) {
@@ -1126,6 +1196,12 @@ function wireRoom() {
       showNotice(`The room did not change: ${clip(error.message)}`);
     }
   });
+  $('present-toggle').addEventListener('click', () => setPresenting(!document.body.classList.contains('presenting')));
+  for (const select of document.querySelectorAll('.chart-pick')) {
+    select.addEventListener('change', () => { pickCharts(); fitPresenter(); });
+  }
+  window.addEventListener('resize', fitPresenter);
+  setInterval(fitPresenter, 1000); // what sits above may change height (a notice, a status line)
   $('room-hide').addEventListener('click', () => {
     const panel = $('room-panel');
     const hidden = panel.classList.toggle('small');

@@ -53,3 +53,30 @@ def test_a_class_joins_watches_the_same_run_and_is_the_load(new_page, server, ar
     teacher.click("#pause")
     wait_js(students[0], "() => window.playground.lastFrame.status === 'paused'")
     expect(students[0].locator("#room-status")).to_have_text("Paused by the teacher.")
+
+
+SIZES = {"1280x720": (1280, 720), "1024x768": (1024, 768), "1920x1080": (1920, 1080)}
+
+
+def test_the_presenter_view_fits_the_projector_with_nothing_cut(new_page, server, artifacts):
+    for name, (width, height) in SIZES.items():
+        page = new_page(viewport={"width": width, "height": height})
+        page.goto(f"{server.url}/present?preset=webhook-ingestion")
+        wait_js(page, "() => document.body.classList.contains('presenting') && window.playground.frames > 10")
+        page.wait_for_timeout(1200)  # the sizes settle (fitPresenter runs every second)
+        scroll = page.evaluate("[document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
+        assert scroll == [height, width], (name, scroll)
+        for selector in ("#pipeline", "#room-code", "#room-qr", "#key-numbers",
+                         "#charts canvas.chart.picked >> nth=0", "#charts canvas.chart.picked >> nth=1"):
+            box = page.locator(selector).bounding_box()
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= height + 0.5, (name, selector, box)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (name, selector, box)
+        expect(page.locator("#charts canvas.chart.picked")).to_have_count(2)
+        expect(page.locator(".controls-panel")).to_be_hidden()
+        page.locator("#event-log").evaluate("() => document.querySelector('#chart-pick-1').focus()")
+        page.keyboard.press(" ")  # Space pauses wherever the focus is, even on a select
+        expect(page.locator("#paused-banner")).to_be_visible()
+        page.screenshot(path=str(artifacts / f"presenter-{name}.png"))
+        page.locator("#present-toggle").click()  # the console: every control again
+        expect(page.locator(".controls-panel")).to_be_visible()
+        expect(page.locator("#paused-banner")).to_be_hidden()
