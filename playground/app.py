@@ -254,7 +254,8 @@ async def index(request: Request, present: dict | None = None):
     if present is not None:
         boot["present"] = present  # the teacher's page of a room (see rooms.py)
     return templates.TemplateResponse(request, "index.html", {"presets": PRESETS.values(), "boot": boot,
-                                                              "present": present is not None})
+                                                              "present": present is not None,
+                                                              "questions": rooms.QUESTIONS})
 
 
 async def present(request: Request):
@@ -319,8 +320,7 @@ async def room_send(request: Request):
     room = request.app.state.rooms.get(request.path_params["code"])
     body = await read_json(request, manager.settings)
     student = body.get("student") if isinstance(body, dict) else None
-    if not isinstance(body, dict) or set(body) != {"student"} or not isinstance(student, str) or not (
-            8 <= len(student) <= 64 and student.isascii() and student.replace("-", "").isalnum()):
+    if not isinstance(body, dict) or set(body) != {"student"} or not _is_student(student):
         raise Invalid('send takes {"student": "<8 to 64 letters, digits or dashes>"} and nothing else; '
                       f"got {shown(body)}.", field="student")
     now = manager.clock()
@@ -331,16 +331,51 @@ async def room_send(request: Request):
 
 
 async def room_control(request: Request):
-    """The teacher's room switches: ``{"allow_send": true|false}`` (the session's token)."""
+    """The teacher's room switches (the session's token): ``{"allow_send": true|false}``,
+    ``{"ask": QUESTION}``, ``{"reveal": true}``, ``{"clear": true}`` (one at a time)."""
     manager: SessionManager = request.app.state.manager
     room = request.app.state.rooms.get(request.path_params["code"])
     room.session.check_token(bearer_token(request))
     body = await read_json(request, manager.settings)
-    allow = body.get("allow_send") if isinstance(body, dict) else None
-    if not isinstance(body, dict) or set(body) != {"allow_send"} or not isinstance(allow, bool):
-        raise Invalid(f'a room control is {{"allow_send": true or false}}; got {shown(body)}.', field="allow_send")
-    room.allow_send = allow
+    usage = (f'a room control is one of {{"allow_send": true or false}}, {{"ask": one of '
+             f'{", ".join(rooms.QUESTIONS)}}}, {{"reveal": true}}, {{"clear": true}}; got {shown(body)}.')
+    if not isinstance(body, dict) or len(body) != 1:
+        raise Invalid(usage)
+    (key, value), = body.items()
+    if key == "allow_send" and isinstance(value, bool):
+        room.allow_send = value
+    elif key == "ask" and value in rooms.QUESTIONS:
+        room.question = rooms.Question(value, room.session)
+    elif key == "reveal" and value is True:
+        if room.question is None:
+            raise Invalid("there is no question to reveal; ask one first.", field="reveal")
+        room.question.reveal(room.session)
+    elif key == "clear" and value is True:
+        room.question = None
+    else:
+        raise Invalid(usage, field=key if isinstance(key, str) else None)
     return JSONResponse(room.block(manager.clock()))
+
+
+async def room_answer(request: Request):
+    """A student's answer to the open question: ``{"student": ID, "value": choice or number}``."""
+    manager: SessionManager = request.app.state.manager
+    room = request.app.state.rooms.get(request.path_params["code"])
+    body = await read_json(request, manager.settings)
+    student = body.get("student") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or set(body) != {"student", "value"} or not _is_student(student):
+        raise Invalid('an answer is {"student": "<8 to 64 letters, digits or dashes>", "value": ...}; '
+                      f"got {shown(body)}.", field="student")
+    if room.question is None:
+        raise Invalid("there is no question open in this room.", field="value")
+    room.check_answer_rate(client_address(request), manager.clock())
+    room.question.answer(student, body["value"])
+    return JSONResponse({"answered": room.question.block()["answered"]})
+
+
+def _is_student(student) -> bool:
+    return (isinstance(student, str) and 8 <= len(student) <= 64 and student.isascii()
+            and student.replace("-", "").isalnum())
 
 
 async def room_qr(request: Request):
@@ -614,6 +649,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/rooms/{code}/stream", room_stream),
         Route("/api/rooms/{code}/send", room_send, methods=["POST"]),
         Route("/api/rooms/{code}/control", room_control, methods=["POST"]),
+        Route("/api/rooms/{code}/answer", room_answer, methods=["POST"]),
         Route("/api/rooms/{code}/qr.svg", room_qr),
         Route("/api/presets", presets),
         Route("/api/fields", fields),

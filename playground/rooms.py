@@ -16,7 +16,8 @@ import time
 from collections import OrderedDict, deque
 
 from . import frames
-from .errors import Forbidden, Full, Gone, NotFound, TooManyRequests
+from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
+from .scenario import shown
 from .sessions import Cursor, Session, SessionManager
 
 #: Join codes: six characters from an alphabet without look-alikes (no 0/O, 1/I/L), easy to read
@@ -35,6 +36,23 @@ ADDRESS_RATE, ADDRESS_BURST = 60.0, 120
 STUDENTS_REMEMBERED = 2000
 #: Seconds the class total counts back ("the class sent 412 requests in the last 10 s").
 CLASS_WINDOW = 10.0
+
+
+#: The questions a teacher may ask (predict, then reveal): key -> (text, kind, choices).
+#: "choice" questions compare the p99 latency of the last QUESTION_SPAN seconds before the question
+#: with that of the last QUESTION_SPAN seconds before the reveal (the teacher changes something in
+#: between); "number" questions count what happened between question and reveal.
+QUESTIONS = {
+    "p99-after-change": ("What happens to p99 latency after the change we are about to make?", "choice",
+                         ("lower", "same", "higher")),
+    "lost-next": ("How many items will be lost between now and the reveal?", "number", ()),
+    "completed-next": ("How many items will be completed between now and the reveal?", "number", ()),
+}
+#: Seconds of sim time a p99 comparison reads on each side of the change.
+QUESTION_SPAN = 10.0
+#: Within this factor p99 counts as "same".
+SAME_WITHIN = 0.10
+ANSWER_MAX = 1_000_000
 
 
 def is_code(text: object) -> bool:
@@ -61,6 +79,91 @@ class Bucket:
         return max(0.1, (1 - self.tokens) / self.rate)
 
 
+class Question:
+    """One prediction: asked, answered anonymously by the class, then revealed against the run."""
+
+    def __init__(self, key: str, session: Session):
+        self.key = key
+        self.text, self.kind, self.choices = QUESTIONS[key]
+        self.answers: dict[str, object] = {}  # student id -> answer (the latest counts)
+        self.revealed = False
+        self.actual: object = None
+        self.detail = ""
+        self.before = self._reading(session)
+
+    @staticmethod
+    def _reading(session: Session) -> dict:
+        engine = session.engine
+        totals = engine.totals()
+        lost = sum(totals[key] for key in ("rejected", "dropped", "put_timeouts", "stale", "timeouts",
+                                           "throttled", "lost"))
+        return {"t": engine.now, "lost": lost, "completed": totals["completed"], "p99": _recent_p99(session)}
+
+    def answer(self, student: str, value) -> None:
+        if self.revealed:
+            raise Invalid("this question has been revealed; wait for the next one.", field="value")
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise Invalid(f"value must be one of {', '.join(self.choices)}; got {shown(value)}.", field="value")
+        elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= ANSWER_MAX:
+            raise Invalid(f"value must be a whole number from 0 to {ANSWER_MAX:,}; got {shown(value)}.", field="value")
+        self.answers[student] = value
+        while len(self.answers) > STUDENTS_REMEMBERED:
+            self.answers.pop(next(iter(self.answers)))
+
+    def reveal(self, session: Session) -> None:
+        after = self._reading(session)
+        seconds = after["t"] - self.before["t"]
+        if self.kind == "number":
+            key = "lost" if self.key == "lost-next" else "completed"
+            self.actual = after[key] - self.before[key]
+            self.detail = f"{self.actual:,} {'lost' if key == 'lost' else 'completed'} in {seconds:.0f} s of the run"
+        else:
+            p_before, p_after = self.before["p99"], after["p99"]
+            if p_before is None or p_after is None:
+                self.actual, self.detail = None, "no p99 to compare: nothing completed in one of the two spans"
+            else:
+                ratio = p_after / p_before if p_before else float("inf")
+                self.actual = "same" if abs(ratio - 1) <= SAME_WITHIN else ("higher" if ratio > 1 else "lower")
+                self.detail = (f"p99 over the last {QUESTION_SPAN:g} s: {p_before * 1000:,.0f} ms when asked, "
+                               f"{p_after * 1000:,.0f} ms at the reveal")
+        self.revealed = True
+
+    def block(self) -> dict:
+        out = {"key": self.key, "text": self.text, "kind": self.kind, "choices": list(self.choices),
+               "answered": len(self.answers), "revealed": self.revealed}
+        if self.revealed:
+            values = list(self.answers.values())
+            if self.kind == "choice":
+                out["guesses"] = {choice: values.count(choice) for choice in self.choices}
+            else:
+                out["guesses"] = _spread(values)
+            out["actual"] = self.actual
+            out["detail"] = self.detail
+        return out
+
+
+def _recent_p99(session: Session) -> float | None:
+    """The p99 latency of the items completed in the last QUESTION_SPAN s of the run (the session's
+    windows), or None if there were none."""
+    engine = session.engine
+    windows = [row for _, row in session.a.windows if row[0] > engine.now - QUESTION_SPAN]
+    p99 = frames.WINDOW_COLUMNS.index("p99")
+    values = [row[p99] for row in windows if row[p99] is not None]
+    return max(values) if values else None
+
+
+def _spread(values: list) -> dict:
+    """A number question's guesses, without names: how many, the median and the quartiles, and
+    counts in five bands between the smallest and largest guess."""
+    if not values:
+        return {"count": 0}
+    ordered = sorted(values)
+    at = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"count": len(ordered), "low": ordered[0], "q1": at(0.25), "median": at(0.5), "q3": at(0.75),
+            "high": ordered[-1]}
+
+
 class Room:
     """One session, its join code, its viewers and what the class has sent."""
 
@@ -77,6 +180,7 @@ class Room:
         self.tick = -1  # the tick the broadcast frame below is for
         self.delta: str | None = None
         self.full: tuple[int, str] | None = None
+        self.question: Question | None = None
 
     # What the room says ---------------------------------------------------------------------
 
@@ -85,7 +189,8 @@ class Room:
         while self.presses and self.presses[0][0] < now - CLASS_WINDOW:
             self.presses.popleft()
         return {"code": self.code, "watching": self.viewers, "allow_send": self.allow_send,
-                "class_sent": sum(n for _, n in self.presses), "class_window": CLASS_WINDOW}
+                "class_sent": sum(n for _, n in self.presses), "class_window": CLASS_WINDOW,
+                "question": None if self.question is None else self.question.block()}
 
     def broadcast(self, tick: int, now: float) -> str:
         """The frame of ``tick`` for every viewer: made and encoded once, whoever asks first."""
@@ -99,7 +204,10 @@ class Room:
         return self.delta
 
     def full_frame(self, tick: int, now: float) -> str:
-        """A whole frame (scenario, history) for a viewer joining or catching up: once per tick."""
+        """A whole frame (scenario, history) for a viewer joining or catching up: once per tick.
+        Made when first asked, so the teacher's own stream may have moved the run on since the
+        tick's broadcast: it can be a moment ahead of it (the next broadcast repeats a window or
+        an event the page already has, which it takes in its stride)."""
         if self.full is None or self.full[0] != tick:
             self.broadcast(tick, now)  # the tick's delta first, so the two agree on the present
             frame = self.session.frame(Cursor(), full=True)
@@ -129,6 +237,12 @@ class Room:
                                   retry_after=max(1, math.ceil(bucket.wait())))
         if not shared.take(now):
             raise TooManyRequests("this network is sending too many presses at once; try again shortly.",
+                                  retry_after=1)
+
+    def check_answer_rate(self, address: str, now: float) -> None:
+        """Answers share the address's bucket with presses: a network cannot flood the room."""
+        if not self.addresses.setdefault(address, Bucket(ADDRESS_RATE, ADDRESS_BURST, now)).take(now):
+            raise TooManyRequests("this network is sending too many answers at once; try again shortly.",
                                   retry_after=1)
 
     def pressed(self, items: int, now: float) -> None:

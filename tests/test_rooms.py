@@ -141,3 +141,56 @@ def test_rooms_count_against_a_cap(make_client):
     assert client.post("/api/rooms", json={"link": "v=1"}).status_code == 201
     full = client.post("/api/rooms", json={"link": "v=1"})
     assert full.status_code == 503 and "Retry-After" in full.headers
+
+
+def test_a_prediction_is_answered_anonymously_then_revealed_against_the_run():
+    room, manager, clock = room_of()
+    for _ in range(24):  # 12 s of the run, so the question has a p99 to compare with
+        clock.now += 0.5
+        room.session.catch_up(clock.now)
+    room.question = rooms.Question("lost-next", room.session)
+    room.question.answer("student-1", 10)
+    room.question.answer("student-2", 300)
+    room.question.answer("student-2", 40)  # the latest answer counts
+    with pytest.raises(Exception, match="whole number from 0"):
+        room.question.answer("student-3", -1)
+    with pytest.raises(Exception, match="whole number from 0"):
+        room.question.answer("student-3", "many")
+    block = room.block(clock.now)["question"]
+    assert block["answered"] == 2 and "guesses" not in block  # nothing shown before the reveal
+    lost_before = room.question.before["lost"]
+    for _ in range(20):
+        clock.now += 0.5
+        room.session.catch_up(clock.now)
+    room.question.reveal(room.session)
+    block = room.block(clock.now)["question"]
+    totals = room.session.engine.totals()
+    lost_now = sum(totals[k] for k in ("rejected", "dropped", "put_timeouts", "stale", "timeouts", "throttled", "lost"))
+    assert block["revealed"] and block["actual"] == lost_now - lost_before > 0
+    assert block["guesses"] == {"count": 2, "low": 10, "q1": 10, "median": 40, "q3": 40, "high": 40}
+    assert "student" not in json.dumps(block)  # no names, no ids
+    with pytest.raises(Exception, match="has been revealed"):
+        room.question.answer("student-1", 5)
+
+
+def test_a_p99_prediction_compares_the_spans_before_asking_and_before_the_reveal():
+    room, manager, clock = room_of("v=1&rate=30&workers=4&limit=4&service_time=0.1&queue=0")
+    for _ in range(24):
+        clock.now += 0.5
+        room.session.catch_up(clock.now)
+    room.question = rooms.Question("p99-after-change", room.session)
+    room.question.answer("student-1", "higher")
+    with pytest.raises(Exception, match="one of lower, same, higher"):
+        room.question.answer("student-2", "faster")
+    anyio_run(room.session.control, {"set": {"workers": 1, "limit": 1}}, clock)  # 3x overloaded now
+    for _ in range(24):
+        clock.now += 0.5
+        room.session.catch_up(clock.now)
+    room.question.reveal(room.session)
+    block = room.question.block()
+    assert block["actual"] == "higher" and block["guesses"] == {"lower": 0, "same": 0, "higher": 1}
+
+
+def anyio_run(function, *args):
+    import anyio
+    return anyio.run(function, *args)

@@ -1181,6 +1181,22 @@ function showRoom(room) {
   const sent = room.allow_send
     ? `The class sent ${room.class_sent.toLocaleString('en-US')} requests in the last ${room.class_window} s.` : '';
   if ($('room-class-sent') && $('room-class-sent').textContent !== sent) $('room-class-sent').textContent = sent;
+  const question = room.question;
+  $('question-reveal').disabled = !question || question.revealed;
+  const text = !question ? ''
+    : question.revealed
+      ? `"${question.text}" The run: ${question.actual ?? 'no answer'} (${question.detail}). The class guessed ${guessWords(question)}.`
+      : `"${question.text}" ${question.answered.toLocaleString('en-US')} answered.`;
+  if ($('question-status').textContent !== text) $('question-status').textContent = text;
+}
+
+/** The class's guesses in words (the projector shows counts, never names). */
+function guessWords(question) {
+  const g = question.guesses || {};
+  if (question.kind === 'choice') return question.choices.map((c) => `${c} ${g[c] || 0}`).join(' · ');
+  if (!g.count) return 'nothing';
+  return `${g.count} guesses, median ${g.median.toLocaleString('en-US')}, half between ${g.q1.toLocaleString('en-US')} `
+    + `and ${g.q3.toLocaleString('en-US')}`;
 }
 
 function wireRoom() {
@@ -1196,6 +1212,15 @@ function wireRoom() {
       showNotice(`The room did not change: ${clip(error.message)}`);
     }
   });
+  const roomSwitch = async (body) => {
+    try {
+      await api.roomControl(app.room, app.session, body);
+    } catch (error) {
+      showNotice(`The room did not change: ${clip(error.message)}`);
+    }
+  };
+  $('question-ask').addEventListener('click', () => roomSwitch({ ask: $('question-pick').value }));
+  $('question-reveal').addEventListener('click', () => roomSwitch({ reveal: true }));
   $('present-toggle').addEventListener('click', () => setPresenting(!document.body.classList.contains('presenting')));
   for (const select of document.querySelectorAll('.chart-pick')) {
     select.addEventListener('change', () => { pickCharts(); fitPresenter(); });

@@ -59,11 +59,76 @@ function onFrame(frame) {
   numbers(frame);
   const room = frame.room || {};
   $('room-send').hidden = !room.allow_send;
+  showQuestion(room.question);
   $('class-sent').textContent = `${plural(room.watching || 0, 'person', 'people')} watching · the class sent `
     + `${plural(room.class_sent || 0, 'request')} in the last ${room.class_window || 10} s`;
   const status = frame.status === 'ended' ? (frame.message || 'This room has ended.')
     : frame.status === 'paused' ? 'Paused by the teacher.' : `Live: ${frame.t.toFixed(1)} s`;
   if ($('room-status').textContent !== status) $('room-status').textContent = status;
+}
+
+/** What the guesses were, in words (no names). */
+export function guessWords(question) {
+  const g = question.guesses || {};
+  if (question.kind === 'choice') return question.choices.map((c) => `${c} ${g[c] || 0}`).join(' · ');
+  if (!g.count) return 'nobody guessed';
+  return `${plural(g.count, 'guess', 'guesses')}: median ${g.median.toLocaleString('en-US')}, half between `
+    + `${g.q1.toLocaleString('en-US')} and ${g.q3.toLocaleString('en-US')}`;
+}
+
+let shownQuestion = '';
+let myAnswer = null;
+
+function showQuestion(question) {
+  const box = $('question');
+  box.hidden = !question;
+  if (!question) { shownQuestion = ''; return; }
+  const key = `${question.key}:${question.revealed}`;
+  if (key !== shownQuestion) {
+    if (!question.revealed && !shownQuestion.startsWith(`${question.key}:`)) myAnswer = null;
+    shownQuestion = key;
+    $('question-text').textContent = question.text;
+    const answers = $('question-answers');
+    if (question.revealed) {
+      answers.replaceChildren();
+    } else if (question.kind === 'choice') {
+      answers.replaceChildren(...question.choices.map((choice) => {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = choice;
+        button.addEventListener('click', () => answer(choice));
+        return button;
+      }));
+    } else {
+      const input = document.createElement('input');
+      input.type = 'number'; input.min = '0'; input.step = '1'; input.id = 'question-number';
+      input.setAttribute('aria-label', 'Your guess');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = 'Answer';
+      button.addEventListener('click', () => answer(Number(input.value)));
+      answers.replaceChildren(input, button);
+    }
+  }
+  const result = question.revealed
+    ? `The run: ${question.actual ?? 'no answer'} (${question.detail}). The class guessed ${guessWords(question)}.`
+      + (myAnswer !== null ? ` You said ${myAnswer}.` : '')
+    : (myAnswer !== null ? `Your answer: ${myAnswer}. ` : '') + `${plural(question.answered, 'answer')} so far.`;
+  if ($('question-result').textContent !== result) $('question-result').textContent = result;
+}
+
+async function answer(value) {
+  try {
+    const reply = await fetch(`/api/rooms/${code}/answer`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ student: studentId(), value }),
+    });
+    const body = await reply.json().catch(() => ({}));
+    if (reply.ok) myAnswer = value;
+    else $('question-result').textContent = body.error || `Not sent (${reply.status}).`;
+  } catch {
+    $('question-result').textContent = 'Not sent: no connection to the room.';
+  }
 }
 
 async function send() {

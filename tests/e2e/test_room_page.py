@@ -26,7 +26,10 @@ def test_a_class_joins_watches_the_same_run_and_is_the_load(new_page, server, ar
         wait_js(student, "() => window.__frames && window.__frames.length > 5")
     expect(teacher.locator("#room-watching")).to_have_text("2 watching")
     # The same frames: one broadcast per tick, the same bytes for both.
-    ticks = [{f["tick"]: (f["t"], f["state"]["totals"]) for f in s.evaluate("window.__frames")} for s in students]
+    # (A full frame -- on joining, or after a missed tick -- is made when asked, so it may be a
+    # moment later than its tick's broadcast; the broadcasts themselves are one for all.)
+    ticks = [{f["tick"]: (f["t"], f["state"]["totals"]) for f in s.evaluate("window.__frames") if not f.get("full")}
+             for s in students]
     shared = set(ticks[0]) & set(ticks[1])
     assert len(shared) >= 3 and all(ticks[0][tick] == ticks[1][tick] for tick in shared)
     # No button until the teacher allows it; then every press sends five requests.
@@ -42,6 +45,19 @@ def test_a_class_joins_watches_the_same_run_and_is_the_load(new_page, server, ar
     expect(teacher.locator("#room-class-sent")).to_contain_text("The class sent 30 requests in the last 10 s")
     most = max(f["state"]["queue"]["n"] for f in students[0].evaluate("window.__frames"))
     assert most >= 15, f"the class's presses should fill the queue; at most {most} were queued"
+    # Predict, then reveal: the phones answer, the projector counts, the reveal sets the guesses
+    # beside what the run did (no names anywhere).
+    teacher.select_option("#question-pick", "completed-next")
+    teacher.click("#question-ask")
+    for student, guess in zip(students, ("10", "25")):
+        student.locator("#question-number").fill(guess)
+        student.locator("#question-answers button").click()
+    expect(teacher.locator("#question-status")).to_contain_text("2 answered")
+    students[0].wait_for_timeout(2000)
+    teacher.click("#question-reveal")
+    expect(teacher.locator("#question-status")).to_contain_text("The class guessed 2 guesses, median 25")
+    expect(students[0].locator("#question-result")).to_contain_text("completed in")
+    expect(students[0].locator("#question-result")).to_contain_text("You said 10")
     students[0].screenshot(path=str(artifacts / "room-student-phone.png"))
     teacher.screenshot(path=str(artifacts / "room-teacher-1280x720.png"))
     # The teacher reloads: same room, same run, still driving it.
