@@ -28,7 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from . import codeview, frames, rooms, sweep
+from . import codeview, course, frames, rooms, sweep
 from .codegen import PYTHONS
 from .errors import (BadRequest, ClientGone, Forbidden, Gone, Invalid, NotFound, PlaygroundError, RequestTimeout,
                      TooLarge, Unauthorized, UnsupportedMediaType)
@@ -243,7 +243,7 @@ def fields_payload() -> dict:
     return {"fields": [f.to_json() for f in FIELDS.values()], "window_columns": frames.WINDOW_COLUMNS}
 
 
-async def index(request: Request, present: dict | None = None):
+async def index(request: Request, present: dict | None = None, lesson=None):
     templates = request.app.state.templates
     # Everything the page needs before its first frame (fields, presets, the link's verdict) goes
     # into the page as one JSON data block: not executed, so the CSP's script-src 'self' allows it;
@@ -253,9 +253,24 @@ async def index(request: Request, present: dict | None = None):
             "verdict": link_verdict(request.url.query)}
     if present is not None:
         boot["present"] = present  # the teacher's page of a room (see rooms.py)
+    if lesson is None and "lesson" in request.query_params:  # /present?lesson=NAME
+        lesson = course.lesson(request.query_params["lesson"])
+    if lesson is not None:
+        boot["lesson"] = lesson.to_json()
+        boot["verdict"] = link_verdict(lesson.steps[0].link)
     return templates.TemplateResponse(request, "index.html", {"presets": PRESETS.values(), "boot": boot,
                                                               "present": present is not None,
-                                                              "questions": rooms.QUESTIONS})
+                                                              "questions": rooms.QUESTIONS,
+                                                              "lesson": boot.get("lesson")})
+
+
+async def lesson_page(request: Request):
+    """``/lesson/NAME``: a lesson alone (self-study): its steps over the usual page."""
+    found = course.lesson(request.path_params["name"])
+    if found is None:
+        raise NotFound(f"there is no lesson {shown(request.path_params['name'])}; there is "
+                       f"{', '.join(course.lessons())}.")
+    return await index(request, lesson=found)
 
 
 async def present(request: Request):
@@ -265,7 +280,11 @@ async def present(request: Request):
     code = request.path_params.get("code")
     if code is not None and not rooms.is_code(code):
         raise NotFound("there is no room with that code.")
-    return await index(request, present={"code": code})
+    lesson = None  # a room on a lesson's step keeps its lesson bar across the teacher's reload
+    if code is not None and code in request.app.state.rooms.rooms:
+        step = request.app.state.rooms.rooms[code].step
+        lesson = course.lesson(step["lesson"]) if step else None
+    return await index(request, present={"code": code}, lesson=lesson)
 
 
 async def create_room(request: Request):
@@ -338,7 +357,8 @@ async def room_control(request: Request):
     room.session.check_token(bearer_token(request))
     body = await read_json(request, manager.settings)
     usage = (f'a room control is one of {{"allow_send": true or false}}, {{"ask": one of '
-             f'{", ".join(rooms.QUESTIONS)}}}, {{"reveal": true}}, {{"clear": true}}; got {shown(body)}.')
+             f'{", ".join(rooms.QUESTIONS)}}}, {{"reveal": true}}, {{"clear": true}}, '
+             f'{{"step": {{"lesson": NAME, "index": N}}}}; got {shown(body)}.')
     if not isinstance(body, dict) or len(body) != 1:
         raise Invalid(usage)
     (key, value), = body.items()
@@ -352,9 +372,29 @@ async def room_control(request: Request):
         room.question.reveal(room.session)
     elif key == "clear" and value is True:
         room.question = None
+    elif key == "step" and isinstance(value, dict):
+        await _room_step(room, value, manager)
     else:
         raise Invalid(usage, field=key if isinstance(key, str) else None)
     return JSONResponse(room.block(manager.clock()))
+
+
+async def _room_step(room, value: dict, manager: SessionManager) -> None:
+    """Move the room to a lesson's step: its scenario (every viewer follows: one session), its
+    question asked if it has one, and what the phones say about it."""
+    lesson = course.lesson(value.get("lesson")) if isinstance(value.get("lesson"), str) else None
+    index = value.get("index")
+    if lesson is None or set(value) != {"lesson", "index"}:
+        raise Invalid(f'a step is {{"lesson": one of {", ".join(course.lessons())}, "index": N}}; got {shown(value)}.',
+                      field="step")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(lesson.steps):
+        raise Invalid(f"index must be from 0 to {len(lesson.steps) - 1} for {lesson.name}; got {shown(index)}.",
+                      field="step")
+    step = lesson.steps[index]
+    await room.session.control({"open": step.link}, manager.clock)
+    room.question = rooms.Question(step.question, room.session) if step.question else None
+    room.step = {"lesson": lesson.name, "lesson_title": lesson.title, "index": index, "of": len(lesson.steps),
+                 **step.to_json()}
 
 
 async def room_answer(request: Request):
@@ -643,6 +683,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/sessions/{session_id}/sweep", session_sweep),
         Route("/api/sessions/{session_id}/close", close_session, methods=["POST"]),
         Route("/present", present),
+        Route("/lesson/{name}", lesson_page),
         Route("/present/{code}", present),
         Route("/r/{code}", room_page),
         Route("/api/rooms", create_room, methods=["POST"]),

@@ -181,6 +181,7 @@ class Room:
         self.delta: str | None = None
         self.full: tuple[int, str] | None = None
         self.question: Question | None = None
+        self.step: dict | None = None  # the lesson step the room is on: {lesson, title, index, of, ...}
 
     # What the room says ---------------------------------------------------------------------
 
@@ -190,7 +191,7 @@ class Room:
             self.presses.popleft()
         return {"code": self.code, "watching": self.viewers, "allow_send": self.allow_send,
                 "class_sent": sum(n for _, n in self.presses), "class_window": CLASS_WINDOW,
-                "question": None if self.question is None else self.question.block()}
+                "question": None if self.question is None else self.question.block(), "step": self.step}
 
     def broadcast(self, tick: int, now: float) -> str:
         """The frame of ``tick`` for every viewer: made and encoded once, whoever asks first."""

@@ -333,13 +333,21 @@ class Session:
         if not isinstance(body, dict) or not body:
             raise Invalid('a control is a JSON object with any of "set" (with "to"), "action" (with "n"), '
                           '"speed", "compare".')
-        unknown = set(body) - {"set", "to", "action", "n", "factor", "seconds", "speed", "compare", "sweep"}
+        unknown = set(body) - {"set", "to", "action", "n", "factor", "seconds", "speed", "compare", "sweep", "open"}
         if unknown:
             key = sorted(map(str, unknown))[0]
             raise Invalid(f"unknown control key {shown(key)}; use set (with to), action (with n for burst, "
                           f"factor and seconds for hiccup), speed, compare or sweep.", field=key)
         if self.ended:
             raise Gone(self.ended)
+        if "open" in body:  # a new scenario (or comparison) in this same session: a lesson's next step
+            if set(body) - {"open", "speed"}:
+                raise Invalid('"open" goes alone (or with "speed"): send the rest after it.', field="open")
+            try:
+                comparison = Comparison.from_link(body["open"])
+            except ScenarioError as error:
+                raise Invalid(str(error), field=error.field or "open") from None
+            return {"open": comparison, "speed": body.get("speed")}
         if "sweep" in body:
             if set(body) != {"sweep"}:
                 raise Invalid('"sweep" goes alone: send it in its own control.', field="sweep")
@@ -425,8 +433,18 @@ class Session:
         streams as it goes; then the whole body is checked against that state
         and applied with no await in between (a fork's replay awaits, and is
         checked again after it)."""
-        if self.validate(body).get("sweep"):
+        plan = self.validate(body)
+        if plan.get("sweep"):
             return self._sweep(body["sweep"])
+        if plan.get("open"):
+            comparison = plan["open"]
+            self.a = Side.start(comparison.a)
+            self.b = Side.start(comparison.b) if comparison.b is not None else None
+            self.run += 1
+            self.layout += 1
+            self.halted = None
+            self.wall = clock()
+            return self.describe()
         self.controlling = True  # streams do not move the run on while it settles
         try:
             self.catch_up(clock())

@@ -661,7 +661,14 @@ function onFrame(frame) {
   app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
   if (frame.theory) app.charts.setReferences(theoryReferences(frame.theory.model));
   if (app.session) app.curve.update(frame.sweep, app.session, app.link);
-  if (frame.room) { showRoom(frame.room); showKeyNumbers(frame); }
+  if (frame.room) {
+    showRoom(frame.room);
+    showKeyNumbers(frame);
+    if (frame.room.step && app.lesson && frame.room.step.index !== app.lesson.index) {
+      app.lesson.index = frame.room.step.index; // after a reload, the room knows where the lesson is
+      showStep();
+    }
+  }
   statusFromFrame(frame);
   updateRunOver(frame);
   updateStepPrompt(frame);
@@ -1022,6 +1029,13 @@ function onKey(event) {
   const key = event.key;
   if (key === '?') { event.preventDefault(); toggleShortcuts(); return; }
   if ($('shortcuts').open) return;
+  if ((key === 'ArrowRight' || key === 'ArrowLeft') && app.lesson) {
+    // A lesson's next and previous step -- unless a slider or a list has the arrows.
+    if (event.target instanceof Element && event.target.closest('input, select, textarea, canvas.chart')) return;
+    event.preventDefault();
+    if (!event.repeat) goStep(app.lesson.index + (key === 'ArrowRight' ? 1 : -1));
+    return;
+  }
   const run = SHORTCUTS[key.length === 1 ? key.toLowerCase() : key];
   if (!run) return;
   event.preventDefault();
@@ -1096,6 +1110,9 @@ async function startRoom(present, link) {
   app.room = code;
   setPresenting(true);
   $('room-code').textContent = code;
+  if (app.lesson && !present.code) { // a new room on a lesson: the phones learn its first step
+    api.roomControl(code, session, { step: { lesson: app.lesson.name, index: 0 } }).catch(() => {});
+  }
   $('room-url').textContent = `${location.host}/r/${code}`;
   const qr = $('room-qr');
   qr.src = `/api/rooms/${code}/qr.svg`;
@@ -1235,6 +1252,46 @@ function wireRoom() {
   });
 }
 
+// A lesson: steps advanced with → (or Next); in a room every viewer follows ---------------------
+
+function showStep() {
+  const lesson = app.lesson;
+  if (!lesson || !$('lesson-bar')) return;
+  const step = lesson.steps[lesson.index];
+  $('lesson-step').textContent = `Step ${lesson.index + 1} of ${lesson.steps.length}: ${step.title}`;
+  $('lesson-notice').textContent = step.notice;
+  $('lesson-try').textContent = step.try_this ? `Try this: ${step.try_this}` : '';
+  $('lesson-prev').disabled = lesson.index === 0;
+  $('lesson-next').disabled = lesson.index === lesson.steps.length - 1;
+}
+
+async function goStep(index) {
+  const lesson = app.lesson;
+  if (!lesson || index < 0 || index >= lesson.steps.length) return;
+  lesson.index = index;
+  showStep();
+  app.keepAddress = false;
+  const step = lesson.steps[index];
+  if (app.room && app.session) {
+    try {
+      await api.roomControl(app.room, app.session, { step: { lesson: lesson.name, index } });
+    } catch (error) {
+      showNotice(`The room did not move to that step: ${clip(error.message)}`);
+    }
+  } else {
+    showPresetNotice(step.link);
+    startSession(step.link);
+  }
+  announce(`Step ${index + 1} of ${lesson.steps.length}: ${step.title}`);
+}
+
+function wireLesson() {
+  if (!app.lesson || !$('lesson-bar')) return;
+  $('lesson-next').addEventListener('click', () => goStep(app.lesson.index + 1));
+  $('lesson-prev').addEventListener('click', () => goStep(app.lesson.index - 1));
+  showStep();
+}
+
 // Boot ------------------------------------------------------------------------------------------
 
 function wireButtons() {
@@ -1338,6 +1395,7 @@ async function boot() {
   const rendered = readBootData();
   // With the page's own data (the usual case) the session is asked for first of all, and the
   // page is built while the request is out; the controls, the biggest piece, after the first draw.
+  if (rendered?.lesson) app.lesson = { ...rendered.lesson, index: 0 };
   if (rendered?.present) {
     app.presets = rendered.presets;
     app.present = rendered.present;
@@ -1353,6 +1411,7 @@ async function boot() {
   app.theory = new TheoryView($('theory'));
   app.compareView = new CompareView($);
   wireRoom();
+  wireLesson();
   app.curve = new CurveView($, { control: (body) => control(body) });
   wireButtons();
   keepScrollTargetsClearOfThePipeline();

@@ -60,6 +60,10 @@ function onFrame(frame) {
   const room = frame.room || {};
   $('room-send').hidden = !room.allow_send;
   showQuestion(room.question);
+  const notice = $('room-notice');
+  const step = room.step ? `Step ${room.step.index + 1} of ${room.step.of}: ${room.step.title}. ${room.step.notice}` : '';
+  if (notice.textContent !== step) notice.textContent = step;
+  notice.hidden = !step;
   $('class-sent').textContent = `${plural(room.watching || 0, 'person', 'people')} watching · the class sent `
     + `${plural(room.class_sent || 0, 'request')} in the last ${room.class_window || 10} s`;
   const status = frame.status === 'ended' ? (frame.message || 'This room has ended.')

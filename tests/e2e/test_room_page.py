@@ -96,3 +96,28 @@ def test_the_presenter_view_fits_the_projector_with_nothing_cut(new_page, server
         page.locator("#present-toggle").click()  # the console: every control again
         expect(page.locator(".controls-panel")).to_be_visible()
         expect(page.locator("#paused-banner")).to_be_hidden()
+
+
+def test_the_teacher_advances_a_lesson_and_every_viewer_follows(new_page, server, artifacts):
+    teacher = new_page(viewport={"width": 1280, "height": 720})
+    teacher.goto(f"{server.url}/present?lesson=handbook-in-fifteen-minutes")
+    wait_js(teacher, "() => /^[A-Z2-9]{6}$/.test(document.querySelector('#room-code').textContent)")
+    code = teacher.inner_text("#room-code")
+    phone = new_page(**PHONE)
+    phone.goto(f"{server.url}/r/{code}")
+    expect(phone.locator("#room-notice")).to_contain_text("Step 1 of 8: The handbook's example")
+    teacher.locator("body").press("ArrowRight")
+    teacher.locator("body").press("ArrowRight")
+    expect(teacher.locator("#lesson-step")).to_have_text("Step 3 of 8: Question 1: who waits? Block")
+    expect(phone.locator("#room-notice")).to_contain_text("Step 3 of 8")
+    wait_js(phone, "() => window.playground.lastFrame.scenario === undefined"
+                   " || window.__frames.some(f => f.full && f.scenario && f.scenario.preset === 'background-jobs')")
+    assert any(f.get("full") and f["scenario"]["preset"] == "background-jobs" for f in phone.evaluate("window.__frames"))
+    expect(phone.locator("#question")).to_be_visible()  # the step's question is asked on every phone
+    phone.screenshot(path=str(artifacts / "lesson-phone.png"))
+    solo = new_page()
+    solo.goto(f"{server.url}/lesson/handbook-in-fifteen-minutes")
+    expect(solo.locator("#lesson-step")).to_have_text("Step 1 of 8: The handbook's example")
+    solo.click("#lesson-next")
+    expect(solo.locator("#lesson-step")).to_have_text("Step 2 of 8: The example as printed fails")
+    solo.wait_for_url(lambda url: "preset=handbook-as-printed" in url)
