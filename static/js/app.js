@@ -11,6 +11,7 @@ import { CodeView } from './codeview.js';
 import { TheoryView } from './theoryview.js';
 import { CompareView, SHARED } from './compareview.js';
 import { CurveView } from './curve.js';
+import { fillPairs, guessWords, keyNumbers } from './roomwords.js';
 import { opensPaused } from './start.js';
 
 const DEFAULT_LINK = 'v=1&preset=background-jobs';
@@ -1167,27 +1168,9 @@ function pickCharts() {
 
 /** The presenter view's key numbers, in words a room can read from the back. */
 function showKeyNumbers(frame) {
-  const list = $('key-numbers');
-  if (!list || !document.body.classList.contains('presenting')) return;
-  const t = frame.state?.totals || {};
-  const lost = ['rejected', 'dropped', 'put_timeouts', 'stale', 'timeouts', 'throttled', 'lost']
-    .reduce((sum, key) => sum + (t[key] || 0), 0);
+  if (!document.body.classList.contains('presenting')) return;
   const last = app.windows[app.windows.length - 1];
-  const p99 = last ? last[app.windowColumns.indexOf('p99')] : null;
-  const rows = [['Completed', (t.completed || 0).toLocaleString('en-US')], ['Lost', lost.toLocaleString('en-US')],
-    ['Queued', String(frame.state?.queue?.n ?? 0)], ['p99', ms(p99)]];
-  const key = JSON.stringify(rows);
-  if (list.dataset.key === key) return;
-  list.dataset.key = key;
-  list.replaceChildren(...rows.map(([term, value]) => {
-    const pair = document.createElement('div');
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = value;
-    pair.append(dt, dd);
-    return pair;
-  }));
+  fillPairs($('key-numbers'), keyNumbers(frame, last ? last[app.windowColumns.indexOf('p99')] : null));
 }
 
 function showRoom(room) {
@@ -1205,15 +1188,6 @@ function showRoom(room) {
       ? `"${question.text}" The run: ${question.actual ?? 'no answer'} (${question.detail}). The class guessed ${guessWords(question)}.`
       : `"${question.text}" ${question.answered.toLocaleString('en-US')} answered.`;
   if ($('question-status').textContent !== text) $('question-status').textContent = text;
-}
-
-/** The class's guesses in words (the projector shows counts, never names). */
-function guessWords(question) {
-  const g = question.guesses || {};
-  if (question.kind === 'choice') return question.choices.map((c) => `${c} ${g[c] || 0}`).join(' · ');
-  if (!g.count) return 'nothing';
-  return `${g.count} guesses, median ${g.median.toLocaleString('en-US')}, half between ${g.q1.toLocaleString('en-US')} `
-    + `and ${g.q3.toLocaleString('en-US')}`;
 }
 
 function wireRoom() {

@@ -3,6 +3,7 @@
 // burst to the room's arrivals. Nothing here can change the scenario.
 
 import { Pipeline } from './pipeline.js';
+import { fillPairs, guessWords, keyNumbers } from './roomwords.js';
 
 const $ = (id) => document.getElementById(id);
 const code = document.querySelector('main').dataset.code;
@@ -19,33 +20,14 @@ function studentId() {
 }
 
 const plural = (n, one, many = `${one}s`) => `${Number(n).toLocaleString('en-US')} ${n === 1 ? one : many}`;
-const ms = (s) => (s == null ? '–' : s >= 1 ? `${Math.round(s * 10) / 10} s` : `${Math.round(s * 1000)} ms`);
 
 let pipeline = null;
 let columns = [];
 let lastWindow = null;
 
 function numbers(frame) {
-  const t = frame.state?.totals || {};
-  const lost = ['rejected', 'dropped', 'put_timeouts', 'stale', 'timeouts', 'throttled', 'lost']
-    .reduce((sum, key) => sum + (t[key] || 0), 0);
   if (frame.windows?.length) lastWindow = frame.windows[frame.windows.length - 1];
-  const p99 = lastWindow ? lastWindow[columns.indexOf('p99')] : null;
-  const rows = [['Completed', (t.completed || 0).toLocaleString('en-US')], ['Lost', lost.toLocaleString('en-US')],
-    ['Queued now', String(frame.state?.queue?.n ?? 0)], ['p99 latency', ms(p99)]];
-  const list = $('room-numbers');
-  const text = rows.map((r) => r.join(': ')).join('; ');
-  if (list.dataset.text === text) return;
-  list.dataset.text = text;
-  list.replaceChildren(...rows.map(([term, value]) => {
-    const pair = document.createElement('div');
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = value;
-    pair.append(dt, dd);
-    return pair;
-  }));
+  fillPairs($('room-numbers'), keyNumbers(frame, lastWindow ? lastWindow[columns.indexOf('p99')] : null));
 }
 
 function onFrame(frame) {
@@ -69,15 +51,6 @@ function onFrame(frame) {
   const status = frame.status === 'ended' ? (frame.message || 'This room has ended.')
     : frame.status === 'paused' ? 'Paused by the teacher.' : `Live: ${frame.t.toFixed(1)} s`;
   if ($('room-status').textContent !== status) $('room-status').textContent = status;
-}
-
-/** What the guesses were, in words (no names). */
-export function guessWords(question) {
-  const g = question.guesses || {};
-  if (question.kind === 'choice') return question.choices.map((c) => `${c} ${g[c] || 0}`).join(' · ');
-  if (!g.count) return 'nobody guessed';
-  return `${plural(g.count, 'guess', 'guesses')}: median ${g.median.toLocaleString('en-US')}, half between `
-    + `${g.q1.toLocaleString('en-US')} and ${g.q3.toLocaleString('en-US')}`;
 }
 
 let shownQuestion = '';
