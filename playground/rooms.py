@@ -17,6 +17,7 @@ from collections import OrderedDict, deque
 
 from . import frames
 from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
+from .ratelimit import Bucket
 from .scenario import shown
 from .sessions import Cursor, Session, SessionManager
 
@@ -57,26 +58,6 @@ ANSWER_MAX = 1_000_000
 
 def is_code(text: object) -> bool:
     return isinstance(text, str) and len(text) == CODE_LENGTH and all(c in ALPHABET for c in text)
-
-
-class Bucket:
-    """A token bucket: ``take(now)`` is True while there is a token."""
-
-    __slots__ = ("tokens", "at", "rate", "burst")
-
-    def __init__(self, rate: float, burst: int, now: float):
-        self.rate, self.burst, self.tokens, self.at = rate, burst, float(burst), now
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-    def wait(self) -> float:
-        return max(0.1, (1 - self.tokens) / self.rate)
 
 
 class Question:
@@ -232,7 +213,7 @@ class Room:
             while len(self.students) > STUDENTS_REMEMBERED:
                 self.students.popitem(last=False)
         self.students.move_to_end(student)
-        shared = self.addresses.setdefault(address, Bucket(ADDRESS_RATE, ADDRESS_BURST, now))
+        shared = self._address(address, now)
         if not bucket.take(now):
             raise TooManyRequests(f"one press a second, please: try again in {bucket.wait():.1f} s.",
                                   retry_after=max(1, math.ceil(bucket.wait())))
@@ -242,9 +223,16 @@ class Room:
 
     def check_answer_rate(self, address: str, now: float) -> None:
         """Answers share the address's bucket with presses: a network cannot flood the room."""
-        if not self.addresses.setdefault(address, Bucket(ADDRESS_RATE, ADDRESS_BURST, now)).take(now):
+        if not self._address(address, now).take(now):
             raise TooManyRequests("this network is sending too many answers at once; try again shortly.",
                                   retry_after=1)
+
+    def _address(self, address: str, now: float) -> Bucket:
+        """The bucket one network address's presses and answers share."""
+        bucket = self.addresses.get(address)
+        if bucket is None:
+            bucket = self.addresses[address] = Bucket(ADDRESS_RATE, ADDRESS_BURST, now)
+        return bucket
 
     def pressed(self, items: int, now: float) -> None:
         self.presses.append((now, items))
@@ -259,12 +247,15 @@ class RoomManager:
         self.clock = clock
         self.rooms: dict[str, Room] = {}
 
+    def check_capacity(self) -> None:
+        """Refuse a new room (503) when the process holds as many as it may."""
+        most = self.sessions.settings.max_rooms
+        if len(self.rooms) >= most:
+            raise Full(f"the playground already holds {most} rooms, the most it may; try again shortly.",
+                       retry_after=30)
+
     def create(self, session: Session) -> Room:
-        settings = self.sessions.settings
-        if len(self.rooms) >= settings.max_rooms:
-            self.sessions.end(session, "the playground already has as many rooms as it may hold.")
-            raise Full(f"the playground already holds {settings.max_rooms} rooms, the most it may; try again "
-                       "shortly.", retry_after=30)
+        self.check_capacity()
         while True:
             code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
             if code not in self.rooms:
