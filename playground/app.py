@@ -292,14 +292,13 @@ async def create_room(request: Request):
     manager: SessionManager = request.app.state.manager
     body = await read_json(request, manager.settings)
     comparison = comparison_from_body(body)
+    rooms_ = request.app.state.rooms
+    rooms_.check_capacity()  # before the session: a refused room leaves nothing behind
     session = manager.create(comparison.a, client_address(request), b=comparison.b)
-    room = request.app.state.rooms.create(session)
-    base = f"/api/sessions/{session.id}"
+    room = rooms_.create(session)
     return JSONResponse({
         "code": room.code, "join": f"/r/{room.code}", "present": f"/present/{room.code}",
-        "qr": f"/api/rooms/{room.code}/qr.svg",
-        "session": {**session.describe(), "token": session.token, "stream": f"{base}/stream",
-                    "control": f"{base}/control", "frame": session.frame(Cursor(), full=True)},
+        "qr": f"/api/rooms/{room.code}/qr.svg", "session": session_answer(session),
     }, status_code=201)
 
 
@@ -319,18 +318,8 @@ async def room_stream(request: Request):
         raise Gone(room.session.ended)
     client = client_address(request)
     manager.open_stream(room.session, client, viewer=True)
-    shutdown = anyio.Event()
-    session = room.session
-    return FrameStreamResponse(
-        room_events(room, manager, shutdown),
-        ping=15,
-        send_timeout=manager.settings.send_timeout,
-        shutdown_event=shutdown,
-        shutdown_grace_period=0.5,
-        on_timeout=manager.note_send_timeout,
-        on_close=lambda: manager.close_stream(session, client, viewer=True),
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return frame_stream(manager, lambda shutdown: room_events(room, manager, shutdown), room.session, client,
+                        viewer=True)
 
 
 async def room_send(request: Request):
@@ -445,15 +434,36 @@ async def create_session(request: Request):
     comparison = comparison_from_body(body)
     session = manager.create(comparison.a, client_address(request), b=comparison.b)
     session.paused = paused
+    return JSONResponse(session_answer(session), status_code=201, headers={"Location": f"/api/sessions/{session.id}"})
+
+
+def session_answer(session) -> dict:
+    """What a new session's creator gets: the session, its token, its paths and its first frame."""
     base = f"/api/sessions/{session.id}"
-    return JSONResponse({
+    return {
         **session.describe(),
         "token": session.token,
         "stream": f"{base}/stream",
         "control": f"{base}/control",
         # The first frame comes with the session, so the page can draw before its stream opens.
         "frame": session.frame(Cursor(), full=True),
-    }, status_code=201, headers={"Location": base})
+    }
+
+
+def frame_stream(manager: SessionManager, frames_of, session, client: str, viewer: bool = False):
+    """An SSE response of ``frames_of(shutdown)``, counted out of ``session``'s streams (and its
+    room's viewers) however it ends; the caller has counted it in (``manager.open_stream``)."""
+    shutdown = anyio.Event()
+    return FrameStreamResponse(
+        frames_of(shutdown),
+        ping=15,
+        send_timeout=manager.settings.send_timeout,
+        shutdown_event=shutdown,
+        shutdown_grace_period=0.5,
+        on_timeout=manager.note_send_timeout,
+        on_close=lambda: manager.close_stream(session, client, viewer=viewer),
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 async def stream(request: Request):
@@ -461,17 +471,7 @@ async def stream(request: Request):
     session = manager.get(request.path_params["session_id"])
     client = client_address(request)
     manager.open_stream(session, client)  # refuses past the per-session and per-client caps
-    shutdown = anyio.Event()
-    return FrameStreamResponse(
-        frame_events(session, manager, shutdown),
-        ping=15,
-        send_timeout=manager.settings.send_timeout,
-        shutdown_event=shutdown,
-        shutdown_grace_period=0.5,
-        on_timeout=manager.note_send_timeout,
-        on_close=lambda: manager.close_stream(session, client),
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return frame_stream(manager, lambda shutdown: frame_events(session, manager, shutdown), session, client)
 
 
 async def control(request: Request):

@@ -23,6 +23,7 @@ from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
 from .scenario import FIELDS, Scenario, ScenarioError, shown
 from .side import Side, SideCursor
 from .governor import Governor
+from .ratelimit import Bucket
 from .settings import Settings
 from .sim.engine import Engine
 
@@ -74,8 +75,7 @@ class Session:
         self.min_gap = 0.5 / settings.frame_rate  # one work budget per frame, not per stream
         self.idle_since = now  # when the last stream closed
         self.frame_number = 0
-        self._tokens = float(settings.control_burst)
-        self._tokens_at = now
+        self._controls = Bucket(settings.control_rate, settings.control_burst, now)
         self.sweep: sweep.Sweep | None = None  # the curve of this session's scenario, if asked for
         self.room = None  # the Room (rooms.py) a class watches this session in, if any
 
@@ -231,8 +231,7 @@ class Session:
         if over:
             # The run is over: its exact run-wide figures (the CLI's summary), for the page's
             # end-of-run panel, rather than the worst of its metrics windows.
-            summary = engine.summary()
-            frame["summary"] = {key: frames._r(summary[key], 6) for key in SUMMARY_KEYS}
+            frame["summary"] = _run_summary(engine)
         message = self.ended or self.halted
         if self.b is not None:
             b = self.b.engine
@@ -247,8 +246,7 @@ class Session:
             }
             frame["outcomes"] = {"a": self.a.outcomes(self.wall), "b": self.b.outcomes(self.wall)}
             if over:
-                summary = b.summary()
-                frame["b"]["summary"] = {key: frames._r(summary[key], 6) for key in SUMMARY_KEYS}
+                frame["b"]["summary"] = _run_summary(b)
             if b.failure:
                 frame["b"]["failure"] = b.failure
                 message = message or (f"Service B failed at {b.now:.3f} s: main() raised {b.failure}. "
@@ -296,17 +294,14 @@ class Session:
 
     def take_control_token(self, now: float) -> None:
         """Rate-limit controls: a token bucket per session."""
-        rate, burst = self.settings.control_rate, self.settings.control_burst
-        self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
-        self._tokens_at = now
-        if self._tokens < 1:
-            wait = max(0.1, math.ceil((1 - self._tokens) / rate * 10) / 10)  # never "0.0 s"
-            raise TooManyRequests(f"too many control requests: at most {rate:g} a second; "
+        bucket = self._controls
+        if not bucket.take(now):
+            wait = bucket.wait()
+            raise TooManyRequests(f"too many control requests: at most {bucket.rate:g} a second; "
                                   f"try again in {wait:.1f} s.", retry_after=max(1, math.ceil(wait)))
-        self._tokens -= 1
 
-    def _targets(self, to, changes, compare) -> tuple[Side, ...]:
-        """The sides a ``set`` goes to: ``"to"`` is "a" (the default), "b" or "both"."""
+    def _target(self, to, changes, compare) -> str:
+        """Where a ``set`` goes, checked: ``"to"`` is "a" (the default), "b" or "both"."""
         if to is None:
             to = "a"
         if to not in TARGETS:
@@ -323,9 +318,10 @@ class Session:
                     raise Invalid(f"{key} is shared by A and B (they are fed the same arrivals), so it "
                                   f'cannot change for {to.upper()} alone; send it with "to": "both".',
                                   field=key)
-        if not comparing or to == "a":
-            return (self.a,)
-        return (self.b,) if to == "b" else (self.a, self.b)
+        return to
+
+    def _sides_for(self, to: str) -> tuple[Side, ...]:
+        return {"a": (self.a,), "b": (self.b,), "both": (self.a, self.b)}[to]
 
     def validate(self, body) -> dict:
         """Check a whole control body against the state it will apply to; change
@@ -341,13 +337,13 @@ class Session:
         if self.ended:
             raise Gone(self.ended)
         if "open" in body:  # a new scenario (or comparison) in this same session: a lesson's next step
-            if set(body) - {"open", "speed"}:
-                raise Invalid('"open" goes alone (or with "speed"): send the rest after it.', field="open")
+            if set(body) != {"open"}:
+                raise Invalid('"open" goes alone: send the rest after it.', field="open")
             try:
                 comparison = Comparison.from_link(body["open"])
             except ScenarioError as error:
                 raise Invalid(str(error), field=error.field or "open") from None
-            return {"open": comparison, "speed": body.get("speed")}
+            return {"open": comparison}
         if "sweep" in body:
             if set(body) != {"sweep"}:
                 raise Invalid('"sweep" goes alone: send it in its own control.', field="sweep")
@@ -391,15 +387,15 @@ class Session:
                 self._check_fork()
         if "to" in body and "set" not in body:
             raise Invalid('"to" goes with "set".', field="to")
-        targets = ()
+        to = None
         if "set" in body:
             changes = body["set"]
             if not isinstance(changes, dict) or not changes:
                 raise Invalid("set must be an object of parameters to change.", field="set")
-            targets = self._targets(body.get("to"), changes, compare)
-            if compare == "start":
-                # B starts as a copy of A: check the change against A's scenario (B's to be).
-                self.a.engine.check({"set": changes})
+            to = self._target(body.get("to"), changes, compare)
+            # B starts as a copy of A (compare start): then A's scenario is B's to be.
+            for side in (self.a,) if compare == "start" else self._sides_for(to):
+                side.engine.check({"set": changes})
         # The engine's own checks, against its present state (app.py answers its
         # ScenarioError with a 422, as for any Invalid). Actions go to every side: A and B
         # share their arrivals (a burst) and their downstream's weather (a hiccup).
@@ -409,11 +405,9 @@ class Session:
                 engine.check({"action": "hiccup", "factor": body.get("factor"), "seconds": body.get("seconds")})
             if action == "burst":
                 engine.check({"action": "burst", "n": body.get("n", 10)})
-            if side in targets and compare != "start":
-                engine.check({"set": body["set"]})
-        return {"set": body.get("set"), "targets": targets, "action": action, "n": body.get("n", 10),
+        return {"set": body.get("set"), "to": to, "action": action, "n": body.get("n", 10),
                 "factor": body.get("factor"), "seconds": body.get("seconds"), "compare": compare,
-                "to": body.get("to", "a"), "speed": float(speed) if speed is not None else None}
+                "speed": float(speed) if speed is not None else None}
 
     def _check_fork(self) -> None:
         engine = self.a.engine
@@ -471,7 +465,7 @@ class Session:
             self.b = None
             self.layout += 1
         if plan["set"] is not None:
-            for side in plan["targets"] if compare != "start" else self._start_targets(plan["to"]):
+            for side in self._sides_for(plan["to"]):  # after compare: start made B, swap moved them
                 side.engine.apply({"set": plan["set"]})
             if self.b is not None:
                 self.layout += 1  # what differs between A and B may have changed: a full frame says
@@ -519,9 +513,6 @@ class Session:
         view["current"] = self.sweep.key == sweep.Sweep.key_of(self.link(), self.sweep.arrivals, self.sweep.points)
         return view
 
-    def _start_targets(self, to) -> tuple[Side, ...]:
-        return {"a": (self.a,), "b": (self.b,), "both": (self.a, self.b)}[to or "a"]
-
     def _reset(self, clock) -> None:
         self.a = Side.start(self.a.engine.scenario)
         if self.b is not None:
@@ -555,6 +546,12 @@ class Session:
         if self.b is not None:
             out["compare"] = self.comparing()
         return out
+
+
+def _run_summary(engine: Engine) -> dict:
+    """A finished run's exact run-wide figures (the CLI's summary) for the page's end-of-run panel."""
+    summary = engine.summary()
+    return {key: frames._r(summary[key], 6) for key in SUMMARY_KEYS}
 
 
 class Cursor:

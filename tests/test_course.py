@@ -49,6 +49,9 @@ def test_open_puts_a_new_scenario_in_the_same_session():
     with pytest.raises(Exception, match="queue must be"):
         anyio.run(session.control, {"open": "v=1&queue=-3"}, lambda: 0.0)
     assert session.link() == "v=1&preset=semaphore-vs-none"  # a bad link changed nothing
+    with pytest.raises(Exception, match='"open" goes alone'):
+        anyio.run(session.control, {"open": "v=1", "speed": 2}, lambda: 0.0)
+    assert session.link() == "v=1&preset=semaphore-vs-none" and session.speed == 1.0
 
 
 def test_a_room_follows_its_lesson_step_by_step(make_client):
