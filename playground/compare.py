@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from .presets import PRESETS
-from .scenario import FIELDS, Scenario, ScenarioError, _query_of, _query_pairs, format_number, shown
+from .scenario import FIELDS, Scenario, ScenarioError, _query_of, _query_pairs, link_text, shown
 
 PREFIX = "b."
 #: Keys that decide what arrives and when: A and B share them.
@@ -80,7 +80,7 @@ class Comparison:
         differ = [key for key in FIELDS if getattr(self.a, key) != getattr(self.b, key)]
         if not differ:
             return "A · B"
-        show = lambda s: "; ".join(f"{key} {format_value(getattr(s, key))}" for key in differ)  # noqa: E731
+        show = lambda s: "; ".join(f"{key} {link_text(getattr(s, key))}" for key in differ)  # noqa: E731
         return f"A: {show(self.a)} · B: {show(self.b)}"
 
     @classmethod
@@ -93,10 +93,6 @@ class Comparison:
                 raise ScenarioError(f"{key} differs between A and B, but A and B are fed the same "
                                     f"arrivals: {', '.join(SHARED)} are shared.", key, getattr(b, key))
         implied = cls.from_link(a.to_link()).b or a
-        changes = tuple((key, format_value(getattr(b, key))) for key in FIELDS
+        changes = tuple((key, link_text(getattr(b, key))) for key in FIELDS
                         if getattr(b, key) != getattr(implied, key))
         return cls(a, b, changes)
-
-
-def format_value(value) -> str:
-    return value if isinstance(value, str) else format_number(value)

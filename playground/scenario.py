@@ -63,6 +63,11 @@ def format_number(value: int | float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def link_text(value: str | int | float) -> str:
+    """A field's value as a link writes it: a choice as itself, a number by format_number."""
+    return value if isinstance(value, str) else format_number(value)
+
+
 def shown(raw: object) -> str:
     """Quote a refused value for an error message, cut short if it is long."""
     text = repr(raw)
@@ -438,7 +443,7 @@ class Scenario:
         for key in FIELDS:
             value = getattr(self, key)
             if value != getattr(base, key):
-                text = value if isinstance(value, str) else format_number(value)
+                text = link_text(value)
                 parts.append(f"{key}=" + quote(text, safe=""))
         return "&".join(parts)
 
