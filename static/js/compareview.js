@@ -4,11 +4,12 @@
  * that sets A's and B's outcomes side by side with the better value marked.
  */
 
+import { duration } from './controls.js';
+
 /** Keys A and B share (they are fed the same arrivals): a change always goes to both. */
 export const SHARED = ['arrivals', 'rate', 'burst', 'period', 'producer', 'producers', 'items', 'seed'];
 
 const count = (n) => (n == null ? '–' : Number(n).toLocaleString('en-US'));
-const ms = (s) => (s == null ? '–' : s >= 1 ? `${(Math.round(s * 100) / 100).toLocaleString('en-US')} s` : `${Math.round(s * 1000)} ms`);
 
 /** Table rows: [key, label, format, better: 'more' | 'less', always shown]. */
 const ROWS = [
@@ -20,9 +21,9 @@ const ROWS = [
   ['timeouts', 'Calls timed out', count, 'less', false],
   ['throttled', 'Throttled', count, 'less', false],
   ['lost', 'Lost in a crash', count, 'less', false],
-  ['latency_p50', 'Latency p50', ms, 'less', true],
-  ['latency_p95', 'Latency p95', ms, 'less', true],
-  ['latency_p99', 'Latency p99', ms, 'less', true],
+  ['latency_p50', 'Latency p50', duration, 'less', true],
+  ['latency_p95', 'Latency p95', duration, 'less', true],
+  ['latency_p99', 'Latency p99', duration, 'less', true],
   ['peak_in_system', 'Peak memory (items)', count, 'less', true],
   ['crashes', 'Crashes', count, 'less', true],
 ];

@@ -49,6 +49,12 @@ function sig(value, digits = 3) {
   return Math.round(value * p) / p;
 }
 
+/** A latency for people: "430 ms" under a second, "1.25 s" from one; "–" for none. */
+export function duration(seconds) {
+  if (seconds == null) return '–';
+  return seconds >= 1 ? `${Math.round(seconds * 100) / 100} s` : `${Math.round(seconds * 1000)} ms`;
+}
+
 export function formatNumber(value) {
   if (typeof value !== 'number') return String(value);
   if (Number.isInteger(value)) return value.toLocaleString('en-US');

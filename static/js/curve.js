@@ -5,10 +5,11 @@
  * vertical line where the live run sits, and the same numbers in a table for screen readers.
  */
 
+import { duration } from './controls.js';
+
 const FALLBACK = { bg: '#ffffff', fg: '#1a1a1a', ok: '#1f9d55', warn: '#d97706', bad: '#dc2626', muted: '#8a8f98', accent: '#2563eb' };
 
 const pct = (f) => `${Math.round(f * 100)} %`;
-const msText = (s) => (s == null ? '–' : s >= 1 ? `${(Math.round(s * 100) / 100)} s` : `${Math.round(s * 1000)} ms`);
 
 export class CurveView {
   /** @param {(id: string) => HTMLElement} $ @param {{start: () => Promise, cancel: () => Promise}} hooks */
@@ -90,7 +91,7 @@ export class CurveView {
     for (const [name, points] of sides) {
       points.forEach((p, i) => {
         rows.push(`<tr><th scope="row">${name ? `${name} ` : ''}${pct(view.fractions[i])} (${p.rate}/s)</th>`
-          + `<td>${msText(p.p50)}</td><td>${msText(p.p99)}</td><td>${Math.round(p.goodput * 10) / 10}/s</td>`
+          + `<td>${duration(p.p50)}</td><td>${duration(p.p99)}</td><td>${Math.round(p.goodput * 10) / 10}/s</td>`
           + `<td>${pct(p.loss)}</td></tr>`);
       });
     }
@@ -114,14 +115,14 @@ export class CurveView {
     this.plot(this.nodes.latency, C, view, sides, 'Latency (log scale)', [
       { key: 'p50', label: 'p50', color: C.ok, value: (p) => p.p50 },
       { key: 'p99', label: 'p99', color: C.bad, value: (p) => p.p99 },
-    ], { log: true, format: msText });
+    ], { log: true, format: duration });
     this.plot(this.nodes.goodput, C, view, sides, 'Goodput (/s) and loss (%)', [
       { key: 'goodput', label: 'goodput /s', color: C.accent, value: (p) => p.goodput },
       { key: 'loss', label: 'loss % (right)', color: C.warn, value: (p) => p.loss * 100, right: true },
     ], { format: (v) => String(Math.round(v * 10) / 10) });
     const label = view.b ? 'A solid, B dashed. ' : '';
     const last = view.a[view.a.length - 1];
-    this.nodes.latency.setAttribute('aria-label', `${label}Latency against load: p99 ${msText(view.a[0].p99)} at 10 % of capacity, ${msText(last.p99)} at ${pct(view.fractions[view.a.length - 1])}. The table below has every point.`);
+    this.nodes.latency.setAttribute('aria-label', `${label}Latency against load: p99 ${duration(view.a[0].p99)} at 10 % of capacity, ${duration(last.p99)} at ${pct(view.fractions[view.a.length - 1])}. The table below has every point.`);
     this.nodes.goodput.setAttribute('aria-label', `${label}Goodput and loss against load: goodput ${Math.round(last.goodput)}/s and loss ${pct(last.loss)} at ${pct(view.fractions[view.a.length - 1])}.`);
   }
 

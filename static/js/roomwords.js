@@ -1,6 +1,8 @@
 // roomwords.js: what a room shows in words, shared by the teacher's page (app.js) and the
 // phones (room.js): the key numbers and the class's guesses. No names anywhere.
 
+import { duration } from './controls.js';
+
 const count = (n) => Number(n).toLocaleString('en-US');
 
 /** Work lost every way so far. */
@@ -9,13 +11,12 @@ export function lostCount(totals) {
     .reduce((sum, key) => sum + (totals[key] || 0), 0);
 }
 
-const ms = (s) => (s == null ? '–' : s >= 1 ? `${Math.round(s * 100) / 100} s` : `${Math.round(s * 1000)} ms`);
 
 /** The key numbers of a frame: [[term, value], ...]; `p99` from the newest metrics window. */
 export function keyNumbers(frame, p99) {
   const t = frame.state?.totals || {};
   return [['Completed', count(t.completed || 0)], ['Lost', count(lostCount(t))],
-    ['Queued', String(frame.state?.queue?.n ?? 0)], ['p99', ms(p99)]];
+    ['Queued', String(frame.state?.queue?.n ?? 0)], ['p99', duration(p99)]];
 }
 
 /** Fill a <dl> with term/value pairs (each pair in a div), only when they changed. */
