@@ -43,6 +43,12 @@ class NotFound(PlaygroundError):
     status = 404
 
 
+class Conflict(PlaygroundError):
+    """The request is fine but cannot apply to the present state (a halted run, a replay under way)."""
+
+    status = 409
+
+
 class Gone(PlaygroundError):
     """The session existed and has ended (reaped, lifetime, closed)."""
 

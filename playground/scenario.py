@@ -351,6 +351,22 @@ class Scenario:
                 "arrivals",
                 "asap",
             )
+        if (self.arrivals == "asap" and self.rate_limit and not self.items
+                and (not self.retries or self.retry_budget)):
+            # Once the bucket is empty every call fails at once (429) and, unless it sleeps in a
+            # backoff, the worker takes the next item at the same instant: the queue never fills,
+            # the producer never waits, and the clock never moves (asyncio too would spin). A
+            # retry budget makes most failures final at once, so it spins too (time crawls).
+            why = ("retries=0" if not self.retries else
+                   f"retry_budget={self.retry_budget:g} (past it a failure is final at once)")
+            raise ScenarioError(
+                "arrivals=asap with a rate_limit needs retries of 1 or more and no retry_budget, or a "
+                f"finite items: with rate_limit={self.rate_limit:g} and {why} a throttled call fails "
+                "at once, the producer makes the next item at the same instant, and simulated time "
+                "would (almost) never pass.",
+                "arrivals",
+                "asap",
+            )
 
         if self.join == "at-start" and (self.producer != "closed" or self.arrivals != "asap" or not self.items):
             raise ScenarioError(

@@ -19,7 +19,7 @@ import anyio
 
 from . import frames, sweep
 from .compare import SHARED, Comparison
-from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
+from .errors import Conflict, Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
 from .scenario import FIELDS, Scenario, ScenarioError, shown
 from .side import Side, SideCursor
 from .governor import Governor
@@ -37,8 +37,15 @@ SWEEP = ("start", "cancel")
 TARGETS = ("a", "b", "both")
 #: The longest run (sim seconds) a fork replays: beyond it a fork could take seconds of CPU.
 FORK_HORIZON = 3600
+#: The most work a fork replays, in frames of the session's budget: a replay runs one budget a
+#: frame (like the session it stands in for), so a fork is ready within 5 s at 20 frames a second.
+REPLAY_FRAMES = 100
+#: Replays running at once in the process; past it a fork is told to try again.
+MAX_REPLAYS = 2
 #: Sim seconds a replay advances between two collections (windows are 0.5 s; an engine keeps 8).
 REPLAY_STRIDE = 1.0
+#: Actions that make or move work in the engine: a halted run (the sandbox stopped it) refuses them.
+WORK_ACTIONS = ("step", "burst", "drain", "hiccup")
 SPEED_MIN, SPEED_MAX = 0.1, 20.0
 #: Ended session ids remembered, so their streams answer 410, not 404.
 ENDED_MEMORY = 10_000
@@ -48,11 +55,21 @@ ENDED_MEMORY = 10_000
 SUMMARY_KEYS = ("throughput", "latency_mean", "latency_p50", "latency_p95", "latency_p99", "peak_in_system")
 
 
+class Replays:
+    """The process's replays (a fork rebuilding A's run): how many run now, and how often each
+    may take a budget of work (the frame interval, which the governor widens under load)."""
+
+    def __init__(self, interval, most: int = MAX_REPLAYS):
+        self.interval = interval  # () -> seconds between two budgets of a replay
+        self.most = most
+        self.running = 0
+
+
 class Session:
     """One running simulation, or two on the same load (a comparison), and the page's controls."""
 
     def __init__(self, session_id: str, token: str, client: str, scenario: Scenario,
-                 settings: Settings, now: float, b: Scenario | None = None):
+                 settings: Settings, now: float, b: Scenario | None = None, replays: Replays | None = None):
         self.id = session_id
         self.token = token  # a separate secret: knowing the id lets you watch, not drive
         self.client = client
@@ -78,6 +95,8 @@ class Session:
         self._controls = Bucket(settings.control_rate, settings.control_burst, now)
         self.sweep: sweep.Sweep | None = None  # the curve of this session's scenario, if asked for
         self.room = None  # the Room (rooms.py) a class watches this session in, if any
+        self.replays = replays or Replays(lambda: 1 / settings.frame_rate)
+        self.replaying = False  # a fork is rebuilding A's run: other controls wait for it
 
     @property
     def engine(self) -> Engine:
@@ -336,6 +355,9 @@ class Session:
                           f"factor and seconds for hiccup), speed, compare or sweep.", field=key)
         if self.ended:
             raise Gone(self.ended)
+        if self.replaying:
+            raise Conflict("a fork is replaying A's run (it takes at most a few seconds); send this "
+                           "control when it is done.", retry_after=1)
         if "open" in body:  # a new scenario (or comparison) in this same session: a lesson's next step
             if set(body) != {"open"}:
                 raise Invalid('"open" goes alone: send the rest after it.', field="open")
@@ -385,6 +407,10 @@ class Session:
                               'or "fork".', field="compare")
             if compare == "fork":
                 self._check_fork()
+        if self.halted and (action in WORK_ACTIONS or compare == "fork"):
+            what = "fork" if compare == "fork" else action
+            raise Conflict(f"this run has halted, so {what} cannot apply: {self.halted} Reset to run "
+                           "it again.", field="compare" if compare == "fork" else "action")
         if "to" in body and "set" not in body:
             raise Invalid('"to" goes with "set".', field="to")
         to = None
@@ -404,13 +430,32 @@ class Session:
             if action == "hiccup":
                 engine.check({"action": "hiccup", "factor": body.get("factor"), "seconds": body.get("seconds")})
             if action == "burst":
-                engine.check({"action": "burst", "n": body.get("n", 10)})
+                n = body.get("n", 10)
+                engine.check({"action": "burst", "n": n})
+                self._check_room_for(engine, n)
         return {"set": body.get("set"), "to": to, "action": action, "n": body.get("n", 10),
                 "factor": body.get("factor"), "seconds": body.get("seconds"), "compare": compare,
                 "speed": float(speed) if speed is not None else None}
 
+    def _check_room_for(self, engine: Engine, n: int) -> None:
+        """A burst is refused before it makes anything when its items would take the service past
+        the items the sandbox simulates (the cap that halts a run)."""
+        limit = self.settings.max_items
+        held = engine.metrics.in_system
+        if held + n > limit:
+            who = f"Service {'A' if engine is self.a.engine else 'B'} " if self.b is not None else "This run "
+            raise Invalid(f"a burst of {n:,} would take what {who.lower().strip()} holds from {held:,} to "
+                          f"{held + n:,} items, more than the {limit:,} the playground simulates; n may be "
+                          f"at most {max(0, limit - held):,} now.", field="n")
+
     def _check_fork(self) -> None:
         engine = self.a.engine
+        most = REPLAY_FRAMES * self.settings.tick_budget
+        if engine.work > most:
+            raise Invalid(f"Fork B here replays A's run from its start, and this run has taken "
+                          f"{engine.work:,} steps of engine work so far, more than the {most:,} a fork may "
+                          'replay (5 s of this session\'s budget); use "compare": "start" (both start '
+                          "again) instead.", field="compare")
         if engine.now > FORK_HORIZON:
             raise Invalid(f"Fork B here replays A's run from its start, and this run is {engine.now:,.0f} s "
                           f"of sim time long, more than the {FORK_HORIZON:,} s a fork may replay; use "
@@ -448,6 +493,7 @@ class Session:
             plan = self.validate(body)  # against the state it applies to
             if plan["compare"] == "fork":
                 fork = await self._replay(self.a.engine)
+                plan = self.validate(body)  # the run may have ended meanwhile
         finally:
             self.controlling = False
         compare = plan["compare"]
@@ -523,20 +569,40 @@ class Session:
 
     async def _replay(self, engine: Engine) -> Side:
         """A new side whose engine is ``engine``'s run so far, rebuilt from its first scenario and
-        its control log one budget at a time (yielding between), collecting windows as it goes so
-        its charts have the shared past too."""
-        side = Side.start(engine.initial)
-        budget = self.settings.tick_budget
-        copy = side.engine
-        for at, control in [*engine.control_log, (engine.now, None)]:
-            while copy.now < at or not copy.settled:
-                copy.advance(min(at, copy.now + REPLAY_STRIDE), budget)
-                side.collect()
-                await anyio.sleep(0)
-            if control is not None:
-                copy.apply(control)
-        side.collect()
-        return side
+        its control log, collecting windows as it goes so its charts have the shared past too.
+
+        Replay is engine work like any other: one budget a frame interval (the session's own
+        clock is held meanwhile, so the session costs what it always does), at most one replay
+        per session and ``Replays.most`` in the process."""
+        replays = self.replays
+        if replays.running >= replays.most:
+            raise Full(f"{replays.running} forks are replaying now, the most this server runs at once; "
+                       "try again in a few seconds.", retry_after=2)
+        replays.running += 1
+        self.replaying = True
+        try:
+            side = Side.start(engine.initial)
+            budget = self.settings.tick_budget
+            copy = side.engine
+            left = budget
+            for at, control in [*engine.control_log, (engine.now, None)]:
+                while copy.now < at or not copy.settled:
+                    before = copy.work
+                    copy.advance(min(at, copy.now + REPLAY_STRIDE), left)
+                    side.collect()
+                    left -= copy.work - before
+                    if left <= 0:  # this frame's budget is spent: wait for the next frame
+                        await anyio.sleep(replays.interval())
+                        left = budget
+                    else:
+                        await anyio.sleep(0)
+                if control is not None:
+                    copy.apply(control)
+            side.collect()
+            return side
+        finally:
+            replays.running -= 1
+            self.replaying = False
 
     def describe(self) -> dict:
         scenario = self.a.engine.scenario
@@ -589,6 +655,7 @@ class SessionManager:
         # server degrades instead of falling over (see governor.py).
         self.governor = Governor(1 / settings.frame_rate, clock=clock)
         self.streams_by_client: Counter = Counter()
+        self.replays = Replays(lambda: self.governor.interval)
 
     @property
     def frame_interval(self) -> float:
@@ -649,7 +716,7 @@ class SessionManager:
             raise Full(f"this address already runs {settings.max_sessions_per_client} sessions, the "
                        "most one address may; close one, or try again shortly.", retry_after=10)
         session = Session(secrets.token_urlsafe(16), secrets.token_urlsafe(24), client, scenario,
-                          settings, self.clock(), b=b)
+                          settings, self.clock(), b=b, replays=self.replays)
         self.sessions[session.id] = session
         self.by_client[client] += 1
         self.created += 1

@@ -9,14 +9,56 @@ from __future__ import annotations
 import signal
 import socket
 import statistics
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from server_helpers import StreamReader
-from test_sandbox import FREEZING_LINK
+from test_sandbox import FLOODING_LINK, FREEZING_LINK
 
 NORMAL = 20
+
+
+def hold_normal_streams(server, attack, seconds: float = 5.0) -> dict:
+    """Run ``attack(stop)`` in a thread for ``seconds`` beside 20 normal streams; every normal
+    stream must keep 15 frames a second or more and /healthz answer within 500 ms throughout."""
+    normal = [server.create({"link": "preset=webhook-ingestion"}) for _ in range(NORMAL)]
+    readers = [StreamReader(s["stream_url"]) for s in normal]
+    for reader in readers:
+        reader.wait_started()
+    time.sleep(1.0)  # settle in
+    stop = threading.Event()
+    attacker = threading.Thread(target=attack, args=(stop,), daemon=True)
+    attacker.start()
+    start = time.monotonic()
+    health_times = []
+    try:
+        while time.monotonic() - start < seconds:
+            asked = time.monotonic()
+            response = httpx.get(server.url + "/healthz", timeout=5)
+            health_times.append(time.monotonic() - asked)
+            assert response.status_code == 200
+            time.sleep(0.25)
+        end = time.monotonic()
+    finally:
+        stop.set()
+        attacker.join(30)
+        for reader in readers:
+            reader.close()
+    rates = [len(reader.frames(since=start)) / (end - start) for reader in readers]
+    figures = {"fps_median": round(statistics.median(rates), 1), "fps_min": round(min(rates), 1),
+               "healthz_worst_ms": round(max(health_times) * 1000)}
+    print(f"beside the attack: {figures}")
+    assert min(rates) >= 15, rates
+    assert max(health_times) < 0.5, health_times
+    return figures
+
+
+def _post(session: dict, body: dict, client: httpx.Client) -> httpx.Response:
+    return client.post(session["control_url"], json=body,
+                       headers={"Authorization": f"Bearer {session['token']}"})
 
 
 def test_the_freezing_link_at_top_speed_slows_no_one_else(make_server):
@@ -115,3 +157,69 @@ def test_streams_per_session_and_per_client_are_capped(make_server):
     while server.healthz()["streams"] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert server.healthz()["streams"] == 0
+
+
+def test_bursts_on_a_halted_run_make_nothing_and_slow_no_one(make_server):
+    # Before: nothing refused a burst once the run had halted, and each made its items anyway:
+    # one session bursting 10,000 at its allowed rate took RSS from 42 to 1,687 MB in 30 s.
+    server = make_server(max_items=2000)
+    hostile = [server.create({"link": FLOODING_LINK}) for _ in range(4)]
+    readers = [StreamReader(s["stream_url"]) for s in hostile]
+    for reader in readers:
+        reader.wait_for(lambda frame: frame["status"] == "halted", timeout=10)
+    rss_before = server.rss_kb()
+    answers = []
+
+    def attack(stop):
+        with httpx.Client(timeout=5) as client:
+            while not stop.is_set():
+                for session in hostile:
+                    answers.append(_post(session, {"action": "burst", "n": 10_000}, client).status_code)
+                time.sleep(0.02)
+
+    hold_normal_streams(server, attack)
+    rss_after = server.rss_kb()
+    for reader in readers:
+        reader.close()
+    print(f"{len(answers)} bursts on halted runs: {sorted(set(answers))}; RSS {rss_before // 1024} -> "
+          f"{rss_after // 1024} MB")
+    assert len(answers) > 100 and set(answers) <= {409, 429} and 409 in answers
+    assert rss_after - rss_before < 40 * 1024, (rss_before, rss_after)
+    for session in hostile:
+        summary = httpx.get(server.url + session["control"].replace("/control", "/summary"), timeout=5).json()
+        assert summary["in_system"] <= 2000 + 2000 // 20, summary  # at most one frame past the cap
+
+
+def test_forks_are_paced_one_budget_a_frame_and_slow_no_one(make_server):
+    # Before: a fork replayed the whole run as fast as the loop allowed, and could be repeated:
+    # ten sessions forking four times each held 20 normal streams to 2.5 fps for 70 s.
+    server = make_server()
+    hostile = [server.create({"link": FREEZING_LINK}) for _ in range(10)]
+    readers = [StreamReader(s["stream_url"]) for s in hostile]
+    for reader in readers:
+        reader.wait_started()
+    time.sleep(1.5)  # about 30 budgets of work each: a fork may replay that, paced
+    with httpx.Client(timeout=10) as client:  # paused, they cost nothing but their forks
+        for session in hostile:
+            assert _post(session, {"action": "pause"}, client).status_code == 200
+    answers = []
+
+    def attack(stop):
+        def fork(session):
+            with httpx.Client(timeout=30) as client:
+                answer = _post(session, {"compare": "fork"}, client)
+                answers.append(answer.status_code)
+                if answer.status_code == 200:
+                    _post(session, {"compare": "stop"}, client)
+        with ThreadPoolExecutor(40) as pool:
+            while not stop.is_set():
+                list(pool.map(fork, hostile * 4))
+    figures = hold_normal_streams(server, attack, seconds=8.0)
+    for reader in readers:
+        reader.close()
+    print(f"{len(answers)} forks: " + ", ".join(f"{answers.count(c)} x {c}" for c in sorted(set(answers))))
+    # Forks are admitted a few at a time (the rest: another replays in this session (409), or the
+    # process runs its most at once (503)), and a run that grew past what a fork may replay: 422.
+    assert answers and set(answers) <= {200, 409, 422, 429, 503}, answers
+    assert 200 in answers or 422 in answers
+    assert figures["fps_min"] >= 15

@@ -147,3 +147,107 @@ def test_a_comparison_of_the_worst_link_runs_at_most_one_budget_per_engine_per_f
             session.catch_up(n * FRAME + stream * 0.001)
     assert 20 * BUDGET < CountingDeque.popped <= 20 * 2 * BUDGET  # both engines work, each within its budget
     assert session.throttled  # it falls behind real time instead
+
+
+# Paths that create work: each goes through the same budget and caps ---------------------------
+
+import anyio  # noqa: E402
+import pytest  # noqa: E402
+
+from playground.errors import Conflict, Full, Invalid  # noqa: E402
+from playground.sessions import REPLAY_FRAMES, Replays  # noqa: E402
+
+#: An unbounded queue fed far faster than it drains: it passes a small --max-items in a second.
+FLOODING_LINK = "rate=2000&queue=0&workers=1&limit=1&service_time=1&service_dist=constant"
+
+
+def _halted_session(max_items: int = 2000) -> Session:
+    session = Session("s", "t", "c", Scenario.from_link(FLOODING_LINK), Settings(max_items=max_items), now=0.0)
+    session.watched = True
+    for n in range(1, 200):
+        session.catch_up(n * FRAME)
+        if session.halted:
+            return session
+    raise AssertionError("the flooding link did not halt")
+
+
+def test_a_halted_run_refuses_every_control_that_makes_work_and_makes_nothing():
+    session = _halted_session()
+    engine = session.engine
+    held, issued, tasks = engine.metrics.in_system, engine.issued, len(engine.loop.ready)
+    for body in ({"action": "burst", "n": 10_000}, {"action": "hiccup", "factor": 5, "seconds": 3},
+                 {"action": "drain"}, {"action": "step"}, {"compare": "fork"}):
+        with pytest.raises(Conflict, match="this run has halted"):
+            anyio.run(session.control, body, lambda: 10.0)
+    assert (engine.metrics.in_system, engine.issued, len(engine.loop.ready)) == (held, issued, tasks)
+    # What still applies: the speed, pausing, a reset (which clears the halt).
+    anyio.run(session.control, {"speed": 2, "action": "pause"}, lambda: 10.0)
+    anyio.run(session.control, {"action": "reset"}, lambda: 10.0)
+    assert session.halted is None and session.engine.metrics.in_system == 0
+
+
+def test_a_burst_past_the_item_cap_is_refused_before_it_makes_anything():
+    session = Session("s", "t", "c", Scenario.from_link("queue=0&rate=1"), Settings(max_items=2000), now=0.0)
+    anyio.run(session.control, {"action": "burst", "n": 1500}, lambda: 0.0)
+    issued = session.engine.issued
+    with pytest.raises(Invalid, match="more than the 2,000 the playground simulates; n may be at most") as caught:
+        anyio.run(session.control, {"action": "burst", "n": 1000}, lambda: 0.0)
+    assert caught.value.field == "n" and session.engine.issued == issued and not session.halted
+
+
+def _busy_session(seconds: float, budget: int = 1000) -> Session:
+    session = Session("s", "t", "c", Scenario.from_link(FREEZING_LINK), Settings(tick_budget=budget), now=0.0)
+    session.watched = True
+    for n in range(1, round(seconds / FRAME) + 1):
+        session.catch_up(n * FRAME)
+    return session
+
+
+def test_a_fork_replays_one_budget_a_frame_and_only_one_at_a_time():
+    session = _busy_session(1.0)  # 20 frames at the full budget
+    work = session.engine.work
+    assert 15_000 <= work <= 20_000
+    waits = []
+    session.replays = Replays(lambda: waits.append(1) or 0.001)
+
+    async def fork_and_poke():
+        async with anyio.create_task_group() as group:
+            group.start_soon(session.control, {"compare": "fork"}, lambda: 1.0)
+            await anyio.sleep(0)
+            await anyio.sleep(0)
+            with pytest.raises(Conflict, match="a fork is replaying"):
+                await session.control({"action": "burst", "n": 5}, lambda: 1.0)
+    anyio.run(fork_and_poke)
+    # One wait per budget of work replayed: paced like the session it stands in for.
+    assert len(waits) >= work // 1000 - 1, (len(waits), work)
+    assert session.b is not None and session.b.engine.snapshot() == session.a.engine.snapshot()
+
+
+def test_a_fork_of_a_run_that_took_more_work_than_it_may_replay_is_refused():
+    session = _busy_session(0.3, budget=100)
+    session.engine.work = REPLAY_FRAMES * 100 + 1
+    with pytest.raises(Invalid, match="steps of engine work so far, more than the 10,000 a fork may replay"):
+        anyio.run(session.control, {"compare": "fork"}, lambda: 1.0)
+    assert session.b is None
+
+
+def test_replays_in_the_process_are_capped():
+    session = _busy_session(0.2)
+    session.replays = Replays(lambda: 0.001, most=1)
+    session.replays.running = 1  # another session's fork
+    with pytest.raises(Full, match="forks are replaying now"):
+        anyio.run(session.control, {"compare": "fork"}, lambda: 1.0)
+    assert session.b is None and not session.replaying and session.replays.running == 1
+
+
+def test_a_link_in_which_time_cannot_pass_is_refused():
+    # A throttled call fails at once; with no backoff the closed asap producer makes the next item
+    # at the same instant, forever (before: `run --until 1` never returned).
+    for link in ("producer=closed&arrivals=asap&rate_limit=10",
+                 "producer=closed&arrivals=asap&rate_limit=10&retries=1&retry_budget=0.001"):
+        with pytest.raises(ScenarioError, match="simulated time would .almost. never pass") as caught:
+            Scenario.from_link(link)
+        assert caught.value.field == "arrivals"
+    # With a backoff, or a finite run, time passes: they stay allowed, and end.
+    Scenario.from_link("producer=closed&arrivals=asap&rate_limit=10&retries=1")
+    Scenario.from_link("producer=closed&arrivals=asap&rate_limit=10&items=100")

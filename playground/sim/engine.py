@@ -749,6 +749,8 @@ class Engine:
         self.failure: str | None = None  # what main() raised, if it did (the printed handbook)
         self.restart_at = None  # while crashed: when the service comes back
         self.control_log: list[tuple[float, dict]] = []
+        # Callbacks run under a work budget so far: what replaying this run would cost.
+        self.work = 0
         self._update_id_limit()
         self.service = Service(self)
 
@@ -767,6 +769,8 @@ class Engine:
         if to_time < self.loop.now:
             raise ValueError(f"cannot go back in time from {self.loop.now} to {to_time}")
         reached = self.loop.run_until(to_time, max_callbacks)
+        if max_callbacks != float("inf"):
+            self.work += self.loop.spent
         if reached or self.loop.settled:  # windows close on a complete instant only
             self._close_windows(self.loop.now)
         return reached

@@ -45,7 +45,7 @@ class Loop:
     callback (``__call__``), which saves an allocation on every hop.
     """
 
-    __slots__ = ("now", "ready", "timers", "_seq", "current", "halt")
+    __slots__ = ("now", "ready", "timers", "_seq", "current", "halt", "spent")
 
     def __init__(self, now: float = 0.0):
         self.now = now
@@ -54,6 +54,8 @@ class Loop:
         self._seq = 0
         self.current = None  # the task running now (asyncio.current_task())
         self.halt = False  # set to stop run_until at the end of this instant
+        # Callbacks the last run_until with a budget ran: the work a sandbox pays for.
+        self.spent = 0
 
     def call_soon(self, callback) -> None:
         self.ready.append(callback)
@@ -89,14 +91,17 @@ class Loop:
                 # (Re-test ``ready`` before each pop: a crash empties it mid-instant.)
                 while ready:
                     if budget <= 0:
+                        self.spent = max_callbacks
                         return False
                     budget -= 1
                     popleft()()
             if self.halt:
+                self.spent = max_callbacks - budget
                 return False
             if not timers or timers[0][0] > until:
                 break
             if budget <= 0:
+                self.spent = max_callbacks
                 return False
             budget -= 1
             when, _, callback = heappop(timers)
@@ -118,6 +123,7 @@ class Loop:
                 append(heappop(timers)[2])
         if self.now < until < _INFINITY:
             self.now = until
+        self.spent = max_callbacks - budget  # (nan without a budget: nobody counts that work)
         return True
 
     @property
