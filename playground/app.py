@@ -293,9 +293,10 @@ async def create_room(request: Request):
     body = await read_json(request, manager.settings)
     comparison = comparison_from_body(body)
     rooms_ = request.app.state.rooms
-    rooms_.check_capacity()  # before the session: a refused room leaves nothing behind
-    session = manager.create(comparison.a, client_address(request), b=comparison.b)
-    room = rooms_.create(session)
+    client = client_address(request)
+    rooms_.check_capacity(client)  # before the session: a refused room leaves nothing behind
+    session = manager.create(comparison.a, client, b=comparison.b)
+    room = rooms_.create(session, client)
     return JSONResponse({
         "code": room.code, "join": f"/r/{room.code}", "present": f"/present/{room.code}",
         "qr": f"/api/rooms/{room.code}/qr.svg", "session": session_answer(session),

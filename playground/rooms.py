@@ -148,9 +148,10 @@ def _spread(values: list) -> dict:
 class Room:
     """One session, its join code, its viewers and what the class has sent."""
 
-    def __init__(self, code: str, session: Session, now: float):
+    def __init__(self, code: str, session: Session, now: float, client: str = ""):
         self.code = code
         self.session = session
+        self.client = client  # the address that created it (its rooms are capped per address)
         self.viewers = 0
         self.allow_send = False
         self.teacher_left: float | None = now  # when the last teacher stream closed (None: one is open)
@@ -247,20 +248,26 @@ class RoomManager:
         self.clock = clock
         self.rooms: dict[str, Room] = {}
 
-    def check_capacity(self) -> None:
-        """Refuse a new room (503) when the process holds as many as it may."""
-        most = self.sessions.settings.max_rooms
-        if len(self.rooms) >= most:
-            raise Full(f"the playground already holds {most} rooms, the most it may; try again shortly.",
-                       retry_after=30)
+    def check_capacity(self, client: str) -> None:
+        """Refuse a new room when the process holds as many as it may (503), or when ``client``
+        already holds its share (429): one address must not take every room."""
+        settings = self.sessions.settings
+        if len(self.rooms) >= settings.max_rooms:
+            raise Full(f"the playground already holds {settings.max_rooms} rooms, the most it may; "
+                       "try again shortly.", retry_after=30)
+        held = sum(1 for room in self.rooms.values() if room.client == client and not room.session.ended)
+        if held >= settings.max_rooms_per_client:
+            raise TooManyRequests(f"this address already holds {held} live rooms, the most one address may "
+                                  f"(max_rooms_per_client is {settings.max_rooms_per_client}); end one "
+                                  "(close its teacher's tab) or try again later.", retry_after=60)
 
-    def create(self, session: Session) -> Room:
-        self.check_capacity()
+    def create(self, session: Session, client: str) -> Room:
+        self.check_capacity(client)
         while True:
             code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
             if code not in self.rooms:
                 break
-        room = Room(code, session, self.clock())
+        room = Room(code, session, self.clock(), client)
         session.room = room
         self.rooms[code] = room
         return room

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from playground import rooms
@@ -28,14 +29,14 @@ def room_of(link="v=1&preset=webhook-ingestion", **settings):
     clock = Clock()
     manager = SessionManager(Settings(**settings), clock=clock)
     session = manager.create(Scenario.from_link(link), "teacher")
-    room = RoomManager(manager, clock=clock).create(session)
+    room = RoomManager(manager, clock=clock).create(session, "teacher")
     session.watched = True
     return room, manager, clock
 
 
 def test_join_codes_are_six_characters_without_look_alikes():
     room, manager, clock = room_of()
-    codes = {RoomManager(manager, clock=clock).create(manager.create(Scenario.from_link("v=1"), "t")).code
+    codes = {RoomManager(manager, clock=clock).create(manager.create(Scenario.from_link("v=1"), "t"), "t").code
              for _ in range(40)}
     assert len(codes) == 40
     for code in codes | {room.code}:
@@ -141,6 +142,29 @@ def test_rooms_count_against_a_cap(make_client):
     assert client.post("/api/rooms", json={"link": "v=1"}).status_code == 201
     full = client.post("/api/rooms", json={"link": "v=1"})
     assert full.status_code == 503 and "Retry-After" in full.headers
+
+
+def _post_as(server, address: str, path: str, body: dict) -> httpx.Response:
+    return httpx.post(server.url + path, json=body, timeout=5, headers={"X-Forwarded-For": address})
+
+
+def test_one_address_cannot_take_every_room(make_server):
+    """Issue 18, item 5: one address took all 50 rooms in 0.04 s; now it holds its share (3), and
+    a teacher elsewhere still gets a room."""
+    server = make_server(forwarded_allow_ips="127.0.0.1")
+    answers = [_post_as(server, "10.0.0.1", "/api/rooms", {"link": "v=1"}) for _ in range(10)]
+    statuses = [answer.status_code for answer in answers]
+    print(f"one address creating rooms: {statuses}")
+    assert statuses == [201] * 3 + [429] * 7
+    refused = answers[3].json()
+    assert "max_rooms_per_client is 3" in refused["error"] and answers[3].headers["Retry-After"]
+    assert _post_as(server, "10.0.0.2", "/api/rooms", {"link": "v=1"}).status_code == 201
+    # An ended room no longer counts: its teacher may make another.
+    first = answers[0].json()
+    gone = httpx.delete(server.url + f"/api/sessions/{first['session']['id']}", timeout=5,
+                        headers={"Authorization": f"Bearer {first['session']['token']}"})
+    assert gone.status_code == 204
+    assert _post_as(server, "10.0.0.1", "/api/rooms", {"link": "v=1"}).status_code == 201
 
 
 def test_a_prediction_is_answered_anonymously_then_revealed_against_the_run():
