@@ -293,9 +293,10 @@ async def create_room(request: Request):
     body = await read_json(request, manager.settings)
     comparison = comparison_from_body(body)
     rooms_ = request.app.state.rooms
-    rooms_.check_capacity()  # before the session: a refused room leaves nothing behind
-    session = manager.create(comparison.a, client_address(request), b=comparison.b)
-    room = rooms_.create(session)
+    client = client_address(request)
+    rooms_.check_capacity(client)  # before the session: a refused room leaves nothing behind
+    session = manager.create(comparison.a, client, b=comparison.b)
+    room = rooms_.create(session, client)
     return JSONResponse({
         "code": room.code, "join": f"/r/{room.code}", "present": f"/present/{room.code}",
         "qr": f"/api/rooms/{room.code}/qr.svg", "session": session_answer(session),
@@ -305,34 +306,49 @@ async def create_room(request: Request):
 async def room_page(request: Request):
     """``/r/CODE``: a student's view of a room, made for a phone."""
     code = request.path_params["code"].upper()
-    room = request.app.state.rooms.get(code) if rooms.is_code(code) else None
+    try:
+        known = request.app.state.rooms.get(code, client_address(request)) is not None
+    except NotFound:
+        known = False
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, "room.html", {"code": code, "known": room is not None},
-                                      status_code=200 if room is not None else 404)
+    return templates.TemplateResponse(request, "room.html", {"code": code, "known": known},
+                                      status_code=200 if known else 404)
 
 
 async def room_stream(request: Request):
     manager: SessionManager = request.app.state.manager
-    room = request.app.state.rooms.get(request.path_params["code"])
+    client = client_address(request)
+    room = request.app.state.rooms.get(request.path_params["code"], client)
     if room.session.ended:
         raise Gone(room.session.ended)
-    client = client_address(request)
     manager.open_stream(room.session, client, viewer=True)
     return frame_stream(manager, lambda shutdown: room_events(room, manager, shutdown), room.session, client,
                         viewer=True)
 
 
+async def room_join(request: Request):
+    """A phone joins a room: it gets the student id its presses and answers carry (the server's,
+    so one phone cannot be a whole class)."""
+    manager: SessionManager = request.app.state.manager
+    body = await read_json(request, manager.settings)
+    if body != {}:
+        raise Invalid(f"join takes an empty object {{}}; got {shown(body)}.")
+    client = client_address(request)
+    room = request.app.state.rooms.get(request.path_params["code"], client)
+    return JSONResponse({"student": room.join(client, manager.clock())}, status_code=201)
+
+
 async def room_send(request: Request):
     """A student's "Send requests": a small burst into the room's arrivals, if the teacher allows."""
     manager: SessionManager = request.app.state.manager
-    room = request.app.state.rooms.get(request.path_params["code"])
     body = await read_json(request, manager.settings)
     student = body.get("student") if isinstance(body, dict) else None
-    if not isinstance(body, dict) or set(body) != {"student"} or not _is_student(student):
-        raise Invalid('send takes {"student": "<8 to 64 letters, digits or dashes>"} and nothing else; '
+    if not isinstance(body, dict) or set(body) != {"student"} or not isinstance(student, str):
+        raise Invalid('send takes {"student": "<the id POST /api/rooms/CODE/join gave>"} and nothing else; '
                       f"got {shown(body)}.", field="student")
+    room = request.app.state.rooms.joined(request.path_params["code"], student, client_address(request))
     now = manager.clock()
-    room.check_press(student, client_address(request), now)
+    room.check_press(student, now)
     await room.session.control({"action": "burst", "n": rooms.PRESS_ITEMS}, manager.clock)
     room.pressed(rooms.PRESS_ITEMS, now)
     return JSONResponse({"sent": rooms.PRESS_ITEMS, **room.block(now)})
@@ -342,7 +358,7 @@ async def room_control(request: Request):
     """The teacher's room switches (the session's token): ``{"allow_send": true|false}``,
     ``{"ask": QUESTION}``, ``{"reveal": true}``, ``{"clear": true}`` (one at a time)."""
     manager: SessionManager = request.app.state.manager
-    room = request.app.state.rooms.get(request.path_params["code"])
+    room = request.app.state.rooms.get(request.path_params["code"], client_address(request))
     room.session.check_token(bearer_token(request))
     body = await read_json(request, manager.settings)
     usage = (f'a room control is one of {{"allow_send": true or false}}, {{"ask": one of '
@@ -389,27 +405,19 @@ async def _room_step(room, value: dict, manager: SessionManager) -> None:
 async def room_answer(request: Request):
     """A student's answer to the open question: ``{"student": ID, "value": choice or number}``."""
     manager: SessionManager = request.app.state.manager
-    room = request.app.state.rooms.get(request.path_params["code"])
     body = await read_json(request, manager.settings)
     student = body.get("student") if isinstance(body, dict) else None
-    if not isinstance(body, dict) or set(body) != {"student", "value"} or not _is_student(student):
-        raise Invalid('an answer is {"student": "<8 to 64 letters, digits or dashes>", "value": ...}; '
+    if not isinstance(body, dict) or set(body) != {"student", "value"} or not isinstance(student, str):
+        raise Invalid('an answer is {"student": "<the id POST /api/rooms/CODE/join gave>", "value": ...}; '
                       f"got {shown(body)}.", field="student")
-    if room.question is None:
-        raise Invalid("there is no question open in this room.", field="value")
-    room.check_answer_rate(client_address(request), manager.clock())
-    room.question.answer(student, body["value"])
+    room = request.app.state.rooms.joined(request.path_params["code"], student, client_address(request))
+    room.answer(student, body["value"], manager.clock())
     return JSONResponse({"answered": room.question.block()["answered"]})
-
-
-def _is_student(student) -> bool:
-    return (isinstance(student, str) and 8 <= len(student) <= 64 and student.isascii()
-            and student.replace("-", "").isalnum())
 
 
 async def room_qr(request: Request):
     """The join address as a QR code, drawn here as SVG (no outside service)."""
-    room = request.app.state.rooms.get(request.path_params["code"])
+    room = request.app.state.rooms.get(request.path_params["code"], client_address(request))
     url = str(request.base_url).rstrip("/") + f"/r/{room.code}"
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=8, border=2, xmldecl=False,
@@ -688,6 +696,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/r/{code}", room_page),
         Route("/api/rooms", create_room, methods=["POST"]),
         Route("/api/rooms/{code}/stream", room_stream),
+        Route("/api/rooms/{code}/join", room_join, methods=["POST"]),
         Route("/api/rooms/{code}/send", room_send, methods=["POST"]),
         Route("/api/rooms/{code}/control", room_control, methods=["POST"]),
         Route("/api/rooms/{code}/answer", room_answer, methods=["POST"]),

@@ -231,6 +231,7 @@ SERVER_OPTIONS = [
     ("--max-streams-per-session", "max_streams_per_session", "open frame streams per session"),
     ("--max-streams-per-client", "max_streams_per_client", "open frame streams per client address"),
     ("--max-rooms", "max_rooms", "rooms (a class watching one session) at most; past it 503"),
+    ("--max-rooms-per-client", "max_rooms_per_client", "live rooms one client address may hold; past it 429"),
     ("--max-room-viewers", "max_room_viewers", "viewers one room may have"),
     ("--frame-rate", "frame_rate", "frames per second per stream"),
     ("--grace", "grace", "seconds an unwatched session lives on"),

@@ -14,12 +14,16 @@ class Bucket:
         self.rate, self.burst, self.tokens, self.at = rate, burst, float(burst), now
 
     def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
+        if not self.ready(now):
             return False
         self.tokens -= 1
         return True
+
+    def ready(self, now: float) -> bool:
+        """Whether a token is there, without spending it."""
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return self.tokens >= 1
 
     def wait(self) -> float:
         """Seconds until the next token, rounded up to a tenth (never "0.0 s")."""

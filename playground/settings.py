@@ -32,6 +32,8 @@ class Settings:
     max_streams_per_client: int = 200
     #: Rooms (a class watching one session) in this process; past it 503.
     max_rooms: int = 50
+    #: Live rooms one client address may hold; past it 429 (a teacher needs one, a spare or two).
+    max_rooms_per_client: int = 3
     #: Viewers one room may have (each counts against its address's stream cap too).
     max_room_viewers: int = 500
     #: Frames per second each stream gets.

@@ -4,7 +4,9 @@ viewer, late joiners, the class as the load (allowed and rate-limited), the teac
 from __future__ import annotations
 
 import json
+from collections import deque
 
+import httpx
 import pytest
 
 from playground import rooms
@@ -28,14 +30,14 @@ def room_of(link="v=1&preset=webhook-ingestion", **settings):
     clock = Clock()
     manager = SessionManager(Settings(**settings), clock=clock)
     session = manager.create(Scenario.from_link(link), "teacher")
-    room = RoomManager(manager, clock=clock).create(session)
+    room = RoomManager(manager, clock=clock).create(session, "teacher")
     session.watched = True
     return room, manager, clock
 
 
 def test_join_codes_are_six_characters_without_look_alikes():
     room, manager, clock = room_of()
-    codes = {RoomManager(manager, clock=clock).create(manager.create(Scenario.from_link("v=1"), "t")).code
+    codes = {RoomManager(manager, clock=clock).create(manager.create(Scenario.from_link("v=1"), "t"), "t").code
              for _ in range(40)}
     assert len(codes) == 40
     for code in codes | {room.code}:
@@ -58,24 +60,80 @@ def test_every_viewer_gets_the_same_bytes_each_tick_and_joiners_a_full_frame():
 
 def test_a_press_is_refused_until_the_teacher_allows_it_then_rate_limited():
     room, manager, clock = room_of()
+    first, second = room.join("10.0.0.1", clock.now), room.join("10.0.0.1", clock.now)
     with pytest.raises(Forbidden, match="has not opened sending"):
-        room.check_press("student-1", "10.0.0.1", clock.now)
+        room.check_press(first, clock.now)
     room.allow_send = True
     for _ in range(rooms.PRESS_BURST):
-        room.check_press("student-1", "10.0.0.1", clock.now)
+        room.check_press(first, clock.now)
     with pytest.raises(TooManyRequests, match="one press a second"):
-        room.check_press("student-1", "10.0.0.1", clock.now)
-    room.check_press("student-2", "10.0.0.1", clock.now)  # another student is not held back
+        room.check_press(first, clock.now)
+    room.check_press(second, clock.now)  # another student is not held back
     clock.now += 1.0
-    room.check_press("student-1", "10.0.0.1", clock.now)  # refilled
+    room.check_press(first, clock.now)  # refilled
 
 
-def test_one_address_cannot_flood_the_room_by_inventing_students():
+def test_only_ids_the_room_issued_may_press_or_answer():
     room, manager, clock = room_of()
     room.allow_send = True
-    with pytest.raises(TooManyRequests, match="this network"):
-        for n in range(rooms.ADDRESS_BURST + 1):
-            room.check_press(f"student-{n}", "10.0.0.9", clock.now)
+    room.question = rooms.Question("lost-next", room.session)
+    other, _, _ = room_of()
+    for made_up in ("0f6c1e1a-5a6b-4c1e-9d0a-1b2c3d4e5f60", other.join("10.0.0.1", clock.now), None, 7):
+        with pytest.raises(Forbidden, match=f"is not an id room {room.code} issued") as refused:
+            room.check_press(made_up, clock.now)
+        assert refused.value.field == "student"
+        with pytest.raises(Forbidden, match="is not an id room"):
+            room.answer(made_up, 3, clock.now)
+    assert room.question.answers == {} and room.presses == deque()
+
+
+def test_one_address_cannot_become_a_thousand_students():
+    """Issue 18, item 6: an address holds at most STUDENTS_PER_ADDRESS ids in a room (a class of
+    60, each with a second tab); another address is not held back; ids idle for STUDENT_IDLE are
+    released for new ones."""
+    room, manager, clock = room_of()
+    for _ in range(rooms.STUDENTS_PER_ADDRESS):
+        room.join("10.0.0.9", clock.now)
+    with pytest.raises(TooManyRequests, match="already holds 120 student ids .* the most one address may") as refused:
+        room.join("10.0.0.9", clock.now)
+    assert refused.value.retry_after == rooms.STUDENT_IDLE
+    room.join("10.0.0.8", clock.now)
+    clock.now += rooms.STUDENT_IDLE
+    fresh = room.join("10.0.0.9", clock.now)
+    assert fresh in room.students and len(room.addresses["10.0.0.9"]) == rooms.STUDENTS_PER_ADDRESS
+
+
+def test_a_phone_flooding_under_fresh_ids_leaves_its_classmates_every_press():
+    """Issue 18, item 6: before, one phone pressing under fresh made-up ids left a class of 30
+    behind its NAT 67 of 600 presses; now its ids are the server's, capped per address, and each
+    id has its own bucket: the class gets every press it makes."""
+    room, manager, clock = room_of()
+    room.allow_send = True
+    address = "192.0.2.50"
+    class_ = [room.join(address, clock.now) for _ in range(30)]
+    flood, refused_ids = [], 0
+    for _ in range(2000):
+        try:
+            flood.append(room.join(address, clock.now))
+        except TooManyRequests:
+            refused_ids += 1
+    assert len(flood) == rooms.STUDENTS_PER_ADDRESS - 30 and refused_ids == 2000 - len(flood)
+    got = flooded = 0
+    for second in range(10):
+        for _ in range(20):  # the flooder presses every id twenty times a second
+            for student in flood:
+                try:
+                    room.check_press(student, clock.now)
+                    flooded += 1
+                except TooManyRequests:
+                    pass
+            clock.now += 0.05
+        for student in class_:  # each classmate presses once a second
+            room.check_press(student, clock.now)
+            got += 1
+    print(f"the class got {got} of 300 presses; the flooder {flooded} under {len(flood)} ids "
+          f"({refused_ids} more ids refused)")
+    assert got == 300
 
 
 def test_a_room_ends_after_thirty_minutes_without_its_teacher_and_says_so():
@@ -121,7 +179,11 @@ def test_a_room_over_http(make_client):
     assert client.get("/r/ZZZZZZ").status_code == 404
     qr = client.get(f"/api/rooms/{code}/qr.svg")
     assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml") and b"<svg" in qr.content
-    student = {"student": "0f6c1e1a-5a6b-4c1e-9d0a-1b2c3d4e5f60"}
+    made_up = client.post(f"/api/rooms/{code}/send", json={"student": "0f6c1e1a-5a6b-4c1e-9d0a-1b2c3d4e5f60"})
+    assert made_up.status_code == 403 and made_up.json()["field"] == "student"  # ids are the server's
+    joined = client.post(f"/api/rooms/{code}/join", json={})
+    assert joined.status_code == 201
+    student = {"student": joined.json()["student"]}
     refused = client.post(f"/api/rooms/{code}/send", json=student)
     assert refused.status_code == 403 and "not opened" in refused.json()["error"]
     session = room["session"]
@@ -141,6 +203,89 @@ def test_rooms_count_against_a_cap(make_client):
     assert client.post("/api/rooms", json={"link": "v=1"}).status_code == 201
     full = client.post("/api/rooms", json={"link": "v=1"})
     assert full.status_code == 503 and "Retry-After" in full.headers
+
+
+def _post_as(server, address: str, path: str, body: dict) -> httpx.Response:
+    return httpx.post(server.url + path, json=body, timeout=5, headers={"X-Forwarded-For": address})
+
+
+def test_one_address_cannot_take_every_room(make_server):
+    """Issue 18, item 5: one address took all 50 rooms in 0.04 s; now it holds its share (3), and
+    a teacher elsewhere still gets a room."""
+    server = make_server(forwarded_allow_ips="127.0.0.1")
+    answers = [_post_as(server, "10.0.0.1", "/api/rooms", {"link": "v=1"}) for _ in range(10)]
+    statuses = [answer.status_code for answer in answers]
+    print(f"one address creating rooms: {statuses}")
+    assert statuses == [201] * 3 + [429] * 7
+    refused = answers[3].json()
+    assert "max_rooms_per_client is 3" in refused["error"] and answers[3].headers["Retry-After"]
+    assert _post_as(server, "10.0.0.2", "/api/rooms", {"link": "v=1"}).status_code == 201
+    # An ended room no longer counts: its teacher may make another.
+    first = answers[0].json()
+    gone = httpx.delete(server.url + f"/api/sessions/{first['session']['id']}", timeout=5,
+                        headers={"Authorization": f"Bearer {first['session']['token']}"})
+    assert gone.status_code == 204
+    assert _post_as(server, "10.0.0.1", "/api/rooms", {"link": "v=1"}).status_code == 201
+
+
+def test_made_up_ids_cannot_push_out_the_class_s_answers(make_server):
+    """Issue 18, item 6: before, 2,000 made-up ids answering "higher" pushed out all 30 real
+    "lower" answers; now every made-up id is refused and the 30 answers stand."""
+    server = make_server()
+    with httpx.Client(base_url=server.url, timeout=5) as client:
+        room = client.post("/api/rooms", json={"link": "v=1"}).json()
+        code, teacher = room["code"], auth(room["session"])
+        assert client.post(f"/api/rooms/{code}/control", json={"ask": "p99-after-change"},
+                           headers=teacher).status_code == 200
+        class_ = [client.post(f"/api/rooms/{code}/join", json={}).json()["student"] for _ in range(30)]
+        for student in class_:
+            answered = client.post(f"/api/rooms/{code}/answer", json={"student": student, "value": "lower"})
+            assert answered.status_code == 200
+        statuses = [client.post(f"/api/rooms/{code}/answer", json={"student": f"made-up-{n:06d}", "value": "higher"})
+                    .status_code for n in range(2000)]
+        print(f"2,000 made-up ids answering: {statuses.count(403)} refused with 403, {statuses.count(200)} accepted")
+        assert statuses == [403] * 2000
+        # One answer per issued id: answering again replaces it, it does not add one.
+        again = client.post(f"/api/rooms/{code}/answer", json={"student": class_[0], "value": "same"})
+        assert again.status_code == 200 and again.json()["answered"] == 30
+        revealed = client.post(f"/api/rooms/{code}/control", json={"reveal": True}, headers=teacher)
+        assert revealed.json()["question"]["guesses"] == {"lower": 29, "same": 1, "higher": 0}
+
+
+def _guess(server, address: str, code: str) -> dict[str, int]:
+    """Every lookup a guesser can make for ``code``, and the statuses they answer."""
+    headers = {"X-Forwarded-For": address}
+    send = httpx.post(server.url + f"/api/rooms/{code}/send", json={"student": "guessed-id-00"}, headers=headers)
+    answer = httpx.post(server.url + f"/api/rooms/{code}/answer", json={"student": "guessed-id-00", "value": 1},
+                        headers=headers)
+    return {"page": httpx.get(server.url + f"/r/{code}", headers=headers).status_code,
+            "qr": httpx.get(server.url + f"/api/rooms/{code}/qr.svg", headers=headers).status_code,
+            "send": (send.status_code, send.json()["error"].replace(code, "CODE")),
+            "answer": (answer.status_code, answer.json()["error"].replace(code, "CODE"))}
+
+
+def test_join_codes_cannot_be_guessed_cheaply(make_server):
+    """Issue 18, item 7: before, one client guessed 3,295 codes a second with no 429, and send
+    answered a real code differently from an unknown one. Now an address may look up 10 unknown
+    codes, then every room lookup from it gets 429 for a while; another address is not held back;
+    send and answer say the same for a real code (without a joined id) as for an unknown one."""
+    server = make_server(forwarded_allow_ips="127.0.0.1")
+    code = _post_as(server, "10.0.0.1", "/api/rooms", {"link": "v=1"}).json()["code"]
+    real = _guess(server, "10.0.0.2", code)
+    unknown = _guess(server, "10.0.0.3", "ZZZZZZ" if code != "ZZZZZZ" else "YYYYYY")
+    assert real["send"] == unknown["send"] and real["answer"] == unknown["answer"]
+    assert real["send"][0] == 403 and "is not an id room CODE issued" in real["send"][1]
+    assert (real["page"], real["qr"], unknown["page"], unknown["qr"]) == (200, 200, 404, 404)  # as /r/CODE tells
+    guesses = [f"{n:06d}".translate(str.maketrans("0123456789", "ABCDEFGHJK")) for n in range(100)]
+    with httpx.Client(base_url=server.url, timeout=5, headers={"X-Forwarded-For": "10.0.0.66"}) as guesser:
+        statuses = [guesser.get(f"/r/{guess}").status_code for guess in guesses if guess != code]
+    first_429 = statuses.index(429) + 1 if 429 in statuses else None
+    print(f"100 guesses from one address: {statuses.count(404)} answered 404, {statuses.count(429)} 429 "
+          f"(the first at guess {first_429})")
+    assert statuses[:10] == [404] * 10 and set(statuses[10:]) == {429}
+    held = httpx.get(server.url + f"/api/rooms/{code}/qr.svg", headers={"X-Forwarded-For": "10.0.0.66"})
+    assert held.status_code == 429 and "10 unknown room codes" in held.json()["error"] and held.headers["Retry-After"]
+    assert httpx.get(server.url + f"/r/{code}", headers={"X-Forwarded-For": "10.0.0.67"}).status_code == 200
 
 
 def test_a_prediction_is_answered_anonymously_then_revealed_against_the_run():

@@ -9,14 +9,36 @@ const $ = (id) => document.getElementById(id);
 const code = document.querySelector('main').dataset.code;
 const playground = window.playground = { frames: 0, lastFrame: null, drawTimes: [], firstDrawAt: null };
 
-/** An anonymous id for this tab, so the server can rate-limit presses per student (no names). */
-function studentId() {
-  let id = sessionStorage.getItem('playground-student');
+const STUDENT_KEY = `playground-student-${code}`;
+
+/** This tab's student id: anonymous, issued by the room (a phone cannot make one up), kept in
+ * session storage so a reload is the same student. */
+async function studentId() {
+  let id = sessionStorage.getItem(STUDENT_KEY);
   if (!id) {
-    id = crypto.randomUUID();
-    sessionStorage.setItem('playground-student', id);
+    const reply = await fetch(`/api/rooms/${code}/join`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}',
+    });
+    const body = await reply.json().catch(() => ({}));
+    if (!reply.ok) throw new Error(body.error || `Could not join the room (${reply.status}).`);
+    id = body.student;
+    sessionStorage.setItem(STUDENT_KEY, id);
   }
   return id;
+}
+
+/** POST as this student; an id the room no longer knows (released after a long idle, or a
+ * restarted server) is replaced once by a fresh one. Returns [reply, body]. */
+async function postAsStudent(path, extra = {}) {
+  for (let attempt = 0; ; attempt += 1) {
+    const reply = await fetch(`/api/rooms/${code}/${path}`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ student: await studentId(), ...extra }),
+    });
+    const body = await reply.json().catch(() => ({}));
+    if (reply.status !== 403 || body.field !== 'student' || attempt > 0) return [reply, body];
+    sessionStorage.removeItem(STUDENT_KEY);
+  }
 }
 
 const plural = (n, one, many = `${one}s`) => `${Number(n).toLocaleString('en-US')} ${n === 1 ? one : many}`;
@@ -96,15 +118,12 @@ function showQuestion(question) {
 
 async function answer(value) {
   try {
-    const reply = await fetch(`/api/rooms/${code}/answer`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ student: studentId(), value }),
-    });
-    const body = await reply.json().catch(() => ({}));
+    const [reply, body] = await postAsStudent('answer', { value });
     if (reply.ok) myAnswer = value;
     else $('question-result').textContent = body.error || `Not sent (${reply.status}).`;
-  } catch {
-    $('question-result').textContent = 'Not sent: no connection to the room.';
+  } catch (error) {
+    // fetch fails with a TypeError when there is no connection; a refused join says why.
+    $('question-result').textContent = error instanceof TypeError ? 'Not sent: no connection to the room.' : error.message;
   }
 }
 
@@ -112,14 +131,10 @@ async function send() {
   const button = $('send-requests');
   button.disabled = true;
   try {
-    const answer = await fetch(`/api/rooms/${code}/send`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ student: studentId() }),
-    });
-    const body = await answer.json().catch(() => ({}));
+    const [answer, body] = await postAsStudent('send');
     $('send-result').textContent = answer.ok ? `Sent ${body.sent} requests.` : (body.error || `Not sent (${answer.status}).`);
-  } catch {
-    $('send-result').textContent = 'Not sent: no connection to the room.';
+  } catch (error) {
+    $('send-result').textContent = error instanceof TypeError ? 'Not sent: no connection to the room.' : error.message;
   } finally {
     setTimeout(() => { button.disabled = false; }, 400);
   }

@@ -31,7 +31,7 @@ from server_helpers import Server
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 #: Every page comes from 127.0.0.1, and pages are opened faster than sessions are reaped.
-SERVER_ENV = dict(max_sessions=500, max_sessions_per_client=500, grace=5,
+SERVER_ENV = dict(max_sessions=500, max_sessions_per_client=500, max_rooms_per_client=50, grace=5,
                   control_burst=200, control_rate=100)
 
 #: Wraps EventSource so the tests see every frame (the page keeps only the newest).
