@@ -46,9 +46,10 @@ STUDENTS_REMEMBERED = 2000
 #: Seconds an id may go unused before the room may release it for a new one (its phone joins again).
 STUDENT_IDLE = 600.0
 #: Unknown join codes one address may look up: MISS_BURST, refilled at MISS_RATE a second; once
-#: spent, every room lookup from that address is refused for MISS_LOCKOUT s (a student who mistyped
-#: ten times waits a minute). 31^6 codes and 50 rooms: about 18 million guesses per room found.
-MISS_RATE, MISS_BURST, MISS_LOCKOUT = 10 / 60, 10, 60.0
+#: spent, every room lookup from that address is refused for MISS_LOCKOUT s. Generous enough that a
+#: class of 60 behind one school address can mistype (one student's typos must not lock the class
+#: out); 31^6 codes and 50 rooms at one guess per 2 s: about a year of guessing per room found.
+MISS_RATE, MISS_BURST, MISS_LOCKOUT = 30 / 60, 30, 30.0
 #: Addresses whose misses are remembered (the oldest forgotten first).
 ADDRESSES_REMEMBERED = 10_000
 #: Seconds the class total counts back ("the class sent 412 requests in the last 10 s").

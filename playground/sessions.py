@@ -158,15 +158,16 @@ class Session:
 
     async def settle(self) -> None:
         """Finish the present instant on every side (a budget may have stopped inside it, or one
-        side may be behind the other), one budget at a time, letting every other stream run in
-        between."""
+        side may be behind the other), one budget a frame interval, as the session's own clock
+        would (it is held meanwhile): a control pulls no more work forward than a frame runs."""
         while lagging := self._lagging():
             lead = max(side.engine.now for side in self.sides)
             for side in lagging:
                 side.engine.advance(lead, self.settings.tick_budget)
             self._collect()
             self._check_sandbox()
-            await anyio.sleep(0)
+            if self._lagging():
+                await anyio.sleep(self.replays.interval())
 
     def step(self) -> None:
         """Advance to the next moment something happens (or one frame, if nothing will)."""
