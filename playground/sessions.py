@@ -499,7 +499,7 @@ class Session:
             self.sweep.cancel()
         if what == "start":
             try:
-                self.sweep = sweep.start(self.link())
+                self.sweep = sweep.start(self.link(), client=self.client)  # capped per address
             except ScenarioError as error:
                 raise Invalid(str(error), field="sweep") from None
         return self.describe()
