@@ -19,8 +19,8 @@ import anyio
 
 from . import frames, sweep
 from .compare import SHARED, Comparison
-from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
-from .scenario import FIELDS, Scenario, ScenarioError, shown
+from .errors import Forbidden, Full, Gone, Invalid, NotFound, TooLarge, TooManyRequests
+from .scenario import FIELDS, LinkTooLong, Scenario, ScenarioError, shown
 from .side import Side, SideCursor
 from .governor import Governor
 from .ratelimit import Bucket
@@ -341,6 +341,8 @@ class Session:
                 raise Invalid('"open" goes alone: send the rest after it.', field="open")
             try:
                 comparison = Comparison.from_link(body["open"])
+            except LinkTooLong as error:
+                raise TooLarge(str(error), field="open") from None
             except ScenarioError as error:
                 raise Invalid(str(error), field=error.field or "open") from None
             return {"open": comparison}
