@@ -42,13 +42,19 @@ class Comparison:
         if not isinstance(link, str):
             raise ScenarioError(f"a link must be text; got {shown(link)}.")
         own, b_pairs = split_link(link)
-        a = Scenario.from_link(own)
+        return cls.over(Scenario.from_link(own), _query_pairs("&".join(b_pairs)))
+
+    @classmethod
+    def over(cls, a: Scenario, b_pairs: list[tuple[str, str]]) -> "Comparison":
+        """A beside the B that decoded ``(b.key, value)`` pairs (and A's comparison preset, if any)
+        describe. The page's verdict tries b. keys one at a time over one A, parsing A and each
+        key once (re-parsing all of them for every key made a 100-key link cost tens of ms)."""
         preset_b = PRESETS[a.preset].b if a.preset is not None else {}
         if not b_pairs and not preset_b:
             return cls(a, None, ())
         changes: dict[str, object] = dict(preset_b)  # a comparison preset's B, then the link's b. keys
         given: set[str] = set()
-        for key, raw in _query_pairs("&".join(b_pairs)):
+        for key, raw in b_pairs:
             name = key[len(PREFIX):]
             if name not in FIELDS:
                 raise ScenarioError(f"{key} is not a key B can have: after b. comes a link key "

@@ -71,6 +71,12 @@ class TooLarge(PlaygroundError):
     status = 413
 
 
+class UriTooLong(PlaygroundError):
+    """A query past the link caps (scenario.MAX_LINK_CHARS, MAX_LINK_KEYS), refused before parsing."""
+
+    status = 414
+
+
 class UnsupportedMediaType(PlaygroundError):
     status = 415
 

@@ -55,6 +55,29 @@ _FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9
 _MAX_NUMBER_TEXT = 40
 
 
+#: The most a link may hold, checked before it is parsed. The longest real link, a comparison with
+#: every key set on both sides, is about 1 KB and 55 keys; the rest is room for a control log key
+#: of a few KB. Unbounded, a 47 KB link held the event loop about 1 s and answered 2.4 MB of errors.
+MAX_LINK_CHARS = 8192
+MAX_LINK_KEYS = 100
+#: A lenient parse (the page's verdict) reports this many bad keys and counts the rest.
+ERRORS_SHOWN = 3
+
+
+class LinkTooLong(ScenarioError):
+    """A link past MAX_LINK_CHARS or MAX_LINK_KEYS, refused whole before any of it is parsed."""
+
+
+def check_link_size(link: str | bytes) -> None:
+    """Refuse a link too long to parse, in time linear in its length (one count, no split)."""
+    if len(link) > MAX_LINK_CHARS:
+        raise LinkTooLong(f"the link is {len(link):,} characters long; a link may be at most "
+                          f"{MAX_LINK_CHARS:,}.", "link", None)
+    keys = link.count(b"&" if isinstance(link, bytes) else "&") + 1
+    if keys > MAX_LINK_KEYS:
+        raise LinkTooLong(f"the link has {keys:,} keys; a link may have at most {MAX_LINK_KEYS}.", "link", None)
+
+
 def format_number(value: int | float) -> str:
     """Format a number canonically: integers as ``20``, floats shortest round-trip (``0.15``, ``2``)."""
     if isinstance(value, int):
@@ -504,14 +527,16 @@ def _check_version(raw: object) -> None:
         )
 
 
-def _unknown_key(key: object, raw: object) -> ScenarioError:
+def _unknown_key(key: object, raw: object, list_known: bool = True, suggest: bool = True) -> ScenarioError:
     if isinstance(key, str) and key.startswith("b.") and key[2:] in FIELDS:
         # A comparison link (playground/compare.py): one scenario has no service B.
         return ScenarioError(f"{key} belongs to a comparison of two services (b. keys describe B), and "
                              "this reads one service; open the link in the page, or run it with "
                              "backpressure-playground run 'LINK'.", key, raw)
-    message = f"unknown key {shown(key)}; known keys: {', '.join(_LINK_KEYS)}."
-    if isinstance(key, str):
+    # The list once per answer: a link of many unknown keys repeated it per key (2.4 MB for 6,000).
+    message = f"unknown key {shown(key)}" + (f"; known keys: {', '.join(_LINK_KEYS)}." if list_known else ".")
+    # difflib costs about 0.5 ms a key: only for an error someone reads, and no key is 40 long.
+    if suggest and isinstance(key, str) and len(key) <= 40:
         close = difflib.get_close_matches(key, _LINK_KEYS, n=1)
         if close:
             message += f" Did you mean {close[0]!r}?"
@@ -519,7 +544,8 @@ def _unknown_key(key: object, raw: object) -> ScenarioError:
 
 
 def _query_of(link: str) -> str:
-    """The query part of a link given as a bare query, ``?query`` or a whole URL."""
+    """The query part of a link given as a bare query, ``?query`` or a whole URL (LinkTooLong past the caps)."""
+    check_link_size(link)
     link = link.strip()
     before, mark, after = link.partition("?")
     if mark and not ("=" in before or "&" in before):
@@ -549,6 +575,7 @@ def scenario_from_link_leniently(link: str) -> tuple[Scenario, list[ScenarioErro
     `ScenarioError` naming the key, and the key is left out. A bad ``preset`` is left out too (the
     valid keys apply over the defaults). If the valid keys together break a cross-field rule
     (``arrivals=asap`` with an open producer), the key named by that rule is left out as well.
+    Only the first unknown key's error lists the known keys.
     """
     errors: list[ScenarioError] = []
     if not isinstance(link, str):
@@ -556,6 +583,7 @@ def scenario_from_link_leniently(link: str) -> tuple[Scenario, list[ScenarioErro
     seen: dict[str, str] = {}
     preset: str | None = None
     changes: dict[str, object] = {}
+    listed = False  # the known keys named in an error already
     for key, raw in _query_pairs(_query_of(link)):
         if key in seen:
             errors.append(ScenarioError(
@@ -571,7 +599,10 @@ def scenario_from_link_leniently(link: str) -> tuple[Scenario, list[ScenarioErro
             elif key in FIELDS:
                 changes[key] = FIELDS[key].parse(raw)
             else:
-                raise _unknown_key(key, raw)
+                # Past the errors a page shows, a bad key is only counted: no list, no guess.
+                unknown = _unknown_key(key, raw, list_known=not listed, suggest=len(errors) < ERRORS_SHOWN)
+                listed = True
+                raise unknown
         except ScenarioError as error:
             errors.append(error)
     base = _preset_scenario(preset) if preset is not None else _DEFAULTS

@@ -19,8 +19,8 @@ import anyio
 
 from . import frames, sweep
 from .compare import SHARED, Comparison
-from .errors import Conflict, Forbidden, Full, Gone, Invalid, NotFound, TooManyRequests
-from .scenario import FIELDS, Scenario, ScenarioError, shown
+from .errors import Conflict, Forbidden, Full, Gone, Invalid, NotFound, TooLarge, TooManyRequests
+from .scenario import FIELDS, LinkTooLong, Scenario, ScenarioError, shown
 from .side import Side, SideCursor
 from .governor import Governor
 from .ratelimit import Bucket
@@ -364,6 +364,8 @@ class Session:
                 raise Invalid('"open" goes alone: send the rest after it.', field="open")
             try:
                 comparison = Comparison.from_link(body["open"])
+            except LinkTooLong as error:
+                raise TooLarge(str(error), field="open") from None
             except ScenarioError as error:
                 raise Invalid(str(error), field=error.field or "open") from None
             return {"open": comparison}
@@ -546,7 +548,7 @@ class Session:
             self.sweep.cancel()
         if what == "start":
             try:
-                self.sweep = sweep.start(self.link())
+                self.sweep = sweep.start(self.link(), client=self.client)  # capped per address
             except ScenarioError as error:
                 raise Invalid(str(error), field="sweep") from None
         return self.describe()

@@ -9,8 +9,9 @@ arrivals and the number of points, so its result is cached by those and shared b
 
 Where it runs: points go to a process pool shared by the whole server process (``POOL_WORKERS``
 processes, niced), one sweep at a time (``MAX_WAITING`` more may wait their turn; past that a
-sweep is refused, the handbook's own policy), one point per task so a sweep can report progress
-and be cancelled between points.
+sweep is refused, the handbook's own policy), at most ``MAX_PER_CLIENT`` queued or running per
+client address (so one address cannot fill the queue for everyone), one point per task so a sweep
+can report progress and be cancelled between points.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from . import explain
 from .compare import Comparison
-from .errors import Full
+from .errors import Full, TooManyRequests
 from .scenario import FIELDS, Scenario, ScenarioError, format_number
 from .sim.engine import Engine
 
@@ -57,6 +58,9 @@ POOL_WORKERS = 1
 NICE = 10
 #: Sweeps that may wait for the running one; one more is refused (Full, 503).
 MAX_WAITING = 4
+#: Sweeps one client address may have queued or running at once; one more is refused (429).
+#: A sweep is minutes of the only worker: one address queueing five kept everyone else waiting 14.
+MAX_PER_CLIENT = 1
 #: Finished sweeps kept, by (A link, B link, arrivals, points).
 CACHE_SIZE = 32
 
@@ -187,9 +191,27 @@ def shutdown() -> None:
 # One sweep at a time, per event loop (the server has one; tests make several) --------------
 
 class _Gate:
+    """The queue in front of the pool: ``turn`` is held by the running sweep, ``active`` holds every
+    sweep queued or running."""
+
     def __init__(self) -> None:
         self.turn = asyncio.Semaphore(1)
-        self.waiting = 0
+        self.active: set[Sweep] = set()
+        """Counted in where the task is made and out by its done-callback, which runs even for a task
+        cancelled before its first step (a ``finally`` inside the task would never run then, and the
+        count leaked until every sweep was refused)."""
+
+    def _live(self) -> list["Sweep"]:
+        # A cancelled sweep still in the set is on its way out (it ends at its next step, or after
+        # its point under way): it no longer holds a place in the queue.
+        return [s for s in self.active if not s._cancelled]
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for s in self._live() if s.status == "queued")
+
+    def of_client(self, client: str) -> int:
+        return sum(1 for s in self._live() if s.client == client)
 
 
 _gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -217,7 +239,10 @@ class Sweep:
     Start it with ``start()``; read ``status``, ``progress``, ``result`` and ``error`` any time;
     ``await sweep.wait()`` for its end; ``cancel()`` to stop it between points."""
 
-    def __init__(self, link: str, *, arrivals: int = ARRIVALS, points: int = POINTS) -> None:
+    def __init__(self, link: str, *, arrivals: int = ARRIVALS, points: int = POINTS,
+                 client: str | None = None) -> None:
+        self.client = client
+        """The address that asked (for the per-address cap), or None: not capped (tests, the CLI)."""
         comparison = Comparison.from_link(link)
         self.a = comparison.a
         self.b = comparison.b
@@ -298,19 +323,18 @@ class Sweep:
         return True
 
     async def _run(self, gate: "_Gate") -> None:
-        """Wait for the turn (start() counted this sweep in gate.waiting), then run the points."""
-        try:
-            async with gate.turn:
-                gate.waiting -= 1
-                self.status = "running"
-                # The sweep before this one may have computed the same curve (two tabs, one link).
-                if not self._cancelled and not self._from_cache():
-                    await self._points()
-        finally:
-            if self.status == "queued":  # cancelled while waiting for the turn
-                gate.waiting -= 1
-            if not self.finished:  # cancelled (by cancel() or with the session's task)
-                self.status = "cancelled"
+        """Wait for the turn, then run the points."""
+        async with gate.turn:
+            self.status = "running"
+            # The sweep before this one may have computed the same curve (two tabs, one link).
+            if not self._cancelled and not self._from_cache():
+                await self._points()
+
+    def _ended(self, gate: "_Gate") -> None:
+        """The task's done-callback: however it ended (even cancelled before it ever ran), count it out."""
+        gate.active.discard(self)
+        if not self.finished:  # cancelled (by cancel() or with the session's task)
+            self.status = "cancelled"
 
     async def _points(self) -> None:
         loop = asyncio.get_running_loop()
@@ -371,20 +395,27 @@ class Sweep:
         }
 
 
-def start(link: str, *, arrivals: int = ARRIVALS, points: int = POINTS) -> Sweep:
+def start(link: str, *, arrivals: int = ARRIVALS, points: int = POINTS, client: str | None = None) -> Sweep:
     """Start sweeping ``link`` on the running event loop and return the Sweep at once.
 
     A cached curve comes back done, without running anything. Raises ScenarioError (a sentence)
-    if the link cannot be swept, and Full if MAX_WAITING sweeps already wait for their turn."""
-    sweep = Sweep(link, arrivals=arrivals, points=points)
+    if the link cannot be swept, TooManyRequests if ``client`` already has MAX_PER_CLIENT sweeps
+    queued or running, and Full if MAX_WAITING sweeps already wait for their turn."""
+    sweep = Sweep(link, arrivals=arrivals, points=points, client=client)
     if sweep._from_cache():
         return sweep
     gate = _gate()
+    if client is not None and (mine := gate.of_client(client)) >= MAX_PER_CLIENT:
+        raise TooManyRequests(f"This address already has {mine} sweep{'s' if mine != 1 else ''} queued or "
+                              f"running, the most one address may ({MAX_PER_CLIENT}); wait for it to finish "
+                              "or cancel it.", field="sweep", retry_after=30)
     if gate.waiting >= MAX_WAITING:
         raise Full(f"The server sweeps one curve at a time and {gate.waiting} are waiting for their turn; "
                    "try again in a minute.", retry_after=60)
-    gate.waiting += 1  # counted now, not when the task first runs: starts in one tick all count
+    # Counted in here, with the task, so starts in one loop turn all count; out in the done-callback.
+    gate.active.add(sweep)
     sweep._task = asyncio.get_running_loop().create_task(sweep._run(gate))
+    sweep._task.add_done_callback(lambda _: sweep._ended(gate))
     return sweep
 
 

@@ -6,6 +6,7 @@ froze the server for good, and a governor that latched after many streams.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import statistics
@@ -268,3 +269,74 @@ def test_a_room_flooded_by_a_hundred_addresses_slows_no_one(make_server):
     assert answers.count(200) > 0 and (409 in answers or 422 in answers)
     summary = httpx.get(server.url + room["session"]["control"].replace("/control", "/summary"), timeout=5).json()
     assert summary["in_system"] <= 3000 + 3000 // 10, summary
+
+
+#: A link the sweep can draw (capacity 40 items/s), quick enough per point.
+SWEEPABLE = "v=1&rate=30&workers=2&limit=2&service_time=0.05&queue=5&policy=reject"
+
+
+def _sweep_view(session: dict) -> dict:
+    return httpx.get(session["control_url"].replace("/control", "/sweep"), timeout=5).json()
+
+
+def _start_sweep(session: dict) -> httpx.Response:
+    return httpx.post(session["control_url"], json={"sweep": "start"}, timeout=10,
+                      headers={"Authorization": f"Bearer {session['token']}"})
+
+
+def _create_from(server, address: str, link: str) -> dict:
+    """A session created by ``address`` (a trusted proxy's X-Forwarded-For): a session's address is its creator's."""
+    response = httpx.post(server.url + "/api/sessions", json={"link": link}, timeout=5,
+                          headers={"X-Forwarded-For": address})
+    assert response.status_code == 201, response.text
+    session = response.json()
+    session["control_url"] = server.url + session["control"]
+    return session
+
+
+def test_start_cancel_pairs_do_not_leak_the_sweep_queue(make_server):
+    # Two {"sweep": "start"} at once on one session: the second cancels the first before its task
+    # first runs. Each such sweep used to stay counted as waiting; after 40 pairs every start was
+    # refused with "4 are waiting" while the worker sat idle.
+    server = make_server(control_burst=200)
+    hostile = server.create({"link": SWEEPABLE})
+    headers = {"Authorization": f"Bearer {hostile['token']}"}
+
+    async def pairs():
+        async with httpx.AsyncClient(headers=headers, timeout=10) as client:
+            statuses = []
+            for _ in range(40):
+                answers = await asyncio.gather(*[client.post(hostile["control_url"], json={"sweep": "start"})
+                                                 for _ in range(2)])
+                statuses += [answer.status_code for answer in answers]
+            return statuses
+
+    statuses = asyncio.run(pairs())
+    assert set(statuses) == {200}, statuses
+    server.control(hostile, {"sweep": "cancel"})
+    other = server.create({"link": SWEEPABLE + "&seed=2"})
+    response = _start_sweep(other)
+    assert response.status_code == 200, response.text
+    deadline = time.monotonic() + 60
+    while (view := _sweep_view(other))["done"] < 1:
+        assert time.monotonic() < deadline and view["status"] in ("queued", "running"), view
+        time.sleep(0.2)
+    assert view["status"] == "running"
+    server.control(other, {"sweep": "cancel"})
+
+
+def test_one_address_cannot_hold_the_sweep_queue(make_server):
+    # One address queueing five slow sweeps (about 14 minutes of the only worker) used to leave
+    # everyone else 503 "busy"; now its second sweep is refused and another address's is admitted.
+    server = make_server(forwarded_allow_ips="127.0.0.1")
+    first, second = (_create_from(server, "192.0.2.1", SWEEPABLE + f"&seed={seed}") for seed in (1, 2))
+    theirs = _create_from(server, "198.51.100.7", SWEEPABLE + "&seed=3")
+    assert _start_sweep(first).status_code == 200
+    refused = _start_sweep(second)
+    assert refused.status_code == 429, refused.text
+    assert "the most one address may (1)" in refused.json()["error"] and refused.json()["field"] == "sweep"
+    admitted = _start_sweep(theirs)
+    assert admitted.status_code == 200, admitted.text
+    assert _sweep_view(theirs)["status"] in ("queued", "running")
+    for session in (first, theirs):
+        server.control(session, {"sweep": "cancel"})

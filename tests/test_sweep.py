@@ -8,7 +8,7 @@ import json
 import pytest
 
 from playground import sweep, theory
-from playground.errors import Full
+from playground.errors import Full, TooManyRequests
 from playground.scenario import ScenarioError
 
 #: M/M/4 with an unbounded queue: capacity 4 / 0.05 s = 80 items/s.
@@ -140,6 +140,49 @@ def test_a_queued_sweep_can_be_cancelled_and_a_full_queue_refuses(monkeypatch):
     assert third.status == "done"
 
 
+def test_starts_cancelled_in_the_same_loop_turn_do_not_leak_the_queue():
+    # Two {"sweep": "start"} controls in one turn: the second cancels the first before its task
+    # ever ran. That sweep used to stay counted as waiting; after 4 every start was refused.
+    async def go():
+        for i in range(50):
+            sweep.start(MMC + f"&seed={i + 10}", arrivals=ARRIVALS).cancel()
+        assert sweep._gate().waiting == 0
+        await asyncio.sleep(0)  # the cancelled tasks end in this turn...
+        await asyncio.sleep(0)  # ... and their done-callbacks, which count them out, run in the next
+        assert not sweep._gate().active
+        return await sweep.start(MMC + "&seed=5", arrivals=100, points=2).wait()
+
+    normal = asyncio.run(go())
+    assert normal.status == "done" and normal.done == 2
+
+
+def test_a_sweep_cancelled_before_it_ran_says_so():
+    async def go():
+        one = sweep.start(MMC, arrivals=ARRIVALS)
+        one.cancel()
+        return await one.wait()
+
+    assert asyncio.run(go()).status == "cancelled"
+
+
+def test_one_address_may_have_one_sweep_queued_or_running():
+    async def go():
+        mine = sweep.start(MMC, arrivals=ARRIVALS, client="192.0.2.1")
+        with pytest.raises(TooManyRequests, match=r"the most one address may \(1\)"):
+            sweep.start(MMC + "&seed=2", arrivals=ARRIVALS, client="192.0.2.1")
+        theirs = sweep.start(MMC + "&seed=3", arrivals=ARRIVALS, client="198.51.100.7")
+        assert theirs.status == "queued"
+        mine.cancel()  # a cancelled sweep gives its place back at once, even while its point finishes
+        again = sweep.start(MMC + "&seed=4", arrivals=ARRIVALS, client="192.0.2.1")
+        for one in (theirs, again):
+            one.cancel()
+        for one in (mine, theirs, again):
+            await one.wait()
+        return not sweep._gate().active
+
+    assert asyncio.run(go())
+
+
 @pytest.mark.parametrize("link, words", [
     ("v=1&preset=handbook", "arrivals=asap"),
     ("v=1&producer=closed&arrivals=bursts", "closed producers with arrivals=bursts ignore it"),
@@ -214,7 +257,8 @@ def test_a_session_sweeps_its_scenario_and_serves_the_curve(make_client):
     import time
 
     from tests.test_app import auth, control, create
-    client = make_client()
+    # No page watches this session; a sweep of 40 points can outlast the 30 s grace on a busy machine.
+    client = make_client(grace=300)
     session = create(client, {"link": "v=1&rate=30&workers=2&limit=2&service_time=0.05&queue=5&policy=reject"
                                       "&b.policy=drop-oldest"})
     base = session["control"].replace("/control", "")

@@ -86,10 +86,10 @@ function showNotice(text) {
 }
 
 /** Every bad key of the link in the address bar, named in the (role=alert) notice. */
-function showLinkErrors(errors, query) {
+function showLinkErrors(errors, query, more = 0) {
   const node = $('notice');
   const intro = document.createElement('p');
-  const n = errors.length;
+  const n = errors.length + more;
   intro.textContent = `The link "?${clip(safeDecode(query))}" has ${n === 1 ? 'a problem' : `${n} problems`}; `
     + `${n === 1 ? 'that key was' : 'those keys were'} left out and the rest of the link applies:`;
   const list = document.createElement('ul');
@@ -102,6 +102,11 @@ function showLinkErrors(errors, query) {
       item.append(key, ': ');
     }
     item.append(clip(error.message));
+    list.append(item);
+  }
+  if (more) { // the server reports the first few and counts the rest
+    const item = document.createElement('li');
+    item.textContent = `and ${more} more.`;
     list.append(item);
   }
   const outro = document.createElement('p');
@@ -1427,7 +1432,7 @@ function openingLink(data, typed) {
   if (verdict) {
     if (verdict.errors?.length) {
       app.keepAddress = true; // the typed link stays in the address bar, to be fixed
-      showLinkErrors(verdict.errors, typed);
+      showLinkErrors(verdict.errors, typed, verdict.more_errors);
     }
     showPresetNotice(verdict.link);
     return verdict.link;
