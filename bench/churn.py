@@ -110,7 +110,7 @@ async def churn_round(url: str, sessions: int = 75, rooms: int = 15, watch: floa
     ``at_once`` sessions are being created or watched at a time."""
     limits = httpx.Limits(max_connections=at_once + 10)
     gate = asyncio.Semaphore(at_once)
-    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         async def create(path: str) -> dict:
             response = await client.post(path, json={"link": link})
             assert response.status_code == 201, (path, response.status_code, response.text)
@@ -142,13 +142,13 @@ def wait_reaped(url: str, timeout: float = 60.0) -> float:
     raise RuntimeError(f"not everything was reaped within {timeout:g} s: {health}")
 
 
-def run(server: Served, rounds: int, settle: float = 1.5, **round_args) -> list[float]:
+def run(server: Served, rounds: int, settle: float = 3.0, **round_args) -> list[float]:
     """RSS (MB) at start and after each round, once everything is reaped."""
     readings = [server.rss_mb()]
     for _ in range(rounds):
         asyncio.run(churn_round(server.url, **round_args))
         wait_reaped(server.url)
-        time.sleep(settle)  # a reaper tick or two after the last session ended
+        time.sleep(settle)  # a few reaper ticks after the last session ended
         readings.append(server.rss_mb())
     return readings
 
