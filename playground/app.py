@@ -28,7 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from . import codeview, course, frames, rooms, sweep
+from . import codeview, course, frames, memory, rooms, sweep
 from .codegen import PYTHONS
 from .errors import (BadRequest, ClientGone, Forbidden, Gone, Invalid, NotFound, PlaygroundError, RequestTimeout,
                      TooLarge, Unauthorized, UnsupportedMediaType, UriTooLong)
@@ -681,6 +681,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     _log_beside_uvicorn()
     manager = SessionManager(settings)
+    collector = memory.Collector(manager.clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -691,6 +692,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     manager.governor.govern()
                     manager.reap()
                     app.state.rooms.reap()
+                    collector.after_reaping(manager.ended_total)  # frees what ended sessions held
 
             async def lag_probe():
                 """How late the event loop runs a short sleep: what every request waits."""
@@ -737,6 +739,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={PlaygroundError: handle_error, ScenarioError: handle_error})
     app.state.manager = manager
+    app.state.collector = collector
     app.state.rooms = RoomManager(manager)
     app.state.settings = settings
     app.state.registry = _registry(manager)

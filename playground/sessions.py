@@ -647,6 +647,7 @@ class SessionManager:
         self.streams = 0
         # Counters for /metrics and /healthz.
         self.created = 0
+        self.ended_total = 0  # sessions ended, ever (the reaper's collector reads it)
         self.refused: Counter = Counter()
         self.frames_sent = 0
         self.late_ticks = 0
@@ -740,6 +741,7 @@ class SessionManager:
         if session.sweep is not None:
             session.sweep.cancel()  # nobody will read it
         del self.sessions[session.id]
+        self.ended_total += 1
         self.by_client[session.client] -= 1
         if self.by_client[session.client] <= 0:
             del self.by_client[session.client]
