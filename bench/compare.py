@@ -29,11 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playground import frames  # noqa: E402
-from playground.compare import Comparison  # noqa: E402
-from playground.presets import PRESETS  # noqa: E402
-from playground.sessions import Cursor, Session  # noqa: E402
-from playground.settings import Settings  # noqa: E402
+from playground.web import frames  # noqa: E402
+from playground.model.compare import Comparison  # noqa: E402
+from playground.model.presets import PRESETS  # noqa: E402
+from playground.web.sessions import Cursor, Session  # noqa: E402
+from playground.web.settings import Settings  # noqa: E402
 
 TARGET = 2.0
 

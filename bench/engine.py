@@ -33,24 +33,23 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import importlib
 import importlib.util
 import io
 import math
 import platform
 import pstats
-import importlib
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import simpy
 
-from playground import theory
-from playground.scenario import Scenario
+from playground.model import theory
+from playground.model.scenario import Scenario
 from playground.sim import draws
 from playground.sim.engine import Engine
-
-from pathlib import Path
 
 
 def load_baseline(path: str):
@@ -62,7 +61,7 @@ def load_baseline(path: str):
     package = importlib.util.module_from_spec(spec)
     sys.modules["baseline_playground"] = package
     spec.loader.exec_module(package)
-    scenario = importlib.import_module("baseline_playground.scenario")
+    scenario = importlib.import_module("baseline_playground.model.scenario")
     engine = importlib.import_module("baseline_playground.sim.engine")
     return scenario.Scenario, engine.Engine
 

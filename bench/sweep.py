@@ -18,7 +18,7 @@ import pstats
 import statistics
 import time
 
-from playground import sweep
+from playground.web import sweep
 
 LINKS = [
     "v=1&preset=webhook-ingestion",

@@ -24,12 +24,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from . import codegen, export
-from .compare import Comparison
-from .presets import PRESETS
-from .scenario import Scenario, ScenarioError
-from .sim import trace
-from .sim.engine import Engine, check_hiccup
+from playground.model.compare import Comparison
+from playground.model.presets import PRESETS
+from playground.model.scenario import Scenario, ScenarioError
+from playground.program import codegen
+from playground.sim import trace
+from playground.sim.engine import Engine, check_hiccup
+from playground.web import export
 
 PROG = "backpressure-playground"
 
@@ -249,7 +250,7 @@ SERVER_OPTIONS = [
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
-    from .settings import Settings
+    from playground.web.settings import Settings
 
     for option, field, help in SERVER_OPTIONS:
         default = getattr(Settings, field)
@@ -259,9 +260,9 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .app import create_app
-    from .serving import ListenError, listen, serve
-    from .settings import Settings, SettingsError
+    from playground.web.app import create_app
+    from playground.web.serving import ListenError, listen, serve
+    from playground.web.settings import Settings, SettingsError
 
     try:
         settings = Settings.from_env(**{field: getattr(args, field, None) for _, field, _ in SERVER_OPTIONS})

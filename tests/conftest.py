@@ -6,11 +6,11 @@ import os
 
 import pytest
 from hypothesis import settings
+from server_helpers import Server
 from starlette.testclient import TestClient
 
-from playground.app import create_app
-from playground.settings import Settings
-from server_helpers import Server
+from playground.web.app import create_app
+from playground.web.settings import Settings
 
 # CI explores the same examples on every run (HYPOTHESIS_PROFILE=ci, set by .ci/run), so a
 # landing never depends on luck; run without it locally to explore new ones.

@@ -17,9 +17,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from playground.codegen import generate  # noqa: E402
-from playground.presets import PRESETS  # noqa: E402
-from playground.scenario import Scenario  # noqa: E402
+from playground.model.presets import PRESETS  # noqa: E402
+from playground.model.scenario import Scenario  # noqa: E402
+from playground.program.codegen import generate  # noqa: E402
 from playground.sim import trace  # noqa: E402
 from playground.sim.engine import Engine  # noqa: E402
 

@@ -9,10 +9,10 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-
 from handbook_trace import HANDBOOK_TRACE
+
 from playground.cli import main
-from playground.scenario import FIELDS
+from playground.model.scenario import FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,7 +116,7 @@ def test_trace_until_streams_in_order_and_stops(capsys):
 
 def test_trace_is_the_same_whatever_the_chunks(capsys):
     # A chunked trace equals the events of one uninterrupted run.
-    from playground.scenario import Scenario
+    from playground.model.scenario import Scenario
     from playground.sim import trace
     from playground.sim.engine import Engine
 
@@ -141,7 +141,7 @@ def test_code_handbook_compiles(capsys):
 
 
 def test_presets_lists_every_preset(capsys):
-    from playground.presets import PRESETS
+    from playground.model.presets import PRESETS
 
     status, out, err = run_cli(capsys, "presets")
     assert (status, err) == (0, "")

@@ -36,8 +36,8 @@ import types
 __all__ = ["VirtualClockLoop", "UntilReached", "run", "run_program"]
 
 
-from playground.ideal_clock import UntilReached, VirtualClockLoop  # noqa: E402
-from playground.ideal_clock import run_on_ideal_clock as _run  # noqa: E402
+from playground.program.ideal_clock import UntilReached, VirtualClockLoop  # noqa: E402
+from playground.program.ideal_clock import run_on_ideal_clock as _run  # noqa: E402
 
 
 def run(coro, *, until: float | None = None):

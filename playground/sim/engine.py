@@ -1,6 +1,6 @@
 """The engine: the asyncio program a scenario stands for, run on virtual time.
 
-``Service`` below is the generated program (see ``playground.codegen``) written
+``Service`` below is the generated program (see ``playground.program.codegen``) written
 against ``kernel``, our port of asyncio, instead of asyncio itself: the same
 tasks, the same awaits in the same order, the same random draws. Parity tests
 run both and compare their traces line by line. What the program cannot do —
@@ -15,11 +15,24 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..scenario import Scenario, ScenarioError, shown
+from playground.model.scenario import Scenario, ScenarioError, shown
+
 from . import draws, world
 from . import trace as ev
-from .kernel import (Cancelled, Killed, Loop, Queue, QueueShutDown, Semaphore, ShutdownQueue, Task, TaskGroup,
-                     shield, sleep, timeout)
+from .kernel import (
+    Cancelled,
+    Killed,
+    Loop,
+    Queue,
+    QueueShutDown,
+    Semaphore,
+    ShutdownQueue,
+    Task,
+    TaskGroup,
+    shield,
+    sleep,
+    timeout,
+)
 from .metrics import Metrics
 
 #: Items listed one by one in a snapshot's queue; the rest are summarized.

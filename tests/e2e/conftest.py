@@ -24,7 +24,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from browser_setup import BrowserMissing, launch
 from server_helpers import Server
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-
 from test_page import open_page, set_field, wait_frame
 
 

@@ -8,7 +8,6 @@ import json
 from urllib.parse import parse_qsl, urlsplit
 
 from playwright.sync_api import expect
-
 from test_page import full_frames, open_page, set_field, wait_frame
 
 LINK = "v=1&rate=60&queue=10&workers=2&limit=2&service_time=0.05"

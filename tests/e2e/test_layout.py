@@ -7,7 +7,6 @@ labels stay legible on a phone. Each size leaves a screenshot in ``tests/e2e/art
 from __future__ import annotations
 
 import pytest
-
 from test_page import open_page, wait_frame, wait_js
 
 SIZES = {"1440x900": (1440, 900), "1280x720": (1280, 720), "1024x768": (1024, 768), "390x844": (390, 844)}

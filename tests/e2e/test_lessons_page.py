@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-
-from playground.presets import PRESETS
 from test_page import open_page, wait_frame
+
+from playground.model.presets import PRESETS
 
 
 def test_the_printed_handbook_shows_its_failure_and_the_fix_applies(page, server, artifacts):

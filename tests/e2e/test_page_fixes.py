@@ -14,9 +14,18 @@ import sys
 from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
-
-from test_page import (FIRST_FRAME_WAIT, WAIT, full_frames, last_frame, more_frames, open_page,
-                       status, wait_frame, wait_frames, wait_js)
+from test_page import (
+    FIRST_FRAME_WAIT,
+    WAIT,
+    full_frames,
+    last_frame,
+    more_frames,
+    open_page,
+    status,
+    wait_frame,
+    wait_frames,
+    wait_js,
+)
 
 
 def _responses(page) -> list[tuple[int, str]]:

@@ -5,7 +5,6 @@ the room survives the teacher's reload."""
 from __future__ import annotations
 
 from playwright.sync_api import expect
-
 from test_page import wait_js
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -78,7 +77,7 @@ def test_the_presenter_view_fits_the_projector_with_nothing_cut(new_page, server
     for name, (width, height) in SIZES.items():
         page = new_page(viewport={"width": width, "height": height})
         page.goto(f"{server.url}/present?preset=webhook-ingestion")
-        wait_js(page, "() => document.body.classList.contains('presenting') && window.playground.frames > 10")
+        wait_js(page, "() => document.body.classList.contains('presenting') && window.playground.web.frames > 10")
         page.wait_for_timeout(1200)  # the sizes settle (fitPresenter runs every second)
         scroll = page.evaluate("[document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
         assert scroll == [height, width], (name, scroll)

@@ -4,7 +4,6 @@ workers backing off, and calls abandoned in the downstream, drawn and said."""
 from __future__ import annotations
 
 from playwright.sync_api import expect
-
 from test_page import open_page, wait_frame
 
 # A semaphore of 10, timed-out calls that go on (abandon=continue), retries: a hiccup sends it

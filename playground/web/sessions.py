@@ -1,0 +1,807 @@
+"""Sessions: one sandboxed simulation per browser tab, advanced in real time x speed.
+
+A ``Session`` owns an engine and what a page controls about it (speed,
+pause); each frame it catches the engine up with the wall clock, within a
+work budget, so one heavy scenario falls behind real time instead of starving
+the others. The ``SessionManager`` creates them under caps (reject new work
+when full, the handbook's own policy), finds them, and reaps the ones nobody
+watches.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections import Counter, OrderedDict, deque
+
+import anyio
+
+from playground.model.compare import SHARED, Comparison
+from playground.model.scenario import (
+    FIELDS,
+    LinkTooLong,
+    Scenario,
+    ScenarioError,
+    shown,
+)
+from playground.sim.engine import Engine
+from playground.web import frames, sweep
+from playground.web.errors import (
+    Conflict,
+    Forbidden,
+    Full,
+    Gone,
+    Invalid,
+    NotFound,
+    TooLarge,
+    TooManyRequests,
+)
+from playground.web.governor import Governor
+from playground.web.ratelimit import Bucket
+from playground.web.settings import Settings
+from playground.web.side import Side, SideCursor
+
+ACTIONS = ("pause", "resume", "step", "reset", "burst", "drain", "hiccup")
+#: What a control may do to a comparison: start one (B a copy of A, both from t = 0), fork B from
+#: A's run now, swap A and B, stop comparing.
+COMPARE = ("start", "fork", "swap", "stop")
+#: What a control may do to the session's sweep (the curve).
+SWEEP = ("start", "cancel")
+#: Where a ``set`` goes while comparing.
+TARGETS = ("a", "b", "both")
+#: The longest run (sim seconds) a fork replays: beyond it a fork could take seconds of CPU.
+FORK_HORIZON = 3600
+#: The most work a fork replays, in frames of the session's budget: a replay runs one budget a
+#: frame (like the session it stands in for), so a fork is ready within 5 s at 20 frames a second.
+REPLAY_FRAMES = 100
+#: Replays running at once in the process; past it a fork is told to try again.
+MAX_REPLAYS = 2
+#: Sim seconds a replay advances between two collections (windows are 0.5 s; an engine keeps 8).
+REPLAY_STRIDE = 1.0
+#: Actions that make or move work in the engine: a halted run (the sandbox stopped it) refuses them.
+WORK_ACTIONS = ("step", "burst", "drain", "hiccup")
+SPEED_MIN, SPEED_MAX = 0.1, 20.0
+#: Ended session ids remembered, so their streams answer 410, not 404.
+ENDED_MEMORY = 10_000
+
+
+#: What a finished frame's ``summary`` carries from Engine.summary().
+SUMMARY_KEYS = ("throughput", "latency_mean", "latency_p50", "latency_p95", "latency_p99", "peak_in_system")
+
+
+class Replays:
+    """The process's replays (a fork rebuilding A's run): how many run now, and how often each
+    may take a budget of work (the frame interval, which the governor widens under load)."""
+
+    def __init__(self, interval, most: int = MAX_REPLAYS):
+        self.interval = interval  # () -> seconds between two budgets of a replay
+        self.most = most
+        self.running = 0
+
+
+class Session:
+    """One running simulation, or two on the same load (a comparison), and the page's controls."""
+
+    def __init__(self, session_id: str, token: str, client: str, scenario: Scenario,
+                 settings: Settings, now: float, b: Scenario | None = None, replays: Replays | None = None):
+        self.id = session_id
+        self.token = token  # a separate secret: knowing the id lets you watch, not drive
+        self.client = client
+        self.settings = settings
+        self.created = now
+        self.a = Side.start(scenario)
+        self.b: Side | None = Side.start(b) if b is not None else None  # service B, when comparing
+        self.run = 0  # counts resets; a page clears its charts when it changes
+        self.layout = 0  # counts comparisons started, forked, swapped and stopped: a full frame follows
+        self.speed = 1.0
+        self.paused = False
+        self.wall = now  # the wall time the simulation has caught up to
+        self.throttled = False
+        self.effective_speed = 1.0
+        self.halted: str | None = None  # the sandbox stopped this run, and why
+        self.ended: str | None = None  # the session is over, and why
+        self.streams = 0
+        self.watched = False  # the clock starts when the first stream opens
+        self.controlling = False  # a control is settling the present: hold the clock
+        self.min_gap = 0.5 / settings.frame_rate  # one work budget per frame, not per stream
+        self.idle_since = now  # when the last stream closed
+        self.frame_number = 0
+        self._controls = Bucket(settings.control_rate, settings.control_burst, now)
+        self.sweep: sweep.Sweep | None = None  # the curve of this session's scenario, if asked for
+        self.room = None  # the Room (rooms.py) a class watches this session in, if any
+        self.replays = replays or Replays(lambda: 1 / settings.frame_rate)
+        self.replaying = False  # a fork is rebuilding A's run: other controls wait for it
+
+    @property
+    def engine(self) -> Engine:
+        """Service A's engine (the only one, unless comparing)."""
+        return self.a.engine
+
+    @property
+    def sides(self) -> tuple[Side, ...]:
+        return (self.a,) if self.b is None else (self.a, self.b)
+
+    @property
+    def finished(self) -> bool:
+        return all(side.engine.finished for side in self.sides)
+
+    def link(self) -> str:
+        """The share link of what this session shows: A's, or the comparison's."""
+        if self.b is None:
+            return self.a.engine.scenario.to_link()
+        return Comparison.of(self.a.engine.scenario, self.b.engine.scenario).to_link()
+
+    # Time ----------------------------------------------------------------------------
+
+    def catch_up(self, now: float) -> None:
+        """Advance the simulation to the wall clock, within the work budget.
+
+        The budget is per frame interval of the *session*, however many streams
+        watch it: a call within half an interval of the last one does nothing.
+        A comparison's two engines each get the budget and move to the same sim
+        time; one that falls behind is caught up first next time."""
+        if not self.watched:  # the clock starts when the first stream opens
+            self.wall = now
+            return
+        elapsed = now - self.wall
+        if self.paused or self.halted or self.ended or self.finished or self.controlling:
+            self.wall = now
+            self.throttled = False
+            self.effective_speed = 0.0 if (self.paused or self.halted or self.finished) else self.speed
+            self._collect()
+            return
+        if elapsed < self.min_gap:
+            return
+        self.wall = now
+        sides = self.sides
+        before = min(side.engine.now for side in sides)
+        target = before + elapsed * self.speed
+        reached = True
+        for side in sides:
+            engine = side.engine
+            reached = engine.advance(max(target, engine.now), self.settings.tick_budget) and reached
+        self.throttled = not reached
+        self.effective_speed = (min(side.engine.now for side in sides) - before) / elapsed
+        self._collect()
+        self._check_sandbox()
+
+    def _lagging(self) -> list[Side]:
+        """The sides not yet settled at the latest side's instant."""
+        lead = max(side.engine.now for side in self.sides)
+        return [side for side in self.sides if not side.engine.settled or side.engine.now < lead]
+
+    async def settle(self) -> None:
+        """Finish the present instant on every side (a budget may have stopped inside it, or one
+        side may be behind the other), one budget a frame interval, as the session's own clock
+        would (it is held meanwhile): a control pulls no more work forward than a frame runs."""
+        while lagging := self._lagging():
+            lead = max(side.engine.now for side in self.sides)
+            for side in lagging:
+                side.engine.advance(lead, self.settings.tick_budget)
+            self._collect()
+            self._check_sandbox()
+            if self._lagging():
+                await anyio.sleep(self.replays.interval())
+
+    def step(self) -> None:
+        """Advance to the next moment something happens (or one frame, if nothing will)."""
+        sides = self.sides
+        now = min(side.engine.now for side in sides)
+        upcoming = [t for side in sides if (t := side.engine.next_event_time()) is not None and t > now]
+        target = min(upcoming) if upcoming else now + self.speed / self.settings.frame_rate
+        for side in sides:
+            side.engine.advance(max(target, side.engine.now), self.settings.tick_budget)
+        self._collect()
+        self._check_sandbox()
+
+    def _collect(self) -> None:
+        for side in self.sides:
+            side.collect()
+
+    def _check_sandbox(self) -> None:
+        if self.halted:
+            return
+        limit = self.settings.max_items
+        for name, side in zip("AB", self.sides):
+            engine = side.engine
+            who = f"Service {name} " if self.b is not None else "This run "
+            held = engine.metrics.in_system
+            if held > limit:
+                self.halted = (f"{who}holds {held:,} items, more than the {limit:,} the playground "
+                               "simulates, so it stopped here. Set a memory limit below that to watch "
+                               "the service crash instead, or bound the queue.")
+                return
+            # Calls abandoned in the downstream (abandon=continue) are no longer items the service
+            # holds, yet each is a live task here: they count against the same limit.
+            calls = engine.service.in_flight if engine.restart_at is None else 0
+            if calls > limit:
+                self.halted = (f"{who}has {calls:,} calls running in the downstream, more than the "
+                               f"{limit:,} the playground simulates, so it stopped here. Calls that time "
+                               "out go on (abandon=continue) faster than they end: set abandon=stop, or "
+                               "a longer call timeout.")
+                return
+
+    # Frames -----------------------------------------------------------------------------
+
+    def status(self) -> str:
+        if self.ended:
+            return "ended"
+        if self.halted:
+            return "halted"
+        if self.finished:
+            return "finished"
+        if self.paused:
+            return "paused"
+        return "running"
+
+    def frame(self, cursor: "Cursor", full: bool = False) -> dict:
+        """The frame for one stream: state now, and what it has not seen yet. A comparison's
+        frame carries B under ``"b"``, in the same shape as A's own keys."""
+        self.frame_number += 1
+        engine = self.a.engine
+        if cursor.run != self.run or cursor.layout != self.layout:
+            full = True
+            cursor.run = self.run
+            cursor.layout = self.layout
+            self.a.rewind(cursor.a)
+            if self.b is not None:
+                self.b.rewind(cursor.b)
+        windows, events, skipped = self.a.unseen(cursor.a)
+        frame = {
+            "n": self.frame_number,
+            "run": self.run,
+            "t": round(engine.now, 3),
+            "status": self.status(),
+            "speed": self.speed,
+            "effective_speed": round(self.effective_speed, 2),
+            "throttled": self.throttled,
+            "state": frames.snapshot(engine),
+            "windows": windows,
+            "events": events,
+            "events_skipped": skipped,
+            "theory": self.a.explainer.block(engine),
+        }
+        over = frame["status"] in ("finished", "halted")
+        if over:
+            # The run is over: its exact run-wide figures (the CLI's summary), for the page's
+            # end-of-run panel, rather than the worst of its metrics windows.
+            frame["summary"] = _run_summary(engine)
+        message = self.ended or self.halted
+        if self.b is not None:
+            b = self.b.engine
+            b_windows, b_events, b_skipped = self.b.unseen(cursor.b)
+            frame["b"] = {
+                "t": round(b.now, 3),
+                "state": frames.snapshot(b),
+                "windows": b_windows,
+                "events": b_events,
+                "events_skipped": b_skipped,
+                "theory": self.b.explainer.block(b),
+            }
+            frame["outcomes"] = {"a": self.a.outcomes(self.wall), "b": self.b.outcomes(self.wall)}
+            if over:
+                frame["b"]["summary"] = _run_summary(b)
+            if b.failure:
+                frame["b"]["failure"] = b.failure
+                message = message or (f"Service B failed at {b.now:.3f} s: main() raised {b.failure}. "
+                                      f"{b.metrics.outcomes['completed']} items were handled.")
+        if engine.failure:
+            frame["failure"] = engine.failure
+            who = "Service A" if self.b is not None else "The program"
+            message = message or (f"{who} failed at {engine.now:.3f} s: main() raised {engine.failure}. "
+                                  f"{engine.metrics.outcomes['completed']} items were handled.")
+        if self.throttled and not message:
+            message = (f"This scenario needs more work than one session may do per frame: it runs at "
+                       f"{self.effective_speed:.2f}x instead of {self.speed:g}x.")
+        if message:
+            frame["message"] = message
+        if self.room is not None:
+            frame["room"] = self.room.block(self.wall)
+        if self.sweep is not None:  # progress only: the curve itself is GET .../sweep, once per change
+            frame["sweep"] = {"status": self.sweep.status, "done": self.sweep.done, "total": self.sweep.total}
+        if full:
+            frame["full"] = True
+            frame["link"] = self.link()
+            frame["scenario"] = engine.scenario.to_dict()
+            frame["paused"] = self.paused
+            frame["window_columns"] = frames.WINDOW_COLUMNS
+            frame["window"] = engine.window
+            if self.b is not None:
+                frame["compare"] = self.comparing()
+        return frame
+
+    def comparing(self) -> dict | None:
+        """What a page needs to show a comparison: B's scenario and what differs."""
+        if self.b is None:
+            return None
+        comparison = Comparison.of(self.a.engine.scenario, self.b.engine.scenario)
+        a, b = self.a.engine.scenario.to_dict(), self.b.engine.scenario.to_dict()
+        return {"b_scenario": b, "label": comparison.label(),
+                "differs": [key for key in FIELDS if a[key] != b[key]]}
+
+    # Controls ---------------------------------------------------------------------------
+
+    def check_token(self, token: str | None) -> None:
+        if token is None or not secrets.compare_digest(token.encode("utf-8", "replace"),
+                                                       self.token.encode()):
+            raise Forbidden("that token does not control this session.")
+
+    def take_control_token(self, now: float) -> None:
+        """Rate-limit controls: a token bucket per session."""
+        bucket = self._controls
+        if not bucket.take(now):
+            wait = bucket.wait()
+            raise TooManyRequests(f"too many control requests: at most {bucket.rate:g} a second; "
+                                  f"try again in {wait:.1f} s.", retry_after=max(1, math.ceil(wait)))
+
+    def _target(self, to, changes, compare) -> str:
+        """Where a ``set`` goes, checked: ``"to"`` is "a" (the default), "b" or "both"."""
+        if to is None:
+            to = "a"
+        if to not in TARGETS:
+            raise Invalid(f"to must be one of {', '.join(TARGETS)}; got {shown(to)}.", field="to")
+        comparing = self.b is not None or compare == "start"
+        if compare in ("swap", "stop", "fork"):
+            raise Invalid(f'"set" cannot go with "compare": "{compare}"; send it after.', field="set")
+        if to != "a" and not comparing:
+            raise Invalid(f'to {shown(to)} needs a comparison: there is no service B; start one with '
+                          '"compare": "start" or "fork".', field="to")
+        if comparing and to != "both":
+            for key in changes:
+                if key in SHARED:
+                    raise Invalid(f"{key} is shared by A and B (they are fed the same arrivals), so it "
+                                  f'cannot change for {to.upper()} alone; send it with "to": "both".',
+                                  field=key)
+        return to
+
+    def _sides_for(self, to: str) -> tuple[Side, ...]:
+        return {"a": (self.a,), "b": (self.b,), "both": (self.a, self.b)}[to]
+
+    def validate(self, body) -> dict:
+        """Check a whole control body against the state it will apply to; change
+        nothing. Returns what to do: {"set", "to", "action", "n", "speed", "compare", ...}."""
+        if not isinstance(body, dict) or not body:
+            raise Invalid('a control is a JSON object with any of "set" (with "to"), "action" (with "n"), '
+                          '"speed", "compare".')
+        unknown = set(body) - {"set", "to", "action", "n", "factor", "seconds", "speed", "compare", "sweep", "open"}
+        if unknown:
+            key = sorted(map(str, unknown))[0]
+            raise Invalid(f"unknown control key {shown(key)}; use set (with to), action (with n for burst, "
+                          f"factor and seconds for hiccup), speed, compare or sweep.", field=key)
+        if self.ended:
+            raise Gone(self.ended)
+        if self.replaying:
+            raise Conflict("a fork is replaying A's run (it takes at most a few seconds); send this "
+                           "control when it is done.", retry_after=1)
+        if "open" in body:  # a new scenario (or comparison) in this same session: a lesson's next step
+            if set(body) != {"open"}:
+                raise Invalid('"open" goes alone: send the rest after it.', field="open")
+            try:
+                comparison = Comparison.from_link(body["open"])
+            except LinkTooLong as error:
+                raise TooLarge(str(error), field="open") from None
+            except ScenarioError as error:
+                raise Invalid(str(error), field=error.field or "open") from None
+            return {"open": comparison}
+        if "sweep" in body:
+            if set(body) != {"sweep"}:
+                raise Invalid('"sweep" goes alone: send it in its own control.', field="sweep")
+            if body["sweep"] not in SWEEP:
+                raise Invalid(f"sweep must be one of {', '.join(SWEEP)}; got {shown(body['sweep'])}.", field="sweep")
+            if body["sweep"] == "start":
+                why = sweep.why_no_sweep(self.a.engine.scenario)
+                if why:
+                    raise Invalid(why, field="sweep")
+            return {"sweep": body["sweep"]}
+        speed = body.get("speed")
+        if "speed" in body:
+            try:
+                ok = (not isinstance(speed, bool) and isinstance(speed, (int, float))
+                      and SPEED_MIN <= float(speed) <= SPEED_MAX)
+            except OverflowError:  # an integer too large for a float
+                ok = False
+            if not ok:
+                raise Invalid(f"speed must be a number from {SPEED_MIN:g} to {SPEED_MAX:g}; "
+                              f"got {shown(speed)}.", field="speed")
+        action = body.get("action")
+        if "action" in body and action not in ACTIONS:
+            raise Invalid(f"action must be one of {', '.join(ACTIONS)}; got {shown(action)}.",
+                          field="action")
+        if "n" in body and action != "burst":
+            raise Invalid('"n" goes with "action": "burst".', field="n")
+        for key in ("factor", "seconds"):
+            if key in body and action != "hiccup":
+                raise Invalid(f'"{key}" goes with "action": "hiccup".', field=key)
+        compare = body.get("compare")
+        if "compare" in body:
+            if compare not in COMPARE:
+                raise Invalid(f"compare must be one of {', '.join(COMPARE)}; got {shown(compare)}.",
+                              field="compare")
+            if action is not None:
+                raise Invalid(f'"action" cannot go with "compare"; send one, then the other.', field="action")
+            if compare in ("swap", "stop") and self.b is None:
+                raise Invalid(f'there is no comparison to {compare}: start one with "compare": "start" '
+                              'or "fork".', field="compare")
+            if compare == "fork":
+                self._check_fork()
+        if self.halted and (action in WORK_ACTIONS or compare == "fork"):
+            what = "fork" if compare == "fork" else action
+            raise Conflict(f"this run has halted, so {what} cannot apply: {self.halted} Reset to run "
+                           "it again.", field="compare" if compare == "fork" else "action")
+        if "to" in body and "set" not in body:
+            raise Invalid('"to" goes with "set".', field="to")
+        to = None
+        if "set" in body:
+            changes = body["set"]
+            if not isinstance(changes, dict) or not changes:
+                raise Invalid("set must be an object of parameters to change.", field="set")
+            to = self._target(body.get("to"), changes, compare)
+            # B starts as a copy of A (compare start): then A's scenario is B's to be.
+            for side in (self.a,) if compare == "start" else self._sides_for(to):
+                side.engine.check({"set": changes})
+        # The engine's own checks, against its present state (app.py answers its
+        # ScenarioError with a 422, as for any Invalid). Actions go to every side: A and B
+        # share their arrivals (a burst) and their downstream's weather (a hiccup).
+        for side in self.sides:
+            engine = side.engine
+            if action == "hiccup":
+                engine.check({"action": "hiccup", "factor": body.get("factor"), "seconds": body.get("seconds")})
+            if action == "burst":
+                n = body.get("n", 10)
+                engine.check({"action": "burst", "n": n})
+                self._check_room_for(engine, n)
+        return {"set": body.get("set"), "to": to, "action": action, "n": body.get("n", 10),
+                "factor": body.get("factor"), "seconds": body.get("seconds"), "compare": compare,
+                "speed": float(speed) if speed is not None else None}
+
+    def _check_room_for(self, engine: Engine, n: int) -> None:
+        """A burst is refused before it makes anything when its items would take the service past
+        the items the sandbox simulates (the cap that halts a run)."""
+        limit = self.settings.max_items
+        held = engine.metrics.in_system
+        if held + n > limit:
+            who = f"Service {'A' if engine is self.a.engine else 'B'} " if self.b is not None else "This run "
+            raise Invalid(f"a burst of {n:,} would take what {who.lower().strip()} holds from {held:,} to "
+                          f"{held + n:,} items, more than the {limit:,} the playground simulates; n may be "
+                          f"at most {max(0, limit - held):,} now.", field="n")
+
+    def _check_fork(self) -> None:
+        engine = self.a.engine
+        most = REPLAY_FRAMES * self.settings.tick_budget
+        if engine.work > most:
+            raise Invalid(f"Fork B here replays A's run from its start, and this run has taken "
+                          f"{engine.work:,} steps of engine work so far, more than the {most:,} a fork may "
+                          'replay (5 s of this session\'s budget); use "compare": "start" (both start '
+                          "again) instead.", field="compare")
+        if engine.now > FORK_HORIZON:
+            raise Invalid(f"Fork B here replays A's run from its start, and this run is {engine.now:,.0f} s "
+                          f"of sim time long, more than the {FORK_HORIZON:,} s a fork may replay; use "
+                          '"compare": "start" (both start again) instead.', field="compare")
+        if engine.failure or engine.restart_at is not None:
+            raise Invalid("Fork B here needs a running service A; A is down now. Reset, or fork once it "
+                          "restarts.", field="compare")
+
+    async def control(self, body, clock) -> dict:
+        """Apply a control body: all of it, or (with an error) none of it.
+
+        Controls act on a settled present (what replay reproduces), so first the
+        session catches up and finishes its current instant, yielding to other
+        streams as it goes; then the whole body is checked against that state
+        and applied with no await in between (a fork's replay awaits, and is
+        checked again after it)."""
+        plan = self.validate(body)
+        if plan.get("sweep"):
+            return self._sweep(body["sweep"])
+        if plan.get("open"):
+            comparison = plan["open"]
+            self.a = Side.start(comparison.a)
+            self.b = Side.start(comparison.b) if comparison.b is not None else None
+            self.run += 1
+            self.layout += 1
+            self.halted = None
+            self.wall = clock()
+            return self.describe()
+        self.controlling = True  # streams do not move the run on while it settles
+        try:
+            self.catch_up(clock())
+            was_settled = all(side.engine.settled for side in self.sides)
+            seen = self.a.event_seq
+            await self.settle()
+            plan = self.validate(body)  # against the state it applies to
+            if plan["compare"] == "fork":
+                fork = await self._replay(self.a.engine)
+                plan = self.validate(body)  # the run may have ended meanwhile
+        finally:
+            self.controlling = False
+        compare = plan["compare"]
+        if compare == "start":
+            self.b = Side.start(self.a.engine.scenario)
+            self._reset(clock)
+            self.layout += 1
+        elif compare == "fork":
+            self.b = fork
+            self.layout += 1
+        elif compare == "swap":
+            self.a, self.b = self.b, self.a
+            self.layout += 1
+        elif compare == "stop":
+            self.b = None
+            self.layout += 1
+        if plan["set"] is not None:
+            for side in self._sides_for(plan["to"]):  # after compare: start made B, swap moved them
+                side.engine.apply({"set": plan["set"]})
+            if self.b is not None:
+                self.layout += 1  # what differs between A and B may have changed: a full frame says
+        action = plan["action"]
+        if action == "pause":
+            self.paused = True
+        elif action == "resume":
+            self.paused = False
+        elif action == "step":
+            self.paused = True
+            if was_settled or self.a.event_seq == seen:  # else finishing this instant was the step
+                self.step()
+        elif action == "reset":
+            self._reset(clock)
+        elif action in ("burst", "drain", "hiccup"):
+            control = {"action": action}
+            if action == "burst":
+                control["n"] = plan["n"]
+            elif action == "hiccup":
+                control.update(factor=plan["factor"], seconds=plan["seconds"])
+            for side in self.sides:
+                side.engine.apply(control)
+        if plan["speed"] is not None:
+            self.speed = plan["speed"]
+        self._collect()
+        return self.describe()
+
+    def _sweep(self, what: str) -> dict:
+        """Start (again) or cancel the curve of what this session shows now."""
+        if self.sweep is not None and not self.sweep.finished:
+            self.sweep.cancel()
+        if what == "start":
+            try:
+                self.sweep = sweep.start(self.link(), client=self.client)  # capped per address
+            except ScenarioError as error:
+                raise Invalid(str(error), field="sweep") from None
+        return self.describe()
+
+    def sweep_view(self) -> dict:
+        """The curve so far (GET .../sweep): the sweep's points, where the live run sits on it,
+        and whether it is still the curve of what the session shows (a change since voids it)."""
+        if self.sweep is None:
+            raise NotFound("this session has no sweep; start one with {\"sweep\": \"start\"}.")
+        view = self.sweep.to_json(sweep.live_rate(self.a.engine.scenario))
+        view["current"] = self.sweep.key == sweep.Sweep.key_of(self.link(), self.sweep.arrivals, self.sweep.points)
+        return view
+
+    def _reset(self, clock) -> None:
+        self.a = Side.start(self.a.engine.scenario)
+        if self.b is not None:
+            self.b = Side.start(self.b.engine.scenario)
+        self.run += 1
+        self.halted = None
+        self.wall = clock()
+
+    async def _replay(self, engine: Engine) -> Side:
+        """A new side whose engine is ``engine``'s run so far, rebuilt from its first scenario and
+        its control log, collecting windows as it goes so its charts have the shared past too.
+
+        Replay is engine work like any other: one budget a frame interval (the session's own
+        clock is held meanwhile, so the session costs what it always does), at most one replay
+        per session and ``Replays.most`` in the process."""
+        replays = self.replays
+        if replays.running >= replays.most:
+            raise Full(f"{replays.running} forks are replaying now, the most this server runs at once; "
+                       "try again in a few seconds.", retry_after=2)
+        replays.running += 1
+        self.replaying = True
+        try:
+            side = Side.start(engine.initial)
+            budget = self.settings.tick_budget
+            copy = side.engine
+            left = budget
+            for at, control in [*engine.control_log, (engine.now, None)]:
+                while copy.now < at or not copy.settled:
+                    before = copy.work
+                    copy.advance(min(at, copy.now + REPLAY_STRIDE), left)
+                    side.collect()
+                    left -= copy.work - before
+                    if left <= 0:  # this frame's budget is spent: wait for the next frame
+                        await anyio.sleep(replays.interval())
+                        left = budget
+                    else:
+                        await anyio.sleep(0)
+                if control is not None:
+                    copy.apply(control)
+            side.collect()
+            return side
+        finally:
+            replays.running -= 1
+            self.replaying = False
+
+    def describe(self) -> dict:
+        scenario = self.a.engine.scenario
+        out = {"id": self.id, "scenario": scenario.to_dict(), "link": self.link(),
+               "speed": self.speed, "paused": self.paused, "status": self.status(),
+               "t": round(self.a.engine.now, 3)}
+        if self.b is not None:
+            out["compare"] = self.comparing()
+        return out
+
+
+def _run_summary(engine: Engine) -> dict:
+    """A finished run's exact run-wide figures (the CLI's summary) for the page's end-of-run panel."""
+    summary = engine.summary()
+    return {key: frames._r(summary[key], 6) for key in SUMMARY_KEYS}
+
+
+class Cursor:
+    """What one stream has sent so far: which run and layout, and per side the last window and event."""
+
+    __slots__ = ("run", "layout", "a", "b")
+
+    def __init__(self):
+        self.run = -1
+        self.layout = 0
+        self.a = SideCursor()
+        self.b = SideCursor()
+
+
+class SessionManager:
+    """Every live session of this process, under caps, reaped when unwatched."""
+
+    def __init__(self, settings: Settings, clock=time.monotonic):
+        self.settings = settings
+        self.clock = clock
+        self.sessions: dict[str, Session] = {}
+        self.ended: OrderedDict[str, str] = OrderedDict()  # id -> why it ended
+        self.by_client: Counter = Counter()
+        self.streams = 0
+        # Counters for /metrics and /healthz.
+        self.created = 0
+        self.ended_total = 0  # sessions ended, ever (the reaper's collector reads it)
+        self.refused: Counter = Counter()
+        self.frames_sent = 0
+        self.late_ticks = 0
+        self.send_timeouts = 0  # streams ended because their client stopped reading
+        self.controls: Counter = Counter()
+        self.lateness: deque = deque(maxlen=2000)  # (wall time, seconds late) of recent ticks
+        # Load shedding: when the process is saturated every stream slows down
+        # together (the interval widens) and new sessions are refused, so the
+        # server degrades instead of falling over (see governor.py).
+        self.governor = Governor(1 / settings.frame_rate, clock=clock)
+        self.streams_by_client: Counter = Counter()
+        self.replays = Replays(lambda: self.governor.interval)
+
+    @property
+    def frame_interval(self) -> float:
+        return self.governor.interval
+
+    @property
+    def overloaded(self) -> bool:
+        return self.governor.overloaded
+
+    def open_stream(self, session: Session, client: str, viewer: bool = False) -> None:
+        """Count a new stream in, under the per-session and per-client caps (a room's viewer:
+        under the room's viewer cap instead of the per-session one)."""
+        settings = self.settings
+        if viewer:
+            if session.room.viewers >= settings.max_room_viewers:
+                self.refused["room_viewers"] += 1
+                raise TooManyRequests(f"this room already has {session.room.viewers} viewers, the most a room "
+                                      f"may ({settings.max_room_viewers}).", retry_after=30)
+        elif session.streams - (session.room.viewers if session.room else 0) >= settings.max_streams_per_session:
+            self.refused["streams_per_session"] += 1
+            raise TooManyRequests(
+                f"this session already has {session.streams} open streams, the most one session may "
+                f"({settings.max_streams_per_session}); close a tab that shows it.", retry_after=5)
+        if self.streams_by_client[client] >= settings.max_streams_per_client:
+            self.refused["streams_per_client"] += 1
+            raise TooManyRequests(
+                f"this address already has {self.streams_by_client[client]} open streams, the most "
+                f"one address may ({settings.max_streams_per_client}).", retry_after=10)
+        session.streams += 1
+        if viewer:
+            session.room.viewers += 1
+        self.streams += 1
+        self.streams_by_client[client] += 1
+
+    def close_stream(self, session: Session, client: str, viewer: bool = False) -> None:
+        if viewer:
+            session.room.viewers -= 1
+        session.streams -= 1
+        self.streams -= 1
+        self.streams_by_client[client] -= 1
+        if self.streams_by_client[client] <= 0:
+            del self.streams_by_client[client]
+        if session.streams == 0:
+            session.idle_since = self.clock()
+
+    def create(self, scenario: Scenario, client: str, b: Scenario | None = None) -> Session:
+        settings = self.settings
+        if self.overloaded:
+            self.refused["busy"] += 1
+            raise Full("the playground is busy: its processor is saturated and its frames are already "
+                       "slowed down to keep up; try again shortly.", retry_after=5)
+        if len(self.sessions) >= settings.max_sessions:
+            self.refused["full"] += 1
+            raise Full(f"the playground is full ({settings.max_sessions} sessions); try again shortly.",
+                       retry_after=10)
+        if self.by_client[client] >= settings.max_sessions_per_client:
+            self.refused["per_client"] += 1
+            raise Full(f"this address already runs {settings.max_sessions_per_client} sessions, the "
+                       "most one address may; close one, or try again shortly.", retry_after=10)
+        session = Session(secrets.token_urlsafe(16), secrets.token_urlsafe(24), client, scenario,
+                          settings, self.clock(), b=b, replays=self.replays)
+        self.sessions[session.id] = session
+        self.by_client[client] += 1
+        self.created += 1
+        return session
+
+    def get(self, session_id: str) -> Session:
+        session = self.sessions.get(session_id)
+        if session is not None:
+            return session
+        if session_id in self.ended:
+            raise Gone(self.ended[session_id])
+        raise NotFound("there is no session with that id; start a new one.")
+
+    def end(self, session: Session, why: str) -> None:
+        if session.id not in self.sessions:
+            return
+        session.ended = why
+        if session.sweep is not None:
+            session.sweep.cancel()  # nobody will read it
+        del self.sessions[session.id]
+        self.ended_total += 1
+        self.by_client[session.client] -= 1
+        if self.by_client[session.client] <= 0:
+            del self.by_client[session.client]
+        self.ended[session.id] = why
+        while len(self.ended) > ENDED_MEMORY:
+            self.ended.popitem(last=False)
+
+    def reap(self) -> int:
+        """End sessions nobody has watched for the grace period, or past their lifetime."""
+        now = self.clock()
+        settings = self.settings
+        reaped = 0
+        for session in list(self.sessions.values()):
+            if now - session.created > settings.lifetime:
+                self.end(session, f"this session reached its lifetime of {_duration(settings.lifetime)} "
+                                  "and ended; start a new one to carry on.")
+                reaped += 1
+            elif session.streams == 0 and now - session.idle_since > settings.grace:
+                self.end(session, f"no page watched this session for {settings.grace:g} s, so it ended.")
+                reaped += 1
+        return reaped
+
+    def note_send_timeout(self) -> None:
+        self.send_timeouts += 1
+
+    def note_lateness(self, now: float, late: float) -> None:
+        self.lateness.append((now, late))
+        if late > 0.05:
+            self.late_ticks += 1
+
+    def tick_lateness(self) -> dict:
+        """How late frame ticks ran over the last 10 s: p50, p99 and max, in ms."""
+        now = self.clock()
+        recent = sorted(late for at, late in self.lateness if now - at <= 10)
+        if not recent:
+            return {"p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+        pick = lambda q: recent[min(len(recent) - 1, int(q * len(recent)))]  # noqa: E731
+        return {"p50_ms": round(pick(0.5) * 1000, 1), "p99_ms": round(pick(0.99) * 1000, 1),
+                "max_ms": round(recent[-1] * 1000, 1)}
+
+
+def _duration(seconds: float) -> str:
+    """Seconds for people: '2 hours', '30 minutes', '45 seconds'."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds:g} seconds"
