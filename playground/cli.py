@@ -1,6 +1,7 @@
 """The command line: run a scenario headless, print its trace or its asyncio program.
 
     backpressure-playground [serve] [--host H] [--port P] [limits...]
+    backpressure-playground present [LINK | --lesson NAME] [--no-browser] [--port P] [limits...]
     backpressure-playground run LINK [--until SECONDS] [--json]
     backpressure-playground trace LINK [--until SECONDS]
     backpressure-playground code LINK
@@ -219,6 +220,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", cmd_serve, "start the web server (the default command)")
     add_server_options(serve)
     add_server_options(parser)
+
+    present = command("present", cmd_present,
+                      "start the web server for a class: listen on the network (--host 0.0.0.0 unless "
+                      "given), print the presenter's and the phones' addresses, open the presenter")
+    present.add_argument("link", metavar="LINK", nargs="?", default=None,
+                         help="the scenario to present (default: the lesson below)")
+    present.add_argument("--lesson", metavar="NAME", default=None,
+                         help="present a lesson (default: handbook-in-fifteen-minutes, when no LINK)")
+    present.add_argument("--no-browser", action="store_true", help="print the address, do not open a browser")
+    add_server_options(present)
     return parser
 
 
@@ -259,13 +270,19 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
                             help=f"{help} (default {shown}); env PLAYGROUND_{field.upper()}")
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, host: str | None = None, presenting: str | None = None) -> int:
+    """Serve; ``host`` is the listening address when neither --host nor PLAYGROUND_HOST says one,
+    and ``presenting`` the presenter's path to print (and open) once the server listens."""
+    from playground.web import addresses
     from playground.web.app import create_app
     from playground.web.serving import ListenError, listen, serve
     from playground.web.settings import Settings, SettingsError
 
+    options = {field: getattr(args, field, None) for _, field, _ in SERVER_OPTIONS}
+    if options["host"] is None and "PLAYGROUND_HOST" not in os.environ:
+        options["host"] = host
     try:
-        settings = Settings.from_env(**{field: getattr(args, field, None) for _, field, _ in SERVER_OPTIONS})
+        settings = Settings.from_env(**options)
     except SettingsError as error:
         raise UsageError(str(error)) from None
     try:
@@ -279,14 +296,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # the objects made at start-up out of every collection.
     gc.set_threshold(100_000, 50, 1000)
     gc.freeze()
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
     port = sockets[0].getsockname()[1]  # the one chosen, for --port 0
-    print(f"Backpressure Playground: open http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    here, *network = addresses.openable_urls(settings.host, port)
+    if presenting is None:
+        elsewhere = f"; from another machine: {', '.join(url + '/' for url in network)}" if network else ""
+        print(f"Backpressure Playground: open {here}/{elsewhere} (Ctrl-C stops it)", flush=True)
+    else:
+        print(f"Backpressure Playground: on the projector, open {here}{presenting}", flush=True)
+        if network:
+            print(f"Phones join at {network[0]}/r/CODE (the code and its QR are on the projector)", flush=True)
+        else:
+            print("No phone can reach this server: it listens only on this computer (--host "
+                  f"{settings.host}), or the computer has no network address.", flush=True)
+        if not getattr(args, "no_browser", False):
+            _open_browser_soon(f"{here}{presenting}")
     try:
         serve(app, settings, sockets)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after a clean shutdown
         pass
     return 0
+
+
+def cmd_present(args: argparse.Namespace) -> int:
+    from urllib.parse import quote
+
+    from playground.teach import course
+
+    if args.link is not None and args.lesson is not None:
+        raise UsageError("present takes a LINK or --lesson NAME, not both.")
+    if args.link is not None:
+        link = Comparison.from_link(args.link).to_link()  # refused here with its sentence, not on the page
+        path = f"/present?{link}"
+    else:
+        name = args.lesson or "handbook-in-fifteen-minutes"
+        if course.lesson(name) is None:
+            raise UsageError(f"there is no lesson {name!r}; there is {', '.join(course.lessons())}.")
+        path = f"/present?lesson={quote(name)}"
+    return cmd_serve(args, host="0.0.0.0", presenting=path)
+
+
+def _open_browser_soon(url: str) -> None:
+    """Open ``url`` in the default browser once the server is listening (it is: the sockets are
+    bound before serving starts), from a thread so a slow browser start does not hold it."""
+    import threading
+    import webbrowser
+
+    threading.Timer(0.5, webbrowser.open, args=(url,)).start()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

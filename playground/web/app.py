@@ -45,7 +45,7 @@ from playground.program import codeview
 from playground.program.codegen import PYTHONS
 from playground.teach import course, questions
 from playground.teach.lessons import claims_for
-from playground.web import frames, memory, rooms, sweep
+from playground.web import addresses, frames, memory, rooms, sweep
 from playground.web.errors import (
     BadRequest,
     ClientGone,
@@ -342,8 +342,14 @@ async def create_room(request: Request):
     rooms_.check_capacity(client)  # before the session: a refused room leaves nothing behind
     session = manager.create(comparison.a, client, b=comparison.b)
     room = rooms_.create(session, client)
+    base, room.join_note, others = addresses.join_base(
+        manager.settings.host, request.url.hostname or "127.0.0.1", request.url.port, request.url.scheme,
+        manager.settings.port)
+    room.join_url = f"{base}/r/{room.code}"
+    room.join_others = [f"{url}/r/{room.code}" for url in others]
     return JSONResponse({
-        "code": room.code, "join": f"/r/{room.code}", "present": f"/present/{room.code}",
+        "code": room.code, "join": f"/r/{room.code}", "join_url": room.join_url, "join_note": room.join_note,
+        "join_others": room.join_others, "present": f"/present/{room.code}",
         "qr": f"/api/rooms/{room.code}/qr.svg", "session": session_answer(session),
     }, status_code=201)
 
@@ -463,7 +469,7 @@ async def room_answer(request: Request):
 async def room_qr(request: Request):
     """The join address as a QR code, drawn here as SVG (no outside service)."""
     room = request.app.state.rooms.get(request.path_params["code"], client_address(request))
-    url = str(request.base_url).rstrip("/") + f"/r/{room.code}"
+    url = room.join_url  # the address the presenter shows, so the QR and the text agree
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=8, border=2, xmldecl=False,
                                     title=f"Join code {room.code}: {url}")

@@ -201,6 +201,11 @@ class Room:
         self.full: tuple[int, str] | None = None
         self.question: Question | None = None
         self.step: dict | None = None  # the lesson step the room is on: {lesson, title, index, of, ...}
+        # The address phones open (a network address when the teacher is on this machine), a
+        # sentence when no phone can reach the server, and other addresses it may be reached at.
+        self.join_url = f"/r/{code}"
+        self.join_note: str | None = None
+        self.join_others: list[str] = []
 
     # What the room says ---------------------------------------------------------------------
 
@@ -210,7 +215,8 @@ class Room:
             self.presses.popleft()
         return {"code": self.code, "watching": self.viewers, "allow_send": self.allow_send,
                 "class_sent": sum(n for _, n in self.presses), "class_window": CLASS_WINDOW,
-                "question": None if self.question is None else self.question.block(), "step": self.step}
+                "question": None if self.question is None else self.question.block(), "step": self.step,
+                "join_url": self.join_url, "join_note": self.join_note}
 
     def broadcast(self, tick: int, now: float) -> str:
         """The frame of ``tick`` for every viewer: made and encoded once, whoever asks first."""
