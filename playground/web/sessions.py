@@ -173,16 +173,16 @@ class Session:
 
     async def settle(self) -> None:
         """Finish the present instant on every side (a budget may have stopped inside it, or one
-        side may be behind the other), one budget a frame interval, as the session's own clock
-        would (it is held meanwhile): a control pulls no more work forward than a frame runs."""
+        side may be behind the other), one budget at a time, letting every other stream run in
+        between. (This is work the session's own frames would do next anyway, and its clock is
+        held meanwhile; unlike a replay it repeats nothing.)"""
         while lagging := self._lagging():
             lead = max(side.engine.now for side in self.sides)
             for side in lagging:
                 side.engine.advance(lead, self.settings.tick_budget)
             self._collect()
             self._check_sandbox()
-            if self._lagging():
-                await anyio.sleep(self.replays.interval())
+            await anyio.sleep(0)
 
     def step(self) -> None:
         """Advance to the next moment something happens (or one frame, if nothing will)."""
