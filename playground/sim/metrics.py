@@ -17,6 +17,10 @@ OUTCOMES = ("completed", "rejected", "dropped", "put-timeout", "stale", "timeout
 LATENCY_PARTS = ("put", "queue", "permit", "service")
 #: Completions a window's percentiles are computed from, at most (evenly spaced).
 WINDOW_SAMPLE = 2000
+#: Sim seconds the recent completions are kept for (the "last 10 s" p99 a room shows and asks about).
+RECENT_SPAN = 10.0
+#: Completions kept for that span at most: far above what 10 s at the top arrival rate completes.
+RECENT_CAP = 200_000
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
@@ -185,6 +189,9 @@ class Metrics:
         self.outcomes = dict.fromkeys(OUTCOMES, 0)
         self.latency = Histogram()  # end to end, completed items
         self.latency_sum = 0.0
+        # (when, latency) of the completions of the last RECENT_SPAN s: an exact recent p99.
+        self.recent: deque = deque(maxlen=RECENT_CAP)
+        self._recent_p99: tuple = (None, (None, 0))
         self.sojourn_sum = 0.0  # time in system of every item that left, any outcome
         self.left = 0
         # Time-integral of items in the system (for mean_in_system and Little's law).
@@ -235,6 +242,7 @@ class Metrics:
         latency = now - item.arrived
         self.latency.add(latency)
         self.latency_sum += latency
+        self.recent.append((now, latency))
         self.sojourn_sum += latency
         self._window_latency_sum += latency
         self.outcomes["completed"] += 1
@@ -307,6 +315,18 @@ class Metrics:
         window.memory = self.in_system
         window.memory_peak = max(self._memory_peak, self.in_system)
         return window
+
+    def recent_p99(self, now: float, span: float = RECENT_SPAN) -> tuple[float | None, int]:
+        """The exact p99 (nearest rank, as the run's summary) of the latencies of items completed in
+        the last ``span`` s of sim time (``now - span`` excluded), and how many there were."""
+        recent = self.recent
+        while recent and recent[0][0] <= now - RECENT_SPAN:
+            recent.popleft()
+        key = (now, span, len(recent))
+        if self._recent_p99[0] != key:  # a room's frame and its teacher's ask at the same moment
+            latencies = sorted(latency for when, latency in recent if when > now - span)
+            self._recent_p99 = (key, (percentile(latencies, 0.99), len(latencies)))
+        return self._recent_p99[1]
 
     def totals_now(self):
         """Run-long (latency sum, latency histogram) of completed items, open window included."""

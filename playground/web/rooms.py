@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 import secrets
+import statistics
 import time
 from collections import OrderedDict, deque
 
 from playground.model.scenario import shown
-from playground.teach.questions import QUESTIONS
+from playground.teach.questions import COUNT_SPAN, NOT_COMPLETED, P99_SPAN, QUESTIONS
 from playground.web import frames
 from playground.web.errors import (
     Forbidden,
@@ -64,8 +65,6 @@ ADDRESSES_REMEMBERED = 10_000
 CLASS_WINDOW = 10.0
 
 
-#: Seconds of sim time a p99 comparison reads on each side of the change.
-QUESTION_SPAN = 10.0
 #: Within this factor p99 counts as "same".
 SAME_WITHIN = 0.10
 ANSWER_MAX = 1_000_000
@@ -93,15 +92,23 @@ class Question:
         self.revealed = False
         self.actual: object = None
         self.detail = ""
+        # A comparison's questions are about service A (the one the class's presses feed first).
+        self.about = "service A" if session.b is not None else None
         self.before = self._reading(session)
+        self.end: dict | None = None  # a number question's reading at the end of its span
 
     @staticmethod
     def _reading(session: Session) -> dict:
         engine = session.engine
         totals = engine.totals()
-        lost = sum(totals[key] for key in ("rejected", "dropped", "put_timeouts", "stale", "timeouts",
-                                           "throttled", "lost"))
-        return {"t": engine.now, "lost": lost, "completed": totals["completed"], "p99": _recent_p99(session)}
+        return {"t": engine.now, "totals": {key: totals[key] for key, _ in NOT_COMPLETED + (("completed", ""),)},
+                "p99": key_p99(engine)["p99"]}
+
+    def watch(self, session: Session) -> None:
+        """Take a number question's reading once its span has passed (called every broadcast)."""
+        if self.kind == "number" and self.end is None and not self.revealed:
+            if session.engine.now >= self.before["t"] + COUNT_SPAN or session.finished:
+                self.end = self._reading(session)
 
     def answer(self, student: str, value) -> None:
         if self.revealed:
@@ -118,12 +125,21 @@ class Question:
         self.answers[student] = value
 
     def reveal(self, session: Session) -> None:
-        after = self._reading(session)
+        self.watch(session)
+        after = self.end or self._reading(session)
         seconds = after["t"] - self.before["t"]
+        of = f" of {self.about}" if self.about else ""
         if self.kind == "number":
-            key = "lost" if self.key == "lost-next" else "completed"
-            self.actual = after[key] - self.before[key]
-            self.detail = f"{self.actual:,} {'lost' if key == 'lost' else 'completed'} in {seconds:.0f} s of the run"
+            change = {key: after["totals"][key] - self.before["totals"][key] for key in after["totals"]}
+            span = (f"in the {seconds:.1f} s after the question" if self.end is not None
+                    else f"in the {seconds:.1f} s of the run so far (of the {COUNT_SPAN:g} s asked about)")
+            if self.key == "completed-next":
+                self.actual = change["completed"]
+                self.detail = f"{self.actual:,} completed{of} {span}"
+            else:
+                self.actual = sum(change[key] for key, _ in NOT_COMPLETED)
+                named = ", ".join(f"{change[key]:,} {word}" for key, word in NOT_COMPLETED if change[key])
+                self.detail = f"{self.actual:,} not completed{of} {span}" + (f": {named}" if named else "")
         else:
             p_before, p_after = self.before["p99"], after["p99"]
             if p_before is None or p_after is None:
@@ -131,13 +147,16 @@ class Question:
             else:
                 ratio = p_after / p_before if p_before else float("inf")
                 self.actual = "same" if abs(ratio - 1) <= SAME_WITHIN else ("higher" if ratio > 1 else "lower")
-                self.detail = (f"p99 over the last {QUESTION_SPAN:g} s: {p_before * 1000:,.0f} ms when asked, "
-                               f"{p_after * 1000:,.0f} ms at the reveal")
+                self.detail = (f"p99{of} over the last {P99_SPAN:g} s: {_ms(p_before)} when asked, "
+                               f"{_ms(p_after)} at the reveal")
         self.revealed = True
 
     def block(self) -> dict:
-        out = {"key": self.key, "text": self.text, "kind": self.kind, "choices": list(self.choices),
-               "answered": len(self.answers), "revealed": self.revealed}
+        out = {"key": self.key, "text": self.text + (f" (about {self.about})" if self.about else ""),
+               "kind": self.kind, "choices": list(self.choices), "answered": len(self.answers),
+               "revealed": self.revealed, "about": self.about}
+        if self.kind == "number":
+            out["span"] = {"from": round(self.before["t"], 3), "seconds": COUNT_SPAN, "done": self.end is not None}
         if self.revealed:
             values = list(self.answers.values())
             if self.kind == "choice":
@@ -149,14 +168,19 @@ class Question:
         return out
 
 
-def _recent_p99(session: Session) -> float | None:
-    """The p99 latency of the items completed in the last QUESTION_SPAN s of the run (the session's
-    windows), or None if there were none."""
-    engine = session.engine
-    windows = [row for _, row in session.a.windows if row[0] > engine.now - QUESTION_SPAN]
-    p99 = frames.WINDOW_COLUMNS.index("p99")
-    values = [row[p99] for row in windows if row[p99] is not None]
-    return max(values) if values else None
+def key_p99(engine) -> dict:
+    """The p99 a room shows and asks about: exact (nearest rank, as the run's summary) over the
+    items completed in the last P99_SPAN s of sim time; once the run has finished, the run's own
+    p99 (what ``run --json`` prints), so a finished run keeps its number."""
+    if engine.finished:
+        return {"p99": engine.metrics.latency.quantile(0.99), "span": "whole run",
+                "completed": engine.metrics.outcomes["completed"]}
+    p99, completed = engine.metrics.recent_p99(engine.now, P99_SPAN)
+    return {"p99": p99, "span": f"last {P99_SPAN:g} s", "completed": completed}
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms" if seconds < 1 else f"{seconds:,.2f} s"
 
 
 def _spread(values: list) -> dict:
@@ -165,8 +189,8 @@ def _spread(values: list) -> dict:
     if not values:
         return {"count": 0}
     ordered = sorted(values)
-    at = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"count": len(ordered), "low": ordered[0], "q1": at(0.25), "median": at(0.5), "q3": at(0.75),
+    q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive") if len(ordered) > 1 else ordered * 3
+    return {"count": len(ordered), "low": ordered[0], "q1": q1, "median": statistics.median(ordered), "q3": q3,
             "high": ordered[-1]}
 
 
@@ -216,12 +240,15 @@ class Room:
         return {"code": self.code, "watching": self.viewers, "allow_send": self.allow_send,
                 "class_sent": sum(n for _, n in self.presses), "class_window": CLASS_WINDOW,
                 "question": None if self.question is None else self.question.block(), "step": self.step,
-                "join_url": self.join_url, "join_note": self.join_note}
+                "join_url": self.join_url, "join_note": self.join_note,
+                "p99": {name: key_p99(side.engine) for name, side in zip("ab", self.session.sides)}}
 
     def broadcast(self, tick: int, now: float) -> str:
         """The frame of ``tick`` for every viewer: made and encoded once, whoever asks first."""
         if tick != self.tick:
             self.session.catch_up(now)
+            if self.question is not None:
+                self.question.watch(self.session)
             frame = self.session.frame(self.cursor, full=self.tick < 0)
             frame["room"] = self.block(now)
             frame["tick"] = tick

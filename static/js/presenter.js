@@ -104,7 +104,7 @@ function pickCharts() {
 export function showKeyNumbers(frame) {
   if (!document.body.classList.contains('presenting')) return;
   const last = app.windows[app.windows.length - 1];
-  fillPairs($('key-numbers'), keyNumbers(frame, last ? last[app.windowColumns.indexOf('p99')] : null));
+  fillPairs($('key-numbers'), keyNumbers(frame, frame.room?.p99?.a ?? (last ? last[app.windowColumns.indexOf('p99')] : null)));
 }
 
 export function showRoom(room) {

@@ -49,7 +49,7 @@ let lastWindow = null;
 
 function numbers(frame) {
   if (frame.windows?.length) lastWindow = frame.windows[frame.windows.length - 1];
-  fillPairs($('room-numbers'), keyNumbers(frame, lastWindow ? lastWindow[columns.indexOf('p99')] : null));
+  fillPairs($('room-numbers'), keyNumbers(frame, frame.room?.p99?.a ?? (lastWindow ? lastWindow[columns.indexOf('p99')] : null)));
 }
 
 function onFrame(frame) {

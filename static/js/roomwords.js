@@ -12,11 +12,16 @@ export function lostCount(totals) {
 }
 
 
-/** The key numbers of a frame: [[term, value], ...]; `p99` from the newest metrics window. */
-export function keyNumbers(frame, p99) {
-  const t = frame.state?.totals || {};
-  return [['Completed', count(t.completed || 0)], ['Lost', count(lostCount(t))],
-    ['Queued', String(frame.state?.queue?.n ?? 0)], ['p99', duration(p99)]];
+/** The key numbers of a frame: [[term, value], ...]. `p99` is the room's figure for one service
+ * ({p99, span}: exact over the items completed in the last 10 s, or the whole run once it has
+ * finished), or a bare number (the newest metrics window's) where a frame carries none. "Not
+ * completed" is every way an item can fail (the CLI keeps "lost" for items lost in a crash). */
+export function keyNumbers(frame, p99, state = frame.state) {
+  const t = state?.totals || {};
+  const figure = p99 && typeof p99 === 'object' ? p99 : { p99, span: null };
+  return [['Completed', count(t.completed || 0)], ['Not completed', count(lostCount(t))],
+    ['Queued', String(state?.queue?.n ?? 0)],
+    [figure.span ? `p99 (${figure.span})` : 'p99', duration(figure.p99)]];
 }
 
 /** Fill a <dl> with term/value pairs (each pair in a div), only when they changed. */

@@ -303,16 +303,21 @@ def test_a_prediction_is_answered_anonymously_then_revealed_against_the_run():
         room.question.answer("student-3", "many")
     block = room.block(clock.now)["question"]
     assert block["answered"] == 2 and "guesses" not in block  # nothing shown before the reveal
-    lost_before = room.question.before["lost"]
+    failures = ("rejected", "dropped", "put_timeouts", "stale", "timeouts", "throttled", "lost")
+    lost_before = sum(room.question.before["totals"][k] for k in failures)
+    assert block["span"] == {"from": 12.0, "seconds": 30.0, "done": False}
     for _ in range(20):
         clock.now += 0.5
         room.session.catch_up(clock.now)
-    room.question.reveal(room.session)
+    room.question.reveal(room.session)  # after 10 of the 30 s it asks about: it says how far it got
     block = room.block(clock.now)["question"]
     totals = room.session.engine.totals()
-    lost_now = sum(totals[k] for k in ("rejected", "dropped", "put_timeouts", "stale", "timeouts", "throttled", "lost"))
+    lost_now = sum(totals[k] for k in failures)
     assert block["revealed"] and block["actual"] == lost_now - lost_before > 0
-    assert block["guesses"] == {"count": 2, "low": 10, "q1": 10, "median": 40, "q3": 40, "high": 40}
+    assert "not completed in the 10.0 s of the run so far (of the 30 s asked about): " in block["detail"]
+    assert f"{totals['rejected'] - room.question.before['totals']['rejected']:,} rejected" in block["detail"]
+    # Medians are medians (of 10 and 40: 25), quartiles interpolated.
+    assert block["guesses"] == {"count": 2, "low": 10, "q1": 17.5, "median": 25, "q3": 32.5, "high": 40}
     assert "student" not in json.dumps(block)  # no names, no ids
     with pytest.raises(Exception, match="has been revealed"):
         room.question.answer("student-1", 5)
@@ -339,3 +344,48 @@ def test_a_p99_prediction_compares_the_spans_before_asking_and_before_the_reveal
 def anyio_run(function, *args):
     import anyio
     return anyio.run(function, *args)
+
+
+def test_a_number_question_counts_its_30_s_and_no_more():
+    room, manager, clock = room_of()
+    room.question = rooms.Question("completed-next", room.session)
+    completed_at_ask = room.session.engine.totals()["completed"]
+    for tick in range(100):  # 50 s of the run, watched as the broadcast watches
+        clock.now += 0.5
+        room.broadcast(tick, clock.now)
+        if room.session.engine.now <= 30.0:
+            completed_at_30 = room.session.engine.totals()["completed"]
+    room.question.reveal(room.session)
+    block = room.question.block()
+    assert block["span"]["done"] and block["actual"] == completed_at_30 - completed_at_ask > 0
+    assert block["detail"].startswith(f"{block['actual']:,} completed in the 30.0 s after the question")
+
+
+def test_guesses_far_apart_have_their_median_between_them():
+    question = rooms.Question("lost-next", room_of()[0].session)
+    question.answer("a", 100)
+    question.answer("b", 250_000)
+    question.revealed = True
+    assert question.block()["guesses"]["median"] == 125_050
+
+
+def test_the_key_p99_is_exact_over_the_last_10_s_and_a_finished_run_keeps_the_clis():
+    from playground.sim.metrics import percentile
+    room, manager, clock = room_of("v=1&rate=40&workers=4&limit=4&service_time=0.08")
+    for _ in range(60):
+        clock.now += 0.5
+        room.session.catch_up(clock.now)
+    engine = room.session.engine
+    figure = room.block(clock.now)["p99"]["a"]
+    recent = sorted(latency for when, latency in engine.metrics.recent if when > engine.now - 10)
+    assert figure == {"p99": percentile(recent, 0.99), "span": "last 10 s", "completed": len(recent)}
+    assert len(recent) > 200
+    # The handbook's 0.45 s run, finished: the run's own p99, the one `run --json` prints.
+    finished, _, clock = room_of("v=1&preset=handbook")
+    for _ in range(4):
+        clock.now += 0.5
+        finished.session.catch_up(clock.now)
+    assert finished.session.finished
+    figure = finished.block(clock.now)["p99"]["a"]
+    assert figure == {"p99": finished.session.engine.summary()["latency_p99"], "span": "whole run", "completed": 6}
+    assert figure["p99"] == pytest.approx(0.45)  # the CLI prints 0.44999999999999996 too
