@@ -61,6 +61,8 @@ STUDENT_IDLE = 600.0
 MISS_RATE, MISS_BURST, MISS_LOCKOUT = 30 / 60, 30, 30.0
 #: Addresses whose misses are remembered (the oldest forgotten first).
 ADDRESSES_REMEMBERED = 10_000
+#: Broadcasts a room keeps for viewers that woke late (a second at 20 frames a second).
+RESEND_TICKS = 20
 #: Seconds the class total counts back ("the class sent 412 requests in the last 10 s").
 CLASS_WINDOW = 10.0
 
@@ -222,6 +224,9 @@ class Room:
         self.cursor = Cursor()  # what the broadcast has sent
         self.tick = -1  # the tick the broadcast frame below is for
         self.delta: str | None = None
+        # The last few broadcasts, (tick, data) in order: each delta follows the one before, so a
+        # viewer whose task woke a tick late sends the ones it missed instead of skipping them.
+        self.sent: deque = deque(maxlen=RESEND_TICKS)
         self.full: tuple[int, str] | None = None
         self.question: Question | None = None
         self.step: dict | None = None  # the lesson step the room is on: {lesson, title, index, of, ...}
@@ -245,7 +250,7 @@ class Room:
 
     def broadcast(self, tick: int, now: float) -> str:
         """The frame of ``tick`` for every viewer: made and encoded once, whoever asks first."""
-        if tick != self.tick:
+        if tick > self.tick:  # (a viewer late for an older tick gets the newest: the chain holds)
             self.session.catch_up(now)
             if self.question is not None:
                 self.question.watch(self.session)
@@ -254,7 +259,17 @@ class Room:
             frame["tick"] = tick
             self.delta = frames.encode(frame)
             self.tick = tick
+            self.sent.append((tick, self.delta))
         return self.delta
+
+    def since(self, last: int) -> list[tuple[int, str]] | None:
+        """The broadcasts after tick ``last``, in order, if the ring still holds the one after it
+        (else None: the viewer needs a full frame)."""
+        sent = list(self.sent)
+        for index, (tick, _) in enumerate(sent):
+            if tick > last:
+                return sent[index:] if index > 0 and sent[index - 1][0] == last else None
+        return []
 
     def full_frame(self, tick: int, now: float) -> str:
         """A whole frame (scenario, history) for a viewer joining or catching up: once per tick.

@@ -105,7 +105,19 @@ async def room_events(room, manager: SessionManager, shutdown: anyio.Event):
             return
         now = clock()
         manager.note_lateness(now, max(0.0, now - tick * interval))
-        data = room.full_frame(tick, now) if tick != last + 1 else room.broadcast(tick, now)
+        # The broadcasts since this viewer's last frame (another viewer may have made this tick's
+        # already, or this task woke late and missed some): sent in order, so none is skipped.
+        missed = room.since(last)
+        if missed is None:  # more than the room keeps: a whole frame puts the phone right
+            data = room.full_frame(tick, now)
+        else:
+            for missed_tick, missed_data in missed:
+                manager.frames_sent += 1
+                yield ServerSentEvent(data=missed_data, event="frame", id=str(missed_tick))
+                last = missed_tick
+            if last >= tick:
+                continue
+            data = room.broadcast(tick, now)
         manager.frames_sent += 1
         yield ServerSentEvent(data=data, event="frame", id=str(tick))
         last = tick
