@@ -758,6 +758,7 @@ class Engine:
         self.issued = 0  # item ids handed out
         self.draining = False
         self.finished = False
+        self.ended_at: float | None = None  # sim time of the run's last event, once finished
         self.crashes = 0
         self.failure: str | None = None  # what main() raised, if it did (the printed handbook)
         self.restart_at = None  # while crashed: when the service comes back
@@ -888,6 +889,7 @@ class Engine:
 
     def _finish(self) -> None:
         self.finished = True
+        self.ended_at = self.loop.now  # a frame's clock may pass it; the run's figures stop here
         if self._halt_when_finished:
             self.loop.halt = True  # run() ends with this instant
 
@@ -1079,7 +1081,9 @@ class Engine:
     def summary(self) -> dict:
         """The run so far, as the CLI's ``--json`` prints it."""
         m = self.metrics
-        now = self.loop.now
+        # A finished run's figures are taken at its last event, as `run` stops there, however far
+        # past it a session's clock has moved since.
+        now = self.ended_at if self.finished else self.loop.now
         completed = m.outcomes["completed"]
         latency_sum, latency = m.totals_now()
         summary = self.totals()

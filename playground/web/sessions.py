@@ -67,7 +67,8 @@ ENDED_MEMORY = 10_000
 
 
 #: What a finished frame's ``summary`` carries from Engine.summary().
-SUMMARY_KEYS = ("throughput", "latency_mean", "latency_p50", "latency_p95", "latency_p99", "peak_in_system")
+SUMMARY_KEYS = ("sim_time", "throughput", "latency_mean", "latency_p50", "latency_p95", "latency_p99",
+                "peak_in_system")
 
 
 class Replays:
@@ -284,12 +285,12 @@ class Session:
                 frame["b"]["summary"] = _run_summary(b)
             if b.failure:
                 frame["b"]["failure"] = b.failure
-                message = message or (f"Service B failed at {b.now:.3f} s: main() raised {b.failure}. "
+                message = message or (f"Service B failed at {b.ended_at:.3f} s: main() raised {b.failure}. "
                                       f"{b.metrics.outcomes['completed']} items were handled.")
         if engine.failure:
             frame["failure"] = engine.failure
             who = "Service A" if self.b is not None else "The program"
-            message = message or (f"{who} failed at {engine.now:.3f} s: main() raised {engine.failure}. "
+            message = message or (f"{who} failed at {engine.ended_at:.3f} s: main() raised {engine.failure}. "
                                   f"{engine.metrics.outcomes['completed']} items were handled.")
         if self.throttled and not message:
             message = (f"This scenario needs more work than one session may do per frame: it runs at "

@@ -89,7 +89,8 @@ class Side:
             row[name] = frames._r(value, 6)
         row["peak_in_system"] = metrics.in_system_peak
         row["crashes"] = engine.crashes
-        row["throughput"] = frames._r(totals["completed"] / engine.now if engine.now > 0 else 0.0, 6)
+        now = engine.ended_at if engine.finished else engine.now  # a finished run's own end
+        row["throughput"] = frames._r(totals["completed"] / now if now > 0 else 0.0, 6)
         self._outcomes = (wall, state, row)
         return row
 

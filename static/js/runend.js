@@ -69,7 +69,9 @@ function showSummary(frame) {
     return;
   }
   const totals = frame.state?.totals || {};
-  const t = frame.t;
+  // The run's own end (its last event, as the CLI reports it), not the frame's clock, which
+  // may have moved past it.
+  const t = frame.summary?.sim_time ?? frame.t;
   // Exact run-wide percentiles if the frame carries the engine's summary (frames.py may add it);
   // otherwise the worst closed metrics window's.
   const exact = frame.summary && 'latency_p50' in frame.summary;
@@ -86,7 +88,8 @@ function showSummary(frame) {
     ['Call timeouts', totals.timeouts],
     ['Lost in crashes', totals.lost],
     ['Still in the system', totals.in_system],
-    ['Throughput', t > 0 ? `${fmt(totals.completed / t, 2)} items/s` : '—'],
+    ['Throughput', frame.summary?.throughput !== undefined ? `${fmt(frame.summary.throughput, 2)} items/s`
+      : (t > 0 ? `${fmt(totals.completed / t, 2)} items/s` : '—')],
     ['Latency p50 / p95 / p99', latency.p50 === null || latency.p50 === undefined
       ? `not measured: the run ended before its first ${app.windowSeconds ? `${fmt(app.windowSeconds)}-s ` : ''}metrics window closed`
       : `${ms(latency.p50)} / ${ms(latency.p95)} / ${ms(latency.p99)}${exact ? '' : ' (worst window)'}`],
