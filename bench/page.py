@@ -152,13 +152,13 @@ def draw_run(browser, url: str, seconds: float, speed: str | None, viewport: dic
         } catch (e) { /* no longtask support */ }
       }""")
     started = time.monotonic()
-    frames_before = page.evaluate("window.playground.web.frames")
+    frames_before = page.evaluate("window.playground.frames")
     page.wait_for_timeout(seconds * 1000)
     elapsed = time.monotonic() - started
     times = page.evaluate("window.playground.drawTimes.slice()")
     raf = page.evaluate("window.__raf.slice(1)")
     long_tasks = page.evaluate("window.__long.slice()")
-    frames = page.evaluate("window.playground.web.frames") - frames_before
+    frames = page.evaluate("window.playground.frames") - frames_before
     last = page.evaluate("window.playground.lastFrame")
     page.goto("about:blank")
     context.close()

@@ -61,13 +61,13 @@ def open_page(page, server, query: str = "", frames: int = 1):
 
 def wait_frames(page, count: int, timeout: int = WAIT) -> None:
     wait_js(page,
-        "n => window.playground && window.playground.web.frames >= n && window.playground.lastFrame",
+        "n => window.playground && window.playground.frames >= n && window.playground.lastFrame",
         arg=count, timeout=timeout, what=f"{count} frames")
 
 
 def more_frames(page, extra: int, timeout: int = WAIT) -> None:
     """Wait for ``extra`` more frames than the page has now."""
-    wait_frames(page, page.evaluate("window.playground.web.frames") + extra, timeout)
+    wait_frames(page, page.evaluate("window.playground.frames") + extra, timeout)
 
 
 def last_frame(page) -> dict:
@@ -218,11 +218,11 @@ def test_status_shows_only_the_contracts_states(page, server):
 
 def test_frames_arrive_and_the_pipeline_canvas_changes(page, server):
     open_page(page, server, frames=2)
-    first_count = page.evaluate("window.playground.web.frames")
+    first_count = page.evaluate("window.playground.frames")
     first_t = last_frame(page)["t"]
     image = page.evaluate("document.getElementById('pipeline').toDataURL()")
     more_frames(page, 10)
-    assert page.evaluate("window.playground.web.frames") >= first_count + 10
+    assert page.evaluate("window.playground.frames") >= first_count + 10
     assert last_frame(page)["t"] > first_t
     wait_js(page, "before => document.getElementById('pipeline').toDataURL() !== before",
                            arg=image, timeout=WAIT)
@@ -444,23 +444,23 @@ def test_the_page_survives_a_server_restart(new_page, restartable_server, watche
     first.stop()
     second = restartable_server(port)
     assert second.port == port
-    before = page.evaluate("window.playground.web.frames")
+    before = page.evaluate("window.playground.frames")
     # Either the page reconnects by itself (a new session, frames flow), or it says the
     # session ended and offers a new one.
     wait_js(page,
         """before => {
              const s = document.getElementById('status');
              const f = window.playground.lastFrame;
-             const flowing = window.playground.web.frames > before + 5 && f && f.status === 'running';
+             const flowing = window.playground.frames > before + 5 && f && f.status === 'running';
              return flowing || (s && s.dataset.state === 'ended');
            }""", arg=before, timeout=20_000)
     print(f"\nafter the restart the page showed: {states_seen(page)}")
     if page.locator("#status").get_attribute("data-state") == "ended":
         restart = page.locator("#restart-session")
         expect(restart).to_be_visible()
-        before = page.evaluate("window.playground.web.frames")
+        before = page.evaluate("window.playground.frames")
         restart.click()
-        wait_js(page, "before => window.playground.web.frames > before + 5", arg=before,
+        wait_js(page, "before => window.playground.frames > before + 5", arg=before,
                                timeout=WAIT)
     expect(status(page)).to_have_attribute("data-state", "live")
     assert second.healthz()["sessions"] >= 1

@@ -130,7 +130,7 @@ def test_the_page_recreates_its_session_after_the_server_is_killed(new_page, res
     wait_js(page, "() => /attempt ([4-9]|\\d\\d), next try in/.test("
                   "document.getElementById('status-text').textContent)",
             timeout=10_000, what="the third attempt to have failed")
-    frames_while_down = page.evaluate("window.playground.web.frames")
+    frames_while_down = page.evaluate("window.playground.frames")
 
     second = restartable_server(port)
     up_at = time.monotonic()
@@ -138,7 +138,7 @@ def test_the_page_recreates_its_session_after_the_server_is_killed(new_page, res
         """([old, before]) => {
              const url = window.__sources[window.__sources.length - 1];
              const f = window.playground.lastFrame;
-             return !url.includes('/' + old + '/') && window.playground.web.frames >= before + 5
+             return !url.includes('/' + old + '/') && window.playground.frames >= before + 5
                && f && f.status === 'running';
            }""", arg=[old, frames_while_down], timeout=RECOVERY_WAIT,
         what="frames from a new session")
@@ -190,14 +190,14 @@ def test_live_changes_pause_and_changes_made_while_away_are_kept(new_page, resta
     # A change made while the server is away is kept and sent once a session is back.
     set_field(page, "workers", 2)
     expect(page.locator("#error-workers")).to_have_text("")
-    frames_while_down = page.evaluate("window.playground.web.frames")
+    frames_while_down = page.evaluate("window.playground.frames")
 
     second = restartable_server(port)
     wait_js(page,
         """([old, before]) => {
              const url = window.__sources[window.__sources.length - 1];
              const f = window.playground.lastFrame;
-             return !url.includes('/' + old + '/') && window.playground.web.frames >= before + 3
+             return !url.includes('/' + old + '/') && window.playground.frames >= before + 3
                && f && f.status === 'paused';
            }""", arg=[old, frames_while_down], timeout=RECOVERY_WAIT,
         what="a new session, paused as the page was")
@@ -218,7 +218,7 @@ def test_live_changes_pause_and_changes_made_while_away_are_kept(new_page, resta
 def test_long_links_are_shortened_in_messages(page, server, watcher):
     value = "9" * 3000
     page.goto(f"{server.url}/?queue={value}")
-    wait_js(page, "() => window.playground && window.playground.web.frames >= 1",
+    wait_js(page, "() => window.playground && window.playground.frames >= 1",
             timeout=FIRST_FRAME_WAIT, what="a first frame")
     notice = page.locator("#notice")
     expect(notice).to_be_visible()
@@ -271,16 +271,16 @@ def test_a_hidden_tab_waits_to_reconnect_until_it_is_shown(new_page, restartable
     expect(status(page)).to_have_attribute("data-state", "reconnecting", timeout=5_000)
     expect(page.locator("#status-text")).to_contain_text("when this tab is shown again")
     restartable_server(port)
-    sources, frames = page.evaluate("[window.__sources.length, window.playground.web.frames]")
+    sources, frames = page.evaluate("[window.__sources.length, window.playground.frames]")
     # A negative check needs a little time: the server is back, yet a hidden tab makes no attempt.
     page.wait_for_timeout(1_500)
-    assert page.evaluate("[window.__sources.length, window.playground.web.frames]") == [sources, frames]
+    assert page.evaluate("[window.__sources.length, window.playground.frames]") == [sources, frames]
     expect(page.locator("#status-text")).to_contain_text("when this tab is shown again")
     page.evaluate(SET_HIDDEN, False)
     wait_js(page,
         """([old, before]) => {
              const url = window.__sources[window.__sources.length - 1];
-             return !url.includes('/' + old + '/') && window.playground.web.frames >= before + 3;
+             return !url.includes('/' + old + '/') && window.playground.frames >= before + 3;
            }""", arg=[old, frames], timeout=RECOVERY_WAIT, what="frames once the tab is shown")
     expect(status(page)).to_have_attribute("data-state", "live")
 
@@ -297,7 +297,7 @@ def test_a_full_server_is_retried_after_its_retry_after(new_page, server_with):
     expect(two.locator("#status-text")).to_have_text(
         re.compile(r"^The server is full: .* Retrying… \(attempt 2, next try in (5|10|9|4) s\)$"))
     one.goto("about:blank")  # pagehide: that page closes its session, so there is room
-    wait_js(two, "() => window.playground && window.playground.web.frames >= 3 && window.playground.lastFrame",
+    wait_js(two, "() => window.playground && window.playground.frames >= 3 && window.playground.lastFrame",
             timeout=20_000, what="frames once there is room")
     log = two.evaluate("window.__statusLog")
     full_at, said = next((at, text) for at, text in log if text.startswith("The server is full"))

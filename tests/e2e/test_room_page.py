@@ -77,7 +77,7 @@ def test_the_presenter_view_fits_the_projector_with_nothing_cut(new_page, server
     for name, (width, height) in SIZES.items():
         page = new_page(viewport={"width": width, "height": height})
         page.goto(f"{server.url}/present?preset=webhook-ingestion")
-        wait_js(page, "() => document.body.classList.contains('presenting') && window.playground.web.frames > 10")
+        wait_js(page, "() => document.body.classList.contains('presenting') && window.playground.frames > 10")
         page.wait_for_timeout(1200)  # the sizes settle (fitPresenter runs every second)
         scroll = page.evaluate("[document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
         assert scroll == [height, width], (name, scroll)
