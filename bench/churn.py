@@ -169,7 +169,7 @@ def main() -> None:
     targets = [("this", ROOT)] + ([("baseline", args.baseline.resolve())] if args.baseline else [])
     columns = {}
     for name, checkout in targets:
-        server = Served(checkout, grace=GRACE, max_rooms=max(50, args.rooms))
+        server = Served(checkout, grace=GRACE, max_rooms=max(50, args.rooms), max_rooms_per_client=max(50, args.rooms))
         try:
             started = time.monotonic()
             columns[name] = run(server, args.rounds, sessions=args.sessions, rooms=args.rooms, watch=args.watch)

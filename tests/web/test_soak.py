@@ -30,7 +30,7 @@ SLACK = 0.10
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RSS from /proc")
 def test_rss_after_churn_rounds_is_flat_and_everything_is_reaped():
     checkout = Path(os.environ.get("SOAK_CHECKOUT", ROOT))
-    server = churn.Served(checkout, grace=churn.GRACE)
+    server = churn.Served(checkout, grace=churn.GRACE, max_rooms_per_client=50)
     try:
         readings = []
         for _ in range(ROUNDS):
