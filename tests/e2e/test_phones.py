@@ -154,10 +154,9 @@ def test_a_phone_keeps_drawing_after_the_teacher_opens_another_link(server, phon
         assert phone.ink() >= INKED
         runs = set()
         for link in ("v=1&preset=semaphore-vs-none", "v=1&preset=webhook-ingestion", "v=1&workers=256&limit=0"):
+            run = phone.page.evaluate("window.playground.lastFrame.run")
             teacher.control({"open": link})
-            wait_js(phone.page, "run => window.playground.lastFrame && window.playground.lastFrame.run !== run"
-                                " && window.playground.frames > 0", arg=phone.page.evaluate(
-                                    "window.playground.lastFrame.run"))
+            wait_js(phone.page, "run => window.playground.lastFrame.run !== run", arg=run)
             frames = phone.page.evaluate("window.playground.frames")
             wait_js(phone.page, "n => window.playground.frames >= n", arg=frames + 6)
             phone.page.wait_for_timeout(200)
@@ -169,9 +168,6 @@ def test_a_phone_keeps_drawing_after_the_teacher_opens_another_link(server, phon
         assert not phone.errors, phone.errors
     finally:
         teacher.end()
-
-
-NUMBERS = "#room-numbers-a div, #room-numbers-b div, #room-numbers-a dt, #room-numbers-a dd"
 
 
 @pytest.mark.parametrize("options", [PHONE, SMALL_PHONE], ids=["390x844", "360x640"])
@@ -202,12 +198,13 @@ def test_nothing_overlaps_on_a_phone_and_no_canvas_text_is_small(server, browser
                     found = one.page.evaluate("""(id) => {
                         const c = document.getElementById(id);
                         if (!c || c.offsetParent === null) return null;
-                        return {min: Number(c.dataset.minFontPx), texts: c.__texts || null};
+                        return {min: Number(c.dataset.minFontPx)};
                     }""", canvas)
                     if found is None:
                         continue
                     assert found["min"] >= 11, f"{link} {canvas}: a text of {found['min']} px"
-                overlaps = one.page.evaluate("() => (window.playground.textOverlaps || (() => []))()")
+                overlaps = one.page.evaluate("""() => [window.playground.pipeline, window.playground.pipelineB]
+                    .filter(p => p && p.canvas.offsetParent).flatMap(p => p.textOverlaps())""")
                 assert not overlaps, f"{link}: canvas texts overlap: {overlaps}"
                 name = options["viewport"]["width"]
                 if "semaphore-vs-none" in link:
