@@ -62,6 +62,9 @@ function mix(a, b, t) {
 
 /** Fit n cells into a w x h box: returns [cols, rows, cell]. */
 function fitGrid(n, w, h, maxCell) {
+  // A box squeezed to nothing (many workers, a short canvas) fits cells of size 0, never < 0.
+  w = w > 0 ? w : 0;
+  h = h > 0 ? h : 0;
   if (n <= 0) return [1, 1, Math.min(maxCell, w, h)];
   let best = [n, 1, 0];
   for (let cols = 1; cols <= n; cols++) {
@@ -211,6 +214,21 @@ export class Pipeline {
   }
 
   // ---------------------------------------------------------------- frames
+  /** Forget every frame, token and particle (after a failed draw: start again from a full frame). */
+  reset() {
+    this.tokens.forEach((tk) => this.tokenPool.push(tk));
+    this.tokens.clear();
+    for (const p of this.particles) p.alive = false;
+    this.frame = this.prev = null;
+    this.smooth = { queue: 0, memory: 0, inflight: 0, blocked: 0, load: 0 };
+    this.snapNext = true;
+    this.flashUntil = 0;
+    this.lostAlive = 0;
+    this.L = null;
+    this.dirty = true;
+    this.resize();
+  }
+
   setFrame(frame) {
     if (!frame || !frame.state) return;
     if (frame.scenario) this.scenario = frame.scenario;
@@ -302,6 +320,8 @@ export class Pipeline {
     L.fBold = `600 ${Math.round(t)}px ${this.font}`;
     L.fBig = `700 ${Math.round(t * 1.6)}px ${this.font}`;
     L.fHuge = `800 ${Math.round(t * 2.2)}px ${this.font}`;
+    // One line of body text, with a little air (the body font is the largest of the labels).
+    L.lineH = Math.max(u * 1.1, Math.round(t) * 1.2);
     L.mem = { x: pad, y: H - memH - pad * 0.5, w: W - 2 * pad, h: memH };
     const top = pad + u * 0.4;
     // A lane of its own for items that leave badly (rejected, dropped, timed out, lost), between
@@ -434,14 +454,50 @@ export class Pipeline {
   // ---------------------------------------------------------------- drawing helpers
   roundRect(x, y, w, h, r) {
     const ctx = this.ctx;
-    r = Math.min(r, w / 2, h / 2);
     ctx.beginPath();
+    // Nothing to draw for an empty or inverted box (arcTo throws on a negative radius).
+    if (!(w > 0 && h > 0) || !Number.isFinite(x + y + w + h)) return;
+    r = Math.max(0, Math.min(r > 0 ? r : 0, w / 2, h / 2));
     ctx.moveTo(x + r, y);
     ctx.arcTo(x + w, y, x + w, y + h, r);
     ctx.arcTo(x + w, y + h, x, y + h, r);
     ctx.arcTo(x, y + h, x, y, r);
     ctx.arcTo(x, y, x + w, y, r);
     ctx.closePath();
+  }
+
+  /** fillText, and remember where the text went and the size it was drawn at (css px): the
+   * font's size, less if maxW squeezed it. `kind`: "" (a label), "moving" or "overlay". */
+  say(text, x, y, maxW, kind = "") {
+    const ctx = this.ctx;
+    if (!text) return;
+    if (maxW !== undefined && maxW > 0) ctx.fillText(text, x, y, maxW);
+    else ctx.fillText(text, x, y);
+    const list = this.saidTexts;
+    if (!list || list.length >= 96) return;
+    const px = parseFloat(/(\d+(?:\.\d+)?)px/.exec(ctx.font)?.[1] || "12");
+    const natural = ctx.measureText(text).width;
+    const w = maxW > 0 ? Math.min(natural, maxW) : natural;
+    const size = natural > w + 0.01 ? px * (w / natural) : px;
+    const left = ctx.textAlign === "center" ? x - w / 2 : ctx.textAlign === "right" ? x - w : x;
+    const top = ctx.textBaseline === "bottom" || ctx.textBaseline === "alphabetic" ? y - px
+      : ctx.textBaseline === "middle" ? y - px / 2 : y;
+    list.push({ text, x: left, y: top, w, h: px, size, kind });
+  }
+
+  /** Pairs of the last draw's labels whose boxes overlap (for tests): [[a, b], ...]. */
+  textOverlaps() {
+    const list = (this.saidTexts || []).filter((t) => !t.kind);
+    const out = [];
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const a = list[i], b = list[j];
+        const dx = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+        const dy = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+        if (dx > 1 && dy > 1) out.push([a.text, b.text]);
+      }
+    }
+    return out;
   }
 
   header(r, label) {
@@ -451,7 +507,7 @@ export class Pipeline {
     ctx.fillStyle = this.colors.muted;
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    ctx.fillText(label, r.hx, r.hy, r.w);
+    this.say(label, r.hx, r.hy, r.w);
   }
 
   /** Remember a text drawn at (x, y) with the current font and alignment (for lastLayout). */
@@ -501,11 +557,12 @@ export class Pipeline {
       ctx.fillStyle = this.colors.muted;
       ctx.textAlign = "center";
       ctx.textBaseline = "middle";
-      ctx.fillText("waiting for the first frame…", L.W / 2, L.H / 2, L.W);
+      this.say("waiting for the first frame…", L.W / 2, L.H / 2, L.W);
       return;
     }
     const s = f.state;
     this.gen++;
+    this.saidTexts = [];
     const sm = this.smooth;
     // A crash (or a new run) snaps every level to the frame's value: the service lost everything
     // at once, and the bars must not ease down while the text already says 0.
@@ -537,6 +594,11 @@ export class Pipeline {
     if (animating) this.drawParticles(L, now, dt);
     this.drawTopRight(L);
     if (s.down_until != null || now < this.flashUntil) this.drawCrash(L, s, now, animating);
+    // The smallest text this draw put on the canvas, in css px (a squeezed one counts as drawn).
+    let smallest = Infinity;
+    for (const t of this.saidTexts) if (t.size < smallest) smallest = t.size;
+    const min = Number.isFinite(smallest) ? smallest.toFixed(1) : "";
+    if (this.canvas.dataset.minFontPx !== min) this.canvas.dataset.minFontPx = min;
   }
 
   drawArrows(L) {
@@ -592,7 +654,7 @@ export class Pipeline {
           ctx.textAlign = "center";
           ctx.textBaseline = "bottom";
           ctx.fillStyle = blocked ? C.bad : C.muted;
-          ctx.fillText(blocked ? "waiting " + fmtS(p[2]) : "pausing", cx, cy + bh / 2 - u * 0.1, bw * 0.92);
+          this.say(blocked ? "waiting " + fmtS(p[2]) : "pausing", cx, cy + bh / 2 - u * 0.1, bw * 0.92);
         }
       }
       const blockedN = s.blocked.n;
@@ -601,24 +663,26 @@ export class Pipeline {
       ctx.textBaseline = "bottom";
       ctx.fillStyle = blockedN ? C.bad : C.muted;
       const msg = n > shown ? `+${n - shown} more · ${blockedN} blocked` : blockedN ? `${blockedN} blocked` : T.arrivals;
-      ctx.fillText(msg, r.x + r.w / 2, r.y + r.h, this.MW);
+      this.say(msg, r.x + r.w / 2, r.y + r.h, this.MW);
       return;
     }
-    // Open arrivals: a source and a pile of blocked putters.
+    // Open arrivals: a source and a pile of blocked putters. A short box (a phone's row) has no
+    // room for the pile: the rate and who waits share one line each, never drawn over each other.
     const cx = r.x + r.w / 2;
+    const bn = s.blocked.n;
+    const line = L.lineH;
+    const pileH = Math.max(0, r.h - line * 3.2);
     ctx.font = L.fBody;
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     ctx.fillStyle = C.fg;
-    ctx.fillText(T.arrivals, cx, r.y, this.MW);
+    this.say(T.arrivals, cx, r.y, this.MW);
     this.recordText("arrivals", T.arrivals, cx, r.y, this.MW);
-    const bn = s.blocked.n;
-    if (bn > 0) {
+    if (bn > 0 && pileH >= u * 1.2) {
       const items = s.blocked.items;
-      const pileH = r.h - u * 4.2;
       const shown = Math.min(items.length, 24);
+      const py = r.y + line * 1.2;
       const [cols, , cell] = fitGrid(shown, r.w * 0.9, pileH, u * 1.6);
-      const py = r.y + u * 1.6;
       for (let i = 0; i < shown; i++) {
         const it = items[i];
         const x = r.x + r.w * 0.05 + (i % cols + 0.5) * (r.w * 0.9 / cols);
@@ -628,19 +692,22 @@ export class Pipeline {
       }
       ctx.lineWidth = Math.max(2, u * (0.12 + 0.12 * pulse));
       ctx.strokeStyle = C.bad;
-      this.roundRect(r.x, py - u * 0.3, r.w, pileH + u * 0.6, u * 0.4);
+      this.roundRect(r.x, py - u * 0.2, r.w, pileH + u * 0.3, u * 0.4);
       ctx.stroke();
       ctx.font = L.fBold;
       ctx.fillStyle = C.bad;
       ctx.textBaseline = "bottom";
-      ctx.fillText(T.blocked, cx, r.y + r.h - u * 1.1, this.MW);
+      this.say(T.blocked, cx, r.y + r.h - line, this.MW);
       ctx.font = L.fSmall;
-      ctx.fillText(T.blockedOldest, cx, r.y + r.h, this.MW);
+      this.say(T.blockedOldest, cx, r.y + r.h, this.MW);
     } else {
-      ctx.font = L.fSmall;
-      ctx.fillStyle = C.muted;
-      ctx.textBaseline = "middle";
-      ctx.fillText("nobody waiting", cx, r.y + r.h / 2, this.MW);
+      const words = bn > 0 ? [T.blocked, T.blockedOldest].filter(Boolean).join(" · ") : "nobody waiting";
+      ctx.font = bn > 0 ? L.fBold : L.fSmall;
+      ctx.fillStyle = bn > 0 ? C.bad : C.muted;
+      ctx.textBaseline = "top";
+      // Below the rate: in the middle of the box when there is room, else just under it.
+      const y = Math.max(r.y + line * 1.15, r.y + r.h / 2 - line / 2);
+      this.say(words, cx, y, this.MW);
     }
   }
 
@@ -693,12 +760,12 @@ export class Pipeline {
     ctx.font = L.fBig;
     ctx.fillStyle = full || (!bounded && q.n > slots) ? C.warn : C.fg;
     const count = bounded ? T.queueCount : `${q.n} queued`;
-    ctx.fillText(count, r.x + r.w / 2, by - u * 1.1, this.MW);
+    this.say(count, r.x + r.w / 2, by - u * 1.1, this.MW);
     this.recordText("queueCount", count, r.x + r.w / 2, by - u * 1.1, this.MW);
     ctx.font = L.fSmall;
     ctx.fillStyle = hidden > 0 ? C.warn : C.muted;
     const line = T.more && T.oldest ? `${T.more} · ${T.oldest}` : T.more || T.oldest;
-    ctx.fillText(line, r.x + r.w / 2, by, this.MW);
+    this.say(line, r.x + r.w / 2, by, this.MW);
     this.recordText("queueMore", line, r.x + r.w / 2, by, this.MW);
     if (rec) { rec.more = T.more; LL.queue = rec; }
   }
@@ -761,7 +828,7 @@ export class Pipeline {
         ctx.textBaseline = "middle";
         ctx.fillStyle = col;
         const label = st === "c" ? "calling" : st === "p" ? "permit?" : st === "r" ? "backoff" : "idle";
-        ctx.fillText(label, w[2] != null ? cx + bw * 0.18 : cx, cy, w[2] != null ? bw * 0.56 : bw * 0.9);
+        this.say(label, w[2] != null ? cx + bw * 0.18 : cx, cy, w[2] != null ? bw * 0.56 : bw * 0.9);
       }
     }
     if (this.lastLayout) this.lastLayout.workersSummary = summary;
@@ -769,7 +836,7 @@ export class Pipeline {
       ctx.font = L.fSmall;
       ctx.fillStyle = rest.c || rest.p ? C.accent : C.muted;
       ctx.textBaseline = "bottom";
-      ctx.fillText(summary, r.x + r.w / 2, r.y + r.h, this.MW);
+      this.say(summary, r.x + r.w / 2, r.y + r.h, this.MW);
       this.recordText("workersSummary", summary, r.x + r.w / 2, r.y + r.h, this.MW);
     }
   }
@@ -802,11 +869,11 @@ export class Pipeline {
     // No semaphore: "none" in the middle of its empty column, clear of the downstream's labels
     // that share the bottom line (on a phone the two columns almost touch).
     const permitsY = sem.limit > 0 ? r.y + r.h - (T.permitWait ? u * 1.1 : 0) : r.y + r.h / 2;
-    ctx.fillText(T.permits, r.x + r.w / 2, permitsY, this.MW);
+    this.say(T.permits, r.x + r.w / 2, permitsY, this.MW);
     if (T.permitWait) {
       ctx.font = L.fSmall;
       ctx.fillStyle = C.warn;
-      ctx.fillText(T.permitWait, r.x + r.w / 2, r.y + r.h, this.MW);
+      this.say(T.permitWait, r.x + r.w / 2, r.y + r.h, this.MW);
     }
   }
 
@@ -851,12 +918,12 @@ export class Pipeline {
     ctx.textBaseline = "bottom";
     ctx.font = L.fBold;
     ctx.fillStyle = C.fg;
-    ctx.fillText(T.downLoad, r.x + r.w / 2, r.y + r.h - u * 1.1, this.MW);
+    this.say(T.downLoad, r.x + r.w / 2, r.y + r.h - u * 1.1, this.MW);
     this.recordText("downstream", T.downLoad, r.x + r.w / 2, r.y + r.h - u * 1.1, this.MW);
     ctx.font = L.fSmall;
     ctx.fillStyle = T.slow ? C.bad : C.muted;
     const note = T.slow || (d.capacity > 0 ? "capacity" : "no capacity limit");
-    ctx.fillText(note, r.x + r.w / 2, r.y + r.h, this.MW);
+    this.say(note, r.x + r.w / 2, r.y + r.h, this.MW);
     this.recordText("downstreamNote", note, r.x + r.w / 2, r.y + r.h, this.MW);
   }
 
@@ -868,15 +935,15 @@ export class Pipeline {
     ctx.textBaseline = "top";
     ctx.font = L.fBig;
     ctx.fillStyle = C.ok;
-    ctx.fillText(T.done, r.x + r.w / 2, r.y, this.MW);
+    this.say(T.done, r.x + r.w / 2, r.y, this.MW);
     ctx.font = L.fSmall;
-    ctx.fillText("completed", r.x + r.w / 2, r.y + u * 1.8, this.MW);
+    this.say("completed", r.x + r.w / 2, r.y + u * 1.8, this.MW);
     let y = r.y + u * 3.4;
     for (let i = 0; i < T.failed.length; i++) {
       if (y > r.y + r.h - u * 0.8) break;
       const [kind, text] = T.failed[i];
       ctx.fillStyle = C[OUTCOMES[kind].color];
-      ctx.fillText(text, r.x + r.w / 2, y, this.MW);
+      this.say(text, r.x + r.w / 2, y, this.MW);
       y += u * 1.15;
     }
   }
@@ -909,12 +976,12 @@ export class Pipeline {
     ctx.fillStyle = C.fg;
     ctx.textBaseline = "bottom";
     ctx.textAlign = "left";
-    ctx.fillText(T.mem, r.x, barY - u * 0.1, r.w * 0.6);
+    this.say(T.mem, r.x, barY - u * 0.1, r.w * 0.6);
     this.recordText("memory", T.mem, r.x, barY - u * 0.1, r.w * 0.6);
     ctx.font = L.fSmall;
     ctx.fillStyle = m.crashes ? C.bad : C.muted;
     ctx.textAlign = "right";
-    ctx.fillText(T.memPeak, r.x + r.w, barY - u * 0.1, r.w * 0.38);
+    this.say(T.memPeak, r.x + r.w, barY - u * 0.1, r.w * 0.38);
   }
 
   drawParticles(L, now, dt) {
@@ -946,7 +1013,7 @@ export class Pipeline {
       let lw = 0;
       if (p.label) {
         ctx.globalAlpha = Math.min(1, a * 1.6);
-        ctx.fillText(p.label, p.x + sz, p.y);
+        this.say(p.label, p.x + sz, p.y, undefined, "moving");
         lw = ctx.measureText(p.label).width + sz;
       }
       if (rec && rec.length < 64) rec.push({ x: p.x - sz / 2, y: p.y - sz / 2, w: sz + lw, h: sz, label: p.label });
@@ -976,7 +1043,7 @@ export class Pipeline {
     ctx.textAlign = "right";
     ctx.textBaseline = "top";
     ctx.fillStyle = T.status ? C.warn : C.muted;
-    ctx.fillText(T.status ? `${T.status} · ${T.time}` : T.time, L.W - L.pad * 0.5, L.pad * 0.3, L.W * 0.4);
+    this.say(T.status ? `${T.status} · ${T.time}` : T.time, L.W - L.pad * 0.5, L.pad * 0.3, L.W * 0.4);
   }
 
   drawCrash(L, s, now, animating) {
@@ -998,8 +1065,8 @@ export class Pipeline {
     ctx.textBaseline = "middle";
     const huge = L.vertical ? L.fBig : L.fHuge;
     ctx.font = huge;
-    ctx.fillText(L.W < 520 ? "OUT OF MEMORY" : "OUT OF MEMORY — restarting", L.W / 2, by + bh * 0.4, L.W - 2 * L.pad);
+    this.say(L.W < 520 ? "OUT OF MEMORY" : "OUT OF MEMORY — restarting", L.W / 2, by + bh * 0.4, L.W - 2 * L.pad, "overlay");
     ctx.font = L.fBold;
-    ctx.fillText(this.text.restart + (s.memory.crashes > 1 ? ` · crash #${s.memory.crashes}` : ""), L.W / 2, by + bh * 0.8, L.W - 2 * L.pad);
+    this.say(this.text.restart + (s.memory.crashes > 1 ? ` · crash #${s.memory.crashes}` : ""), L.W / 2, by + bh * 0.8, L.W - 2 * L.pad, "overlay");
   }
 }

@@ -44,12 +44,57 @@ async function postAsStudent(path, extra = {}) {
 const plural = (n, one, many = `${one}s`) => `${Number(n).toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 let pipeline = null;
+let pipelineB = null;
 let columns = [];
 let lastWindow = null;
+let lastWindowB = null;
+/** The comparison the room shows ({b_scenario, label, differs}, from full frames) or null. */
+let compare = null;
+let broken = false; // a draw or a frame threw: both pipelines start afresh on the next full frame
+let drawErrorLogged = false;
+playground.drawnFrames = 0;
+playground.drawErrors = 0;
 
-function numbers(frame) {
+/** The side labels, as the presenter's page has them: "A: limit 0" and "B: limit 8". */
+function sideLabels(label) {
+  const [a, b] = String(label || '').split(' · ');
+  return [a || 'A', b || 'B: the same as A'];
+}
+
+function showCompare(next) {
+  compare = next || null;
+  playground.compare = compare;
+  document.body.classList.toggle('room-comparing', Boolean(compare));
+  $('room-side-b').hidden = !compare;
+  $('room-label-a').hidden = !compare;
+  if (!compare) return;
+  const [a, b] = sideLabels(compare.label);
+  $('room-label-a').textContent = a;
+  $('room-label-b').textContent = b;
+  if (!pipelineB) pipelineB = playground.pipelineB = new Pipeline($('pipeline-b'));
+  else pipelineB.resize();
+}
+
+function p99Of(windowRow) {
+  const at = columns.indexOf('p99');
+  return windowRow && at >= 0 ? windowRow[at] : null;
+}
+
+function numbers(frame, b) {
   if (frame.windows?.length) lastWindow = frame.windows[frame.windows.length - 1];
-  fillPairs($('room-numbers'), keyNumbers(frame, frame.room?.p99?.a ?? (lastWindow ? lastWindow[columns.indexOf('p99')] : null)));
+  fillPairs($('room-numbers-a'), keyNumbers(frame, frame.room?.p99?.a ?? p99Of(lastWindow)));
+  if (!b) return;
+  if (b.windows?.length) lastWindowB = b.windows[b.windows.length - 1];
+  fillPairs($('room-numbers-b'), keyNumbers(b, frame.room?.p99?.b ?? p99Of(lastWindowB)));
+}
+
+/** Log the first failure only (a broken frame would otherwise log 60 times a second). */
+function failed(where, error) {
+  playground.drawErrors += 1;
+  broken = true;
+  if (drawErrorLogged) return;
+  drawErrorLogged = true;
+  console.error(`The room's pipeline (${where}) failed; it starts again with the next full frame.`, error);
 }
 
 function onFrame(frame) {
@@ -58,9 +103,22 @@ function onFrame(frame) {
   if (frame.full) {
     if (frame.window_columns) columns = frame.window_columns;
     lastWindow = null;
+    lastWindowB = null;
+    if (broken) {
+      broken = false;
+      pipeline.reset();
+      if (pipelineB) pipelineB.reset();
+    }
+    showCompare(frame.compare);
+  } else if (!frame.b && compare) {
+    showCompare(null);
   }
-  pipeline.setFrame(frame);
-  numbers(frame);
+  const b = compare && frame.b ? { ...frame, ...frame.b, scenario: frame.full ? compare.b_scenario : undefined } : null;
+  try { pipeline.setFrame(frame); } catch (error) { failed('A, a frame', error); }
+  if (b) {
+    try { pipelineB.setFrame(b); } catch (error) { failed('B, a frame', error); }
+  }
+  numbers(frame, b);
   const room = frame.room || {};
   $('room-send').hidden = !room.allow_send;
   showQuestion(room.question);
@@ -82,11 +140,12 @@ function showQuestion(question) {
   const box = $('question');
   box.hidden = !question;
   if (!question) { shownQuestion = ''; return; }
-  const key = `${question.key}:${question.revealed}`;
+  const key = `${question.key}:${question.revealed}:${Boolean(compare)}`;
   if (key !== shownQuestion) {
     if (!question.revealed && !shownQuestion.startsWith(`${question.key}:`)) myAnswer = null;
     shownQuestion = key;
-    $('question-text').textContent = question.text;
+    // The room's questions read service A: in a comparison, the phone says so.
+    $('question-text').textContent = compare ? `${question.text} (service A)` : question.text;
     const answers = $('question-answers');
     if (question.revealed) {
       answers.replaceChildren();
@@ -140,12 +199,17 @@ async function send() {
   }
 }
 
+/** Every animation frame: a draw that throws is logged once and never stops the next one. */
 function draw(now) {
-  if (playground.lastFrame) {
-    pipeline.draw(now);
-    if (playground.firstDrawAt === null) playground.firstDrawAt = performance.now();
-  }
   requestAnimationFrame(draw);
+  if (!playground.lastFrame) return;
+  let ok = true;
+  try { pipeline.draw(now); } catch (error) { ok = false; failed('A', error); }
+  if (compare && pipelineB) {
+    try { pipelineB.draw(now); } catch (error) { ok = false; failed('B', error); }
+  }
+  if (ok) playground.drawnFrames += 1;
+  if (playground.firstDrawAt === null) playground.firstDrawAt = performance.now();
 }
 
 function boot() {
