@@ -290,7 +290,8 @@ def fields_payload() -> dict:
     return {"fields": [f.to_json() for f in FIELDS.values()], "window_columns": frames.WINDOW_COLUMNS}
 
 
-async def index(request: Request, present: dict | None = None, lesson=None):
+async def index(request: Request, present: dict | None = None, lesson=None, step: int = 0,
+                link: str | None = None):
     templates = request.app.state.templates
     # Everything the page needs before its first frame (fields, presets, the link's verdict) goes
     # into the page as one JSON data block: not executed, so the CSP's script-src 'self' allows it;
@@ -305,8 +306,8 @@ async def index(request: Request, present: dict | None = None, lesson=None):
         if lesson is None:
             return no_such_lesson(request, request.query_params["lesson"])
     if lesson is not None:
-        boot["lesson"] = lesson.to_json()
-        boot["verdict"] = link_verdict(lesson.steps[0].link)
+        boot["lesson"] = {**lesson.to_json(), "index": step}
+        boot["verdict"] = link_verdict(link if link is not None else lesson.steps[step].link)
     return templates.TemplateResponse(request, "index.html", {"presets": PRESETS.values(), "boot": boot,
                                                               "present": present is not None,
                                                               "questions": questions.QUESTIONS,
@@ -318,7 +319,15 @@ async def lesson_page(request: Request):
     found = course.lesson(request.path_params["name"])
     if found is None:
         return no_such_lesson(request, request.path_params["name"])
-    return await index(request, lesson=found)
+    # /lesson/NAME?step=3&LINK: the page keeps its step (and the step's link as changed) in the
+    # address bar, so a reload or a shared address opens that step. A step out of range opens the
+    # nearest; one that is not a number, the first.
+    pieces = [piece for piece in request.url.query.split("&") if piece]
+    steps = [value for key, value in _query_pairs("&".join(pieces)) if key == "step"]
+    number = int(steps[-1]) if steps and steps[-1].isascii() and steps[-1].isdigit() and len(steps[-1]) < 6 else 1
+    step = min(max(number, 1), len(found.steps)) - 1
+    rest = "&".join(piece for piece in pieces if _query_pairs(piece)[0][0] != "step")
+    return await index(request, lesson=found, step=step, link=rest or None)
 
 
 # Error pages: a page route (not /api/...) answers an unknown room, lesson or page with HTML, one
