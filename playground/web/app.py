@@ -23,7 +23,8 @@ from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -56,6 +57,7 @@ from playground.web.errors import (
     PlaygroundError,
     RequestTimeout,
     TooLarge,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
     UriTooLong,
@@ -288,7 +290,8 @@ def fields_payload() -> dict:
     return {"fields": [f.to_json() for f in FIELDS.values()], "window_columns": frames.WINDOW_COLUMNS}
 
 
-async def index(request: Request, present: dict | None = None, lesson=None):
+async def index(request: Request, present: dict | None = None, lesson=None, step: int = 0,
+                link: str | None = None):
     templates = request.app.state.templates
     # Everything the page needs before its first frame (fields, presets, the link's verdict) goes
     # into the page as one JSON data block: not executed, so the CSP's script-src 'self' allows it;
@@ -300,9 +303,11 @@ async def index(request: Request, present: dict | None = None, lesson=None):
         boot["present"] = present  # the teacher's page of a room (see rooms.py)
     if lesson is None and "lesson" in request.query_params:  # /present?lesson=NAME
         lesson = course.lesson(request.query_params["lesson"])
+        if lesson is None:
+            return no_such_lesson(request, request.query_params["lesson"])
     if lesson is not None:
-        boot["lesson"] = lesson.to_json()
-        boot["verdict"] = link_verdict(lesson.steps[0].link)
+        boot["lesson"] = {**lesson.to_json(), "index": step}
+        boot["verdict"] = link_verdict(link if link is not None else lesson.steps[step].link)
     return templates.TemplateResponse(request, "index.html", {"presets": PRESETS.values(), "boot": boot,
                                                               "present": present is not None,
                                                               "questions": questions.QUESTIONS,
@@ -313,9 +318,71 @@ async def lesson_page(request: Request):
     """``/lesson/NAME``: a lesson alone (self-study): its steps over the usual page."""
     found = course.lesson(request.path_params["name"])
     if found is None:
-        raise NotFound(f"there is no lesson {shown(request.path_params['name'])}; there is "
-                       f"{', '.join(course.lessons())}.")
-    return await index(request, lesson=found)
+        return no_such_lesson(request, request.path_params["name"])
+    # /lesson/NAME?step=3&LINK: the page keeps its step (and the step's link as changed) in the
+    # address bar, so a reload or a shared address opens that step. A step out of range opens the
+    # nearest; one that is not a number, the first.
+    pieces = [piece for piece in request.url.query.split("&") if piece]
+    steps = [value for key, value in _query_pairs("&".join(pieces)) if key == "step"]
+    number = int(steps[-1]) if steps and steps[-1].isascii() and steps[-1].isdigit() and len(steps[-1]) < 6 else 1
+    step = min(max(number, 1), len(found.steps)) - 1
+    rest = "&".join(piece for piece in pieces if _query_pairs(piece)[0][0] != "step")
+    return await index(request, lesson=found, step=step, link=rest or None)
+
+
+# Error pages: a page route (not /api/...) answers an unknown room, lesson or page with HTML, one
+# sentence and a way on (a box for a room code, the lessons, the playground); the API keeps JSON.
+
+
+def error_page(request: Request, title: str, sentence: str, status: int = 404, *, code: str = "",
+               retry_after: float | None = None) -> Response:
+    headers = {"Cache-Control": "no-store"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(math.ceil(retry_after))
+    return request.app.state.templates.TemplateResponse(
+        request, "not_found.html",
+        {"title": title, "sentence": sentence, "code": code, "lessons": course.lessons().values()},
+        status_code=status, headers=headers)
+
+
+def no_such_lesson(request: Request, name: str) -> Response:
+    return error_page(request, "No such lesson",
+                      f"There is no lesson called {shown(name)}: pick one of the lessons below.")
+
+
+def no_such_room(request: Request, code: str) -> Response:
+    shown_code = code if len(code) <= 12 else code[:11] + "…"
+    return error_page(request, "No such room",
+                      f"There is no room {shown_code}: check the code on the projector and type it again below.",
+                      code=shown_code if rooms.is_code(shown_code) else "")
+
+
+def room_lookup_held(request: Request, error: TooManyRequests) -> Response:
+    wait = math.ceil(error.retry_after or 1)
+    return error_page(request, "Wait a moment",
+                      f"This network has tried too many room codes that do not exist; wait {wait} "
+                      f"second{'s' if wait != 1 else ''}, check the code on the projector, then try again.",
+                      status=429, retry_after=wait)
+
+
+async def join_by_code(request: Request):
+    """``/r/?code=abc234`` (the error page's box): to ``/r/ABC234``; ``/r/`` alone asks for a code."""
+    typed = request.query_params.get("code", "")
+    code = "".join(c for c in typed.upper() if c.isascii() and c.isalnum())[:12]
+    if code:
+        return RedirectResponse(f"/r/{code}", status_code=303)
+    if typed:
+        return error_page(request, "No such room", "That is not a room code: a code is six letters and "
+                          "digits, shown on the projector.")
+    return error_page(request, "Join a room", "Type the code the projector shows.", status=200)
+
+
+async def page_not_found(request: Request, error: HTTPException):
+    """A path no route matches: an HTML page for a page address, Starlette's answer for the API."""
+    path = request.url.path
+    if path.startswith(("/api/", "/static/")) or path in ("/healthz", "/metrics"):
+        return Response(error.detail, status_code=error.status_code, media_type="text/plain")
+    return error_page(request, "No such page", "There is no page at this address.")
 
 
 async def present(request: Request):
@@ -324,7 +391,7 @@ async def present(request: Request):
     tab's session storage, so a reload keeps the room)."""
     code = request.path_params.get("code")
     if code is not None and not rooms.is_code(code):
-        raise NotFound("there is no room with that code.")
+        return no_such_room(request, code)
     lesson = None  # a room on a lesson's step keeps its lesson bar across the teacher's reload
     if code is not None and code in request.app.state.rooms.rooms:
         step = request.app.state.rooms.rooms[code].step
@@ -336,11 +403,13 @@ async def create_room(request: Request):
     """A room for a scenario: a session (the teacher's, with its token) and a join code."""
     manager: SessionManager = request.app.state.manager
     body = await read_json(request, manager.settings)
+    paused = paused_from_body(body)  # a lesson's short first step opens paused at t = 0, as it does solo
     comparison = comparison_from_body(body)
     rooms_ = request.app.state.rooms
     client = client_address(request)
     rooms_.check_capacity(client)  # before the session: a refused room leaves nothing behind
     session = manager.create(comparison.a, client, b=comparison.b)
+    session.paused = paused
     room = rooms_.create(session, client)
     base, room.join_note, others = addresses.join_base(
         manager.settings.host, request.url.hostname or "127.0.0.1", request.url.port, request.url.scheme,
@@ -358,12 +427,13 @@ async def room_page(request: Request):
     """``/r/CODE``: a student's view of a room, made for a phone."""
     code = request.path_params["code"].upper()
     try:
-        known = request.app.state.rooms.get(code, client_address(request)) is not None
+        request.app.state.rooms.get(code, client_address(request))
     except NotFound:
-        known = False
+        return no_such_room(request, code)
+    except TooManyRequests as error:
+        return room_lookup_held(request, error)
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, "room.html", {"code": code, "known": known},
-                                      status_code=200 if known else 404)
+    return templates.TemplateResponse(request, "room.html", {"code": code, "known": True})
 
 
 async def room_stream(request: Request):
@@ -440,14 +510,17 @@ async def _room_step(room, value: dict, manager: SessionManager) -> None:
     question asked if it has one, and what the phones say about it."""
     lesson = course.lesson(value.get("lesson")) if isinstance(value.get("lesson"), str) else None
     index = value.get("index")
-    if lesson is None or set(value) != {"lesson", "index"}:
-        raise Invalid(f'a step is {{"lesson": one of {", ".join(course.lessons())}, "index": N}}; got {shown(value)}.',
-                      field="step")
+    if lesson is None or not {"lesson", "index"} <= set(value) <= {"lesson", "index", "paused"}:
+        raise Invalid(f'a step is {{"lesson": one of {", ".join(course.lessons())}, "index": N}} (and '
+                      f'"paused": true to open it paused at t = 0); got {shown(value)}.', field="step")
+    if "paused" in value and not isinstance(value["paused"], bool):
+        raise Invalid(f"paused must be true or false; got {shown(value['paused'])}.", field="paused")
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(lesson.steps):
         raise Invalid(f"index must be from 0 to {len(lesson.steps) - 1} for {lesson.name}; got {shown(index)}.",
                       field="step")
     step = lesson.steps[index]
-    await room.session.control({"open": step.link}, manager.clock)
+    opening = {"open": step.link, **({"paused": value["paused"]} if "paused" in value else {})}
+    await room.session.control(opening, manager.clock)
     room.question = rooms.Question(step.question, room.session) if step.question else None
     room.step = {"lesson": lesson.name, "lesson_title": lesson.title, "index": index, "of": len(lesson.steps),
                  **step.to_json()}
@@ -748,6 +821,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/present", present),
         Route("/lesson/{name}", lesson_page),
         Route("/present/{code}", present),
+        Route("/r/", join_by_code),
+        Route("/r", join_by_code),
         Route("/r/{code}", room_page),
         Route("/api/rooms", create_room, methods=["POST"]),
         Route("/api/rooms/{code}/stream", room_stream),
@@ -766,7 +841,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={PlaygroundError: handle_error, ScenarioError: handle_error})
+                    exception_handlers={PlaygroundError: handle_error, ScenarioError: handle_error,
+                                        404: page_not_found})
     app.state.manager = manager
     app.state.collector = collector
     app.state.rooms = RoomManager(manager)

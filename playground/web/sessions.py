@@ -365,7 +365,8 @@ class Session:
         if not isinstance(body, dict) or not body:
             raise Invalid('a control is a JSON object with any of "set" (with "to"), "action" (with "n"), '
                           '"speed", "compare".')
-        unknown = set(body) - {"set", "to", "action", "n", "factor", "seconds", "speed", "compare", "sweep", "open"}
+        unknown = set(body) - {"set", "to", "action", "n", "factor", "seconds", "speed", "compare", "sweep", "open",
+                               "paused"}
         if unknown:
             key = sorted(map(str, unknown))[0]
             raise Invalid(f"unknown control key {shown(key)}; use set (with to), action (with n for burst, "
@@ -375,16 +376,22 @@ class Session:
         if self.replaying:
             raise Conflict("a fork is replaying A's run (it takes at most a few seconds); send this "
                            "control when it is done.", retry_after=1)
+        if "paused" in body and "open" not in body:
+            raise Invalid('"paused" goes with "open"; to pause the run, send {"action": "pause"}.', field="paused")
         if "open" in body:  # a new scenario (or comparison) in this same session: a lesson's next step
-            if set(body) != {"open"}:
-                raise Invalid('"open" goes alone: send the rest after it.', field="open")
+            if not set(body) <= {"open", "paused"}:
+                raise Invalid('"open" goes alone (or with "paused": true or false): send the rest after it.',
+                              field="open")
+            paused = body.get("paused")
+            if "paused" in body and not isinstance(paused, bool):
+                raise Invalid(f"paused must be true or false; got {shown(paused)}.", field="paused")
             try:
                 comparison = Comparison.from_link(body["open"])
             except LinkTooLong as error:
                 raise TooLarge(str(error), field="open") from None
             except ScenarioError as error:
                 raise Invalid(str(error), field=error.field or "open") from None
-            return {"open": comparison}
+            return {"open": comparison, "paused": paused}
         if "sweep" in body:
             if set(body) != {"sweep"}:
                 raise Invalid('"sweep" goes alone: send it in its own control.', field="sweep")
@@ -502,6 +509,8 @@ class Session:
             self.layout += 1
             self.halted = None
             self.wall = clock()
+            if plan["paused"] is not None:  # a short step opens paused at an unplayed t = 0, before any frame moves it
+                self.paused = plan["paused"]
             return self.describe()
         self.controlling = True  # streams do not move the run on while it settles
         try:

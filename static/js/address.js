@@ -19,9 +19,16 @@ export function applyScenario(scenario, link) {
     app.noticeShown = true;
     app.link = link;
     app.codeView?.show(link);
-    const url = `${location.pathname}?${link}`;
+    const url = `${location.pathname}?${stepInAddress()}${link}`;
     if (!app.keepAddress && url !== location.pathname + location.search) history.replaceState(null, '', url);
   }
+}
+
+/** A lesson alone (/lesson/NAME) keeps its step in the address bar, before the link: a reload or a
+ *  shared address opens that step (the server reads it). A room's teacher page needs none: the
+ *  room knows its step. */
+export function stepInAddress() {
+  return app.lesson && !app.present ? `step=${app.lesson.index + 1}&` : '';
 }
 
 function syncPresetSelect(scenario) {
@@ -143,7 +150,7 @@ export function withSeed(link, seed) {
 export async function copyLink() {
   const result = $('copy-result');
   // While the address bar keeps a link with errors, copy the scenario that runs.
-  const url = app.keepAddress ? `${location.origin}${location.pathname}?${app.link}` : location.href;
+  const url = app.keepAddress ? `${location.origin}${location.pathname}?${stepInAddress()}${app.link}` : location.href;
   try {
     if (!navigator.clipboard?.writeText) throw new Error('no clipboard');
     await navigator.clipboard.writeText(url);

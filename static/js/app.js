@@ -82,7 +82,7 @@ async function boot() {
   const rendered = readBootData();
   // With the page's own data (the usual case) the session is asked for first of all, and the
   // page is built while the request is out; the controls, the biggest piece, after the first draw.
-  if (rendered?.lesson) app.lesson = { ...rendered.lesson, index: 0 };
+  if (rendered?.lesson) app.lesson = { ...rendered.lesson, index: rendered.lesson.index || 0 };
   if (rendered?.present) {
     app.presets = rendered.presets;
     app.present = rendered.present;

@@ -1,8 +1,10 @@
-// keyboard.js: the keyboard shortcuts (space, ., b, d, h, r; ← → in a lesson; ? for the list).
+// keyboard.js: the keyboard shortcuts (space, ., b, d, h, r; ← → in a lesson; j for a room's join
+// screen; ? for the list).
 
 import { app, $ } from './state.js';
 import { action, togglePause, BURST_N, HICCUP } from './actions.js';
 import { goStep } from './lessons.js';
+import { joinScreenOpen, openJoinScreen, startClass } from './presenter.js';
 
 function toggleShortcuts() {
   const dialog = $('shortcuts');
@@ -40,6 +42,21 @@ function onKey(event) {
   const key = event.key;
   if (key === '?') { event.preventDefault(); toggleShortcuts(); return; }
   if ($('shortcuts').open) return;
+  if (joinScreenOpen()) {
+    // The join screen: Space, Enter or Escape start the class (and do nothing else meanwhile).
+    if (key === ' ' || key === 'Spacebar' || key === 'Enter' || key === 'Escape') {
+      event.preventDefault();
+      event.stopPropagation();
+      if (!event.repeat) startClass();
+      return;
+    }
+    if (key === 'j' || key === 'J') { event.preventDefault(); return; }
+  } else if ((key === 'j' || key === 'J') && app.room) {
+    event.preventDefault();
+    event.stopPropagation();
+    if (!event.repeat) openJoinScreen();
+    return;
+  }
   if ((key === 'ArrowRight' || key === 'ArrowLeft') && app.lesson) {
     // A lesson's next and previous step -- unless a slider or a list has the arrows.
     if (event.target instanceof Element && event.target.closest('input, select, textarea, canvas.chart')) return;

@@ -6,6 +6,7 @@ import { app, $ } from './state.js';
 import { showNotice, announce } from './status.js';
 import { showPresetNotice } from './address.js';
 import { startSession } from './stream.js';
+import { opensPaused } from './start.js';
 
 export function showStep() {
   const lesson = app.lesson;
@@ -26,8 +27,12 @@ export async function goStep(index) {
   app.keepAddress = false;
   const step = lesson.steps[index];
   if (app.room && app.session) {
+    // A short run (the handbook's half second) opens paused at t = 0 on the projector too, as it
+    // does solo: the server opens it paused, before any frame moves it on.
+    const paused = opensPaused(step.link);
+    app.stepFirst = paused;
     try {
-      await api.roomControl(app.room, app.session, { step: { lesson: lesson.name, index } });
+      await api.roomControl(app.room, app.session, { step: { lesson: lesson.name, index, paused } });
     } catch (error) {
       showNotice(`The room did not move to that step: ${clip(error.message)}`);
     }

@@ -9,6 +9,7 @@ import { setStatus, showNotice } from './status.js';
 import { adoptSession, openStream } from './stream.js';
 import { onFrame } from './frame.js';
 import { setPaused } from './actions.js';
+import { opensPaused } from './start.js';
 
 /** Open the room: a new one for `link` (/present?LINK), or the one this tab presents already
  *  (/present/CODE after a reload: its session and token are in the tab's session storage). */
@@ -16,12 +17,17 @@ export async function startRoom(present, link) {
   setStatus('connecting', 'Opening the room…');
   let code = present.code;
   let session;
+  let saved;
   if (!code) {
+    // The handbook's half-second run opens paused at t = 0, on the projector as it does solo.
+    const paused = opensPaused(link);
+    let body;
     try {
       const answer = await fetch('/api/rooms', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ link }),
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(paused ? { link, paused } : { link }),
       });
-      const body = await answer.json();
+      body = await answer.json();
       if (!answer.ok) throw new Error(body.error || `the server answered ${answer.status}`);
       code = body.code;
       session = body.session;
@@ -31,10 +37,16 @@ export async function startRoom(present, link) {
       return;
     }
     const { id, token, stream } = session;
-    sessionStorage.setItem(`playground-room:${code}`, JSON.stringify({ id, token, stream, control: session.control }));
+    // The join address as the server gives it (an address phones can reach, and its QR), and
+    // its warning if it has one ("Phones cannot reach 127.0.0.1: ...").
+    saved = { id, token, stream, control: session.control, join: joinAddress(body), join_note: body.join_note || '',
+      started: false };
+    sessionStorage.setItem(roomKey(code), JSON.stringify(saved));
     history.replaceState(null, '', `/present/${code}?${session.link}`);
+    app.stepFirst = Boolean(session.frame?.paused) && paused;
   } else {
-    session = JSON.parse(sessionStorage.getItem(`playground-room:${code}`) || 'null');
+    saved = JSON.parse(sessionStorage.getItem(roomKey(code)) || 'null');
+    session = saved;
     if (!session) {
       showNotice(`This tab does not present room ${code} (its teacher token is kept in the tab that opened it). `
         + `Students join at /r/${code}; to present a new room, open /present.`);
@@ -46,16 +58,90 @@ export async function startRoom(present, link) {
   setPresenting(true);
   $('room-code').textContent = code;
   if (app.lesson && !present.code) { // a new room on a lesson: the phones learn its first step
-    api.roomControl(code, session, { step: { lesson: app.lesson.name, index: 0 } }).catch(() => {});
+    const paused = opensPaused(app.lesson.steps[0].link);
+    api.roomControl(code, session, { step: { lesson: app.lesson.name, index: 0, paused } }).catch(() => {});
   }
-  $('room-url').textContent = `${location.host}/r/${code}`;
+  const address = saved.join || `${location.origin}/r/${code}`;
+  $('room-url').textContent = address.replace(/^https?:\/\//, '');
   const qr = $('room-qr');
   qr.src = `/api/rooms/${code}/qr.svg`;
   qr.hidden = false;
+  fillJoinScreen(code, address, saved.join_note);
+  if (!saved.started) openJoinScreen({ focus: true }); // before the class starts; after a reload, only if it had not
   app.session = session;
   app.run = null;
   if (session.frame) { adoptSession(session); onFrame(session.frame); }
   openStream(session);
+}
+
+const roomKey = (code) => `playground-room:${code}`;
+
+/** The address phones open: the server's absolute one if it gives it, else this origin and its path. */
+function joinAddress(body) {
+  if (typeof body.join_url === 'string' && /^https?:\/\//.test(body.join_url)) return body.join_url;
+  return `${location.origin}${body.join || `/r/${body.code}`}`;
+}
+
+// The join screen: the code, the QR and the address filling the projector before the class starts
+// (and on demand: the Join screen button, or j); Start (Space, Enter or Escape) shrinks it to the
+// room panel in the corner.
+
+function fillJoinScreen(code, address, note) {
+  $('join-code').textContent = code;
+  $('join-url').textContent = address;
+  const qr = $('join-qr');
+  qr.src = `/api/rooms/${code}/qr.svg`;
+  qr.alt = `A QR code of the join address, ${address}`;
+  const warning = $('join-note');
+  warning.textContent = note || '';
+  warning.hidden = !note;
+}
+
+export const joinScreenOpen = () => Boolean($('join-screen') && !$('join-screen').hidden);
+
+export function openJoinScreen({ focus = true } = {}) {
+  const screen = $('join-screen');
+  if (!screen || !app.room) return;
+  setCodeHidden(false); // the join screen is there to show the code
+  app.joinReturnFocus = document.activeElement;
+  screen.hidden = false;
+  document.body.classList.add('joining');
+  $('join-screen-open')?.setAttribute('aria-expanded', 'true');
+  if (focus) $('join-start').focus();
+}
+
+/** Start the class: the join screen shrinks to the room panel in the corner (the code stays there). */
+export function startClass() {
+  const screen = $('join-screen');
+  if (!screen || screen.hidden) return;
+  const finish = () => {
+    screen.hidden = true;
+    screen.classList.remove('shrinking');
+    document.body.classList.remove('joining');
+    fitPresenter();
+  };
+  const reduced = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+  if (reduced) finish();
+  else {
+    screen.classList.add('shrinking'); // toward the room panel's corner, then gone
+    setTimeout(finish, 250);
+  }
+  $('join-screen-open')?.setAttribute('aria-expanded', 'false');
+  const saved = JSON.parse(sessionStorage.getItem(roomKey(app.room)) || 'null');
+  if (saved && !saved.started) sessionStorage.setItem(roomKey(app.room), JSON.stringify({ ...saved, started: true }));
+  const back = app.joinReturnFocus;
+  app.joinReturnFocus = null;
+  (back && back !== document.body && back.isConnected && back.id !== 'join-start' ? back : $('pause')).focus();
+}
+
+/** "Hide the code": the code, the join address and the QR (a class that has joined needs none). */
+function setCodeHidden(hidden) {
+  const panel = $('room-panel');
+  const button = $('room-hide');
+  if (!panel || !button) return;
+  panel.classList.toggle('small', hidden);
+  button.setAttribute('aria-pressed', String(hidden));
+  button.textContent = hidden ? 'Show the code' : 'Hide the code';
 }
 
 /** The presenter view (the projector's) or the console (the whole page, every control). */
@@ -110,6 +196,9 @@ export function showKeyNumbers(frame) {
 export function showRoom(room) {
   const watching = `${room.watching.toLocaleString('en-US')} watching`;
   if ($('room-watching')?.textContent !== watching) $('room-watching').textContent = watching;
+  const joined = room.watching === 0 ? 'Nobody has joined yet'
+    : `${room.watching.toLocaleString('en-US')} ${room.watching === 1 ? 'phone' : 'phones'} joined`;
+  if ($('join-watching') && $('join-watching').textContent !== joined) $('join-watching').textContent = joined;
   const allow = $('room-allow-send');
   if (allow && document.activeElement !== allow) allow.checked = room.allow_send;
   const sent = room.allow_send
@@ -152,10 +241,7 @@ export function wireRoom() {
   }
   window.addEventListener('resize', fitPresenter);
   setInterval(fitPresenter, 1000); // what sits above may change height (a notice, a status line)
-  $('room-hide').addEventListener('click', () => {
-    const panel = $('room-panel');
-    const hidden = panel.classList.toggle('small');
-    $('room-hide').setAttribute('aria-pressed', String(hidden));
-    $('room-hide').textContent = hidden ? 'Show the code' : 'Hide the code';
-  });
+  $('room-hide').addEventListener('click', () => setCodeHidden(!$('room-panel').classList.contains('small')));
+  $('join-start').addEventListener('click', startClass);
+  $('join-screen-open').addEventListener('click', () => openJoinScreen());
 }

@@ -18,6 +18,7 @@ def test_a_class_joins_watches_the_same_run_and_is_the_load(new_page, server, ar
     wait_js(teacher, "() => /^[A-Z2-9]{6}$/.test(document.querySelector('#room-code').textContent)")
     code = teacher.inner_text("#room-code")
     assert teacher.url.startswith(f"{server.url}/present/{code}?")
+    teacher.click("#join-start")  # the join screen shrinks to the room panel (test_presenter.py tests it)
     expect(teacher.locator("#room-qr")).to_be_visible()
     students = [new_page(**PHONE) for _ in range(2)]
     for student in students:
@@ -78,6 +79,7 @@ def test_the_presenter_view_fits_the_projector_with_nothing_cut(new_page, server
         page = new_page(viewport={"width": width, "height": height})
         page.goto(f"{server.url}/present?preset=webhook-ingestion")
         wait_js(page, "() => document.body.classList.contains('presenting') && window.playground.frames > 10")
+        page.click("#join-start")
         page.wait_for_timeout(1200)  # the sizes settle (fitPresenter runs every second)
         scroll = page.evaluate("[document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
         assert scroll == [height, width], (name, scroll)
@@ -102,6 +104,7 @@ def test_the_teacher_advances_a_lesson_and_every_viewer_follows(new_page, server
     teacher.goto(f"{server.url}/present?lesson=handbook-in-fifteen-minutes")
     wait_js(teacher, "() => /^[A-Z2-9]{6}$/.test(document.querySelector('#room-code').textContent)")
     code = teacher.inner_text("#room-code")
+    teacher.click("#join-start")
     phone = new_page(**PHONE)
     phone.goto(f"{server.url}/r/{code}")
     expect(phone.locator("#room-notice")).to_contain_text("Step 1 of 8: The handbook's example")

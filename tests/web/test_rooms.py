@@ -389,3 +389,30 @@ def test_the_key_p99_is_exact_over_the_last_10_s_and_a_finished_run_keeps_the_cl
     figure = finished.block(clock.now)["p99"]["a"]
     assert figure == {"p99": finished.session.engine.summary()["latency_p99"], "span": "whole run", "completed": 6}
     assert figure["p99"] == pytest.approx(0.45)  # the CLI prints 0.44999999999999996 too
+
+
+def test_a_short_lesson_step_opens_paused_at_t_0_in_a_room(make_client):
+    """Issue 20, item 5: a room's first step (POST /api/rooms with "paused") and a later step
+    ({"step": {..., "paused": true}}, an {"open": LINK, "paused": true} control) open paused at an
+    unplayed t = 0, as the handbook opens solo; "paused": false opens the next step running."""
+    client = make_client()
+    made = client.post("/api/rooms", json={"link": "v=1&preset=handbook", "paused": True})
+    assert made.status_code == 201, made.text
+    session = made.json()["session"]
+    assert session["frame"]["status"] == "paused" and session["frame"]["t"] == 0
+    teacher = {"Authorization": f"Bearer {session['token']}"}
+    code = made.json()["code"]
+    lesson = "handbook-in-fifteen-minutes"
+    running = client.post(f"/api/rooms/{code}/control", headers=teacher,
+                          json={"step": {"lesson": lesson, "index": 2, "paused": False}})
+    assert running.status_code == 200, running.text
+    assert client.get(f"/api/sessions/{session['id']}/summary").json()["link"].endswith("preset=background-jobs")
+    moved = client.post(f"/api/rooms/{code}/control", headers=teacher,
+                        json={"step": {"lesson": lesson, "index": 1, "paused": True}})
+    assert moved.status_code == 200, moved.text
+    opened = client.post(session["control"], headers=teacher, json={"open": "v=1&preset=handbook", "paused": True})
+    assert opened.status_code == 200 and opened.json()["paused"] is True
+    bad = client.post(session["control"], headers=teacher, json={"open": "v=1", "paused": "yes"})
+    assert bad.status_code == 422 and bad.json()["field"] == "paused"
+    alone = client.post(session["control"], headers=teacher, json={"paused": True})
+    assert alone.status_code == 422 and alone.json()["field"] == "paused"
