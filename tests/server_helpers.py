@@ -76,10 +76,17 @@ class Server:
     def healthz(self) -> dict:
         return httpx.get(self.url + "/healthz", timeout=2).json()
 
-    def create(self, body: dict | None = None, **query) -> dict:
-        """POST /api/sessions; returns the 201 body (with absolute stream/control URLs)."""
-        response = httpx.post(self.url + "/api/sessions", json=body if body is not None else query,
-                              timeout=5)
+    def create(self, body: dict | None = None, patience: float = 0.0, **query) -> dict:
+        """POST /api/sessions; returns the 201 body (with absolute stream/control URLs). With
+        ``patience``, a 503 (the governor still slowed down by what ran before) is waited out as
+        the page does, for its retry_after, for up to that many seconds."""
+        deadline = time.monotonic() + patience
+        while True:
+            response = httpx.post(self.url + "/api/sessions", json=body if body is not None else query,
+                                  timeout=5)
+            if response.status_code != 503 or time.monotonic() >= deadline:
+                break
+            time.sleep(min(1.0, float(response.json().get("retry_after", 1))))
         assert response.status_code == 201, response.text
         data = response.json()
         data["stream_url"] = self.url + data["stream"]

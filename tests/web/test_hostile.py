@@ -33,7 +33,9 @@ def hold_normal_streams(server, attack, seconds: float = 5.0) -> tuple[dict, lis
 
     The attack runs in its own process so that its threads do not hold this one's GIL: the
     timings here are then the server's, not the test's."""
-    normal = [server.create({"link": "preset=webhook-ingestion"}) for _ in range(NORMAL)]
+    # Patiently: what ran before the attack (ten freezing runs, say) may still have the governor
+    # shedding new sessions for a few seconds.
+    normal = [server.create({"link": "preset=webhook-ingestion"}, patience=20) for _ in range(NORMAL)]
     readers = [StreamReader(s["stream_url"]) for s in normal]
     for reader in readers:
         reader.wait_started()
@@ -82,7 +84,9 @@ def test_the_freezing_link_at_top_speed_slows_no_one_else(make_server):
     hostile_reader = StreamReader(hostile["stream_url"])
     hostile_reader.wait_started()
     server.control(hostile, {"speed": 20})
-    normal = [server.create({"link": "preset=webhook-ingestion"}) for _ in range(NORMAL)]
+    # Patiently: what ran before the attack (ten freezing runs, say) may still have the governor
+    # shedding new sessions for a few seconds.
+    normal = [server.create({"link": "preset=webhook-ingestion"}, patience=20) for _ in range(NORMAL)]
     readers = [StreamReader(s["stream_url"]) for s in normal]
     for reader in readers:
         reader.wait_started()
