@@ -134,7 +134,7 @@ class Question:
         if self.kind == "number":
             change = {key: after["totals"][key] - self.before["totals"][key] for key in after["totals"]}
             span = (f"in the {seconds:.1f} s after the question" if self.end is not None
-                    else f"in the {seconds:.1f} s of the run so far (of the {COUNT_SPAN:g} s asked about)")
+                    else f"in the first {seconds:.1f} s of the {COUNT_SPAN:g} s asked about, revealed early")
             if self.key == "completed-next":
                 self.actual = change["completed"]
                 self.detail = f"{self.actual:,} completed{of} {span}"

@@ -22,6 +22,7 @@ const OUTCOMES = {
 };
 
 const MAX_PARTICLES = 240;
+const MIN_TEXT_PX = 11;       // no canvas text is drawn smaller (squeezed) than this, in css px
 const MAX_LOST = 36;          // lost-item particles alive at once (they live in their own lane)
 const LOST_MS = 900;          // and fade out quickly
 const MAX_WORKERS_SHOWN = 24;
@@ -471,12 +472,23 @@ export class Pipeline {
   say(text, x, y, maxW, kind = "") {
     const ctx = this.ctx;
     if (!text) return;
+    const px = parseFloat(/(\d+(?:\.\d+)?)px/.exec(ctx.font)?.[1] || "12");
+    let natural = ctx.measureText(text).width;
+    // fillText's maxWidth squeezes the glyphs; past MIN_TEXT_PX (a phone's narrow box) the text
+    // is cut short with an ellipsis instead, and left out when not even a letter fits.
+    const floor = Math.min(px, MIN_TEXT_PX) / px;
+    if (maxW > 0 && natural * floor > maxW) {
+      const fits = (t) => ctx.measureText(t).width * floor <= maxW;
+      let cut = text.length - 1;
+      while (cut > 0 && !fits(text.slice(0, cut).trimEnd() + "…")) cut--;
+      if (cut <= 0) return;
+      text = text.slice(0, cut).trimEnd() + "…";
+      natural = ctx.measureText(text).width;
+    }
     if (maxW !== undefined && maxW > 0) ctx.fillText(text, x, y, maxW);
     else ctx.fillText(text, x, y);
     const list = this.saidTexts;
     if (!list || list.length >= 96) return;
-    const px = parseFloat(/(\d+(?:\.\d+)?)px/.exec(ctx.font)?.[1] || "12");
-    const natural = ctx.measureText(text).width;
     const w = maxW > 0 ? Math.min(natural, maxW) : natural;
     const size = natural > w + 0.01 ? px * (w / natural) : px;
     const left = ctx.textAlign === "center" ? x - w / 2 : ctx.textAlign === "right" ? x - w : x;

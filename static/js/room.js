@@ -123,7 +123,7 @@ function onFrame(frame) {
   $('room-send').hidden = !room.allow_send;
   showQuestion(room.question);
   const notice = $('room-notice');
-  const step = room.step ? `Step ${room.step.index + 1} of ${room.step.of}: ${room.step.title}. ${room.step.notice}` : '';
+  const step = room.step ? `Step ${room.step.index + 1} of ${room.step.of}: ${room.step.title}${/[.?!:]$/.test(room.step.title) ? '' : '.'} ${room.step.notice}` : '';
   if (notice.textContent !== step) notice.textContent = step;
   notice.hidden = !step;
   $('class-sent').textContent = `${plural(room.watching || 0, 'person', 'people')} watching · the class sent `

@@ -207,8 +207,9 @@ def test_nothing_overlaps_on_a_phone_and_no_canvas_text_is_small(server, browser
                     .filter(p => p && p.canvas.offsetParent).flatMap(p => p.textOverlaps())""")
                 assert not overlaps, f"{link}: canvas texts overlap: {overlaps}"
                 name = options["viewport"]["width"]
-                if "semaphore-vs-none" in link:
-                    one.page.screenshot(path=str(artifacts / f"phone-{name}-semaphore-vs-none.png"), full_page=True)
+                for preset in ("semaphore-vs-none", "bursty-pipeline"):  # many workers; closed producers
+                    if f"preset={preset}" in link:
+                        one.page.screenshot(path=str(artifacts / f"phone-{name}-{preset}.png"), full_page=True)
                 assert not one.errors, one.errors
             finally:
                 teacher.end()

@@ -137,7 +137,7 @@ def test_the_shipped_lesson_in_a_room_with_three_phones_one_late(server_with, ne
             phones.append(late)
         comparing = "-vs-" in preset
         for number, phone in enumerate(phones, start=1):
-            _wait_for_step(phone, index, step["title"], preset)
+            _wait_for_step(phone, index, step.title, preset)
             problems.extend(f"phone {number}: {p}" for p in _check_phone(phone, index, comparing))
             if comparing:
                 phone.screenshot(path=str(artifacts / f"whole-lesson-step-{index}-phone-{number}.png"),

@@ -314,7 +314,7 @@ def test_a_prediction_is_answered_anonymously_then_revealed_against_the_run():
     totals = room.session.engine.totals()
     lost_now = sum(totals[k] for k in failures)
     assert block["revealed"] and block["actual"] == lost_now - lost_before > 0
-    assert "not completed in the 10.0 s of the run so far (of the 30 s asked about): " in block["detail"]
+    assert "not completed in the first 10.0 s of the 30 s asked about, revealed early: " in block["detail"]
     assert f"{totals['rejected'] - room.question.before['totals']['rejected']:,} rejected" in block["detail"]
     # Medians are medians (of 10 and 40: 25), quartiles interpolated.
     assert block["guesses"] == {"count": 2, "low": 10, "q1": 17.5, "median": 25, "q3": 32.5, "high": 40}
