@@ -566,11 +566,26 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def repeated_error(key: str, values: list[str], scenario: Scenario) -> ScenarioError:
+    """A key given more than once: named with its values, and what the page uses instead."""
+    times = "twice" if len(values) == 2 else f"{len(values)} times"
+    listed = " and ".join(shown(value) for value in values[:3]) + (", …" if len(values) > 3 else "")
+    none = "neither" if len(values) == 2 else "none"
+    if key in FIELDS:
+        source = f"the preset {scenario.preset}'s" if scenario.preset else "the default"
+        instead = f"; {none} is used: {key} is {link_text(getattr(scenario, key))}, {source}"
+    elif key == "preset":
+        instead = f"; {none} is used: no preset applies"
+    else:
+        instead = ""
+    return ScenarioError(f"{key} is given {times} ({listed}); give each key once{instead}.", key, values[0])
+
+
 def scenario_from_link_leniently(link: str) -> tuple[Scenario, list[ScenarioError]]:
     """Parse a link key by key: the scenario made of every valid key, and an error for each bad one.
 
     Where `Scenario.from_link` refuses the whole link at its first bad key, this keeps going: a bad
-    value, an unknown key, a repeated key (the first value is kept) or a bad ``v`` each add a
+    value, an unknown key, a repeated key (all its values) or a bad ``v`` each add a
     `ScenarioError` naming the key, and the key is left out. A bad ``preset`` is left out too (the
     valid keys apply over the defaults). If the valid keys together break a cross-field rule
     (``arrivals=asap`` with an open producer), the key named by that rule is left out as well.
@@ -579,17 +594,19 @@ def scenario_from_link_leniently(link: str) -> tuple[Scenario, list[ScenarioErro
     errors: list[ScenarioError] = []
     if not isinstance(link, str):
         return _DEFAULTS, [ScenarioError(f"a link must be text; got {shown(link)}.")]
-    seen: dict[str, str] = {}
+    pairs = _query_pairs(_query_of(link))
+    given: dict[str, list[str]] = {}
+    for key, raw in pairs:
+        given.setdefault(key, []).append(raw)
+    # A repeated key is left out whole, as every bad key is (the CLI refuses the link): neither
+    # value is a guess the link made. Its error, made below, says what applies instead.
+    repeated = [key for key, values in given.items() if len(values) > 1]
     preset: str | None = None
     changes: dict[str, object] = {}
     listed = False  # the known keys named in an error already
-    for key, raw in _query_pairs(_query_of(link)):
-        if key in seen:
-            errors.append(ScenarioError(
-                f"{key} is given twice ({shown(seen[key])} and {shown(raw)}); the first is used.",
-                key, raw))
+    for key, raw in pairs:
+        if key in repeated:
             continue
-        seen[key] = raw
         try:
             if key == "v":
                 _check_version(raw)
@@ -607,7 +624,8 @@ def scenario_from_link_leniently(link: str) -> tuple[Scenario, list[ScenarioErro
     base = _preset_scenario(preset) if preset is not None else _DEFAULTS
     while True:
         try:
-            return base._with(changes), errors
+            scenario = base._with(changes)
+            return scenario, [repeated_error(key, given[key], scenario) for key in repeated] + errors
         except ScenarioError as error:
             errors.append(error)
             if error.field in changes:

@@ -537,11 +537,13 @@ class Service:
                 yield from self.timed_call(slot, item.id, attempt)
             except TimeoutError:
                 return "timeout"
+            engine.useful_call_seconds += loop.now - slot.since
             return None
         # downstream() without the try/finally: nothing cancels this call
         # (a crash discards the whole service, in_flight included).
         yield self.call_downstream(item.id, attempt)
-        self.in_flight -= 1
+        self.flight(-1)
+        engine.useful_call_seconds += loop.now - slot.since
         return None
 
     def end_call(self, slot: WorkerSlot, item: Item, failed: str | None) -> None:
@@ -621,7 +623,16 @@ class Service:
         try:
             yield self.call_downstream(item_id, attempt)
         finally:
-            self.in_flight -= 1
+            self.flight(-1)
+
+    def flight(self, change: int) -> None:
+        """Count a call into or out of the downstream, integrating the calls in flight over
+        time (the downstream's call-seconds, which the theory panel reads)."""
+        engine = self.engine
+        now = self.loop.now
+        engine.call_seconds += self.in_flight * (now - engine.flight_since)
+        engine.flight_since = now
+        self.in_flight += change
 
     def call_downstream(self, item_id: int, attempt: int):
         """Start a downstream call: count it in flight, return the sleep it takes.
@@ -633,7 +644,7 @@ class Service:
         per second: past capacity, throughput falls."""
         engine = self.engine
         scenario = engine.scenario
-        self.in_flight += 1
+        self.flight(+1)
         dist = scenario.service_dist
         duration = (scenario.service_time if dist == "constant" else
                     draws.service_time(draws.luck(scenario.seed, item_id, attempt), dist, scenario.service_time))
@@ -750,6 +761,11 @@ class Engine:
         self.retries = 0  # retries slept for
         self.request_retries = 0  # open requests sent again after a refused put
         self.abandoned_calls = 0  # calls left running in the downstream after a timeout
+        # The downstream's work: calls in flight integrated over time (up to flight_since), and
+        # the part of it spent on calls that completed an item (the rest timed out or was abandoned).
+        self.call_seconds = 0.0
+        self.flight_since = 0.0
+        self.useful_call_seconds = 0.0
         self.events: deque = deque(maxlen=self.event_cap)
         self.events_overflowed = False  # the last read found the ring full
         self.metrics = Metrics(self.window, self.keep_windows)
@@ -1053,6 +1069,11 @@ class Engine:
         n = min(self._unread_windows, len(self.metrics.windows))
         self._unread_windows = 0
         return list(self.metrics.windows)[-n:] if n else []
+
+    def busy_call_seconds(self) -> float:
+        """The downstream's call-seconds so far: calls in flight integrated over sim time."""
+        open_calls = self.service.in_flight if self.restart_at is None else 0
+        return self.call_seconds + open_calls * (self.loop.now - self.flight_since)
 
     def totals(self) -> dict:
         m = self.metrics

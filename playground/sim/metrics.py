@@ -83,6 +83,37 @@ class Histogram:
             return [percentile(ordered, q) for q in qs]
         return [self.quantile(q) for q in qs]
 
+    def at_ranks(self, ranks: list[int]) -> list[float | None]:
+        """The values at 1-based ranks (clamped to 1..total), in one sort or one bucket scan."""
+        if not self.total:
+            return [None] * len(ranks)
+        ranks = [min(max(1, rank), self.total) for rank in ranks]
+        if self.values is not None:
+            ordered = sorted(self.values)
+            return [ordered[rank - 1] for rank in ranks]
+        out: dict[int, float] = {}
+        wanted = sorted(set(ranks))
+        seen = 0
+        for index in sorted(self.counts):
+            seen += self.counts[index]
+            while wanted and seen >= wanted[0]:
+                middle = self._FLOOR * math.exp((index + 0.5) * self._LOG_STEP)
+                out[wanted.pop(0)] = min(max(middle, self.low), self.high)
+            if not wanted:
+                break
+        return [out.get(rank, self.high) for rank in ranks]
+
+    def interval(self, q: float, z: float = 1.96) -> tuple[float, float] | None:
+        """A distribution-free 95 % confidence interval for the q-quantile: the values at the
+        ranks n·q ∓ z·√(n·q·(1−q)) (the binomial count of values below the quantile). It takes the
+        values as independent; a queue's latencies are not quite, so it is, if anything, narrow."""
+        if not self.total:
+            return None
+        n = self.total
+        spread = z * math.sqrt(n * q * (1 - q))
+        lo, hi = self.at_ranks([math.floor(n * q - spread), math.ceil(n * q + spread)])
+        return lo, hi
+
     def quantile(self, q: float) -> float | None:
         if not self.total:
             return None

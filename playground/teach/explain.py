@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections import deque
 from functools import lru_cache
+from typing import NamedTuple
 
 from playground.model import theory
 from playground.model.scenario import Scenario
-from playground.sim.engine import Engine, client_retrying, retrying
+from playground.sim.engine import Engine, client_retrying, retrying, slowdown
 
 #: Sim seconds Little's law and the measures beside the theory are taken over.
 SPAN = 30.0
@@ -81,36 +82,46 @@ class Explainer:
         now = engine.now
         area = metrics.area(now)
         outcomes = metrics.outcomes
-        sample = (now, area, metrics.sojourn_sum, metrics.left, outcomes["completed"],
-                  metrics.latency_sum, metrics.arrived, outcomes["rejected"])
+        sample = Sample(now, area, metrics.sojourn_sum, metrics.left, outcomes["completed"],
+                        metrics.latency_sum, metrics.arrived, outcomes["rejected"],
+                        engine.busy_call_seconds(), engine.useful_call_seconds, engine.attempts,
+                        outcomes["timeout"], engine.metrics.in_system)
         samples = self.samples
-        if samples and (now < samples[-1][0] or samples[-1][3] > metrics.left):
+        if samples and (now < samples[-1].t or samples[-1].left > metrics.left):
             samples.clear()  # a new run (reset): its numbers start again
-        if not samples or now > samples[-1][0]:
+        if not samples or now > samples[-1].t:
             samples.append(sample)
-        while len(samples) > 2 and samples[1][0] <= now - SPAN:
+        # The span starts at the sample nearest SPAN ago (so it reads 30 s, not 31, at high speed).
+        start = now - SPAN
+        while len(samples) > 2 and (samples[1].t <= start or abs(samples[1].t - start) < abs(samples[0].t - start)):
             samples.popleft()
         first = samples[0]
-        span = now - first[0]
+        span = now - first.t
         c = servers(scenario)
         out: dict = {"servers": c, "span": round(span, 2)}
         if scenario.producer == "open":
             out["rho"] = round(scenario.rate * scenario.service_time / c, 4)
         if span > 0:
-            left = sample[3] - first[3]
-            completed = sample[4] - first[4]
-            arrived = sample[6] - first[6]
+            left = sample.left - first.left
+            completed = sample.completed - first.completed
+            arrived = sample.arrived - first.arrived
             out["little"] = {
-                "L": round((sample[1] - first[1]) / span, 3),
+                "L": round((sample.area - first.area) / span, 3),
                 "lambda": round(left / span, 3),
-                "W": round((sample[2] - first[2]) / left, 4) if left else None,
+                "W": round((sample.sojourn - first.sojourn) / left, 4) if left else None,
             }
             out["measured"] = {
                 "throughput": round(completed / span, 3),
+                "arrivals": round(arrived / span, 3),
                 "mean_in_system": out["little"]["L"],
-                "mean_latency": round((sample[5] - first[5]) / completed, 4) if completed else None,
-                "blocking": round((sample[7] - first[7]) / arrived, 4) if arrived else None,
+                "mean_latency": round((sample.latency - first.latency) / completed, 4) if completed else None,
+                "blocking": round((sample.rejected - first.rejected) / arrived, 4) if arrived else None,
+                "arrived": arrived,
+                "growth": round((sample.in_system - first.in_system) / span, 3),
             }
+            recent = min(samples, key=lambda one: abs(one.t - (now - RECENT)))
+            if now - recent.t > 0:
+                out["downstream"] = downstream(engine, sample, recent, now - recent.t, c, out.get("rho"))
         if scenario.producer == "open" and not scenario.queue and out["rho"] >= 1:
             growth = scenario.rate - c / scenario.service_time
             out["growth"] = round(growth, 3)
@@ -118,4 +129,200 @@ class Explainer:
                 out["memory_in"] = round(max(0, scenario.memory - metrics.in_system) / growth, 1)
         out["model"] = model(scenario)
         out["why_not"] = why_no_formula(scenario)
+        out["lines"] = sentences(out, scenario)
         return out
+
+
+class Sample(NamedTuple):
+    """The run's running totals at one instant (differences of two give a span's figures)."""
+
+    t: float
+    area: float  # items in the system, integrated over time
+    sojourn: float
+    left: int
+    completed: int
+    latency: float
+    arrived: int
+    rejected: int
+    busy: float  # the downstream's call-seconds (calls in flight, integrated)
+    useful: float  # the part of them on calls that completed an item
+    attempts: int
+    timeouts: int
+    in_system: int
+
+
+#: Sim seconds the downstream's pace is read over: what it does now, not half a minute ago.
+RECENT = 5.0
+#: Below this many seconds of data the span's figures are noise; the panel does not read them.
+MIN_SPAN = 2.0
+#: Effective and nominal ρ "differ" past this ratio either way.
+DIFFER = 1.2
+#: The service keeps up when it completes at least this share of what arrives, and its
+#: backlog is not growing faster than this share of the arrival rate.
+KEEPS_UP = 0.9
+
+
+def downstream(engine: Engine, sample: Sample, first: Sample, span: float, c: int, rho: float | None) -> dict:
+    """What the downstream did over the span: its calls in flight on average, the call time it
+    spent per completed item, the share of its work on calls that did not complete one, and
+    the utilisation that follows (beside the nominal one)."""
+    busy = sample.busy - first.busy
+    useful = sample.useful - first.useful
+    completed = sample.completed - first.completed
+    in_flight = busy / span
+    out = {
+        "span": round(span, 2),
+        "in_flight": round(in_flight, 2),
+        "in_flight_now": engine.service.in_flight if engine.restart_at is None else 0,
+        "call_time": round(busy / completed, 4) if completed else None,
+        "wasted": round(max(0.0, 1 - useful / busy), 3) if busy > 0 else None,
+        "attempts_per_item": round((sample.attempts - first.attempts) / completed, 2) if completed else None,
+        "timeouts": sample.timeouts - first.timeouts,
+        "slowdown": round(engine_slowdown(engine), 2),
+        "hiccup": engine.hiccup_factor if engine.hiccup_until > engine.now else None,
+        "hiccup_until": round(engine.hiccup_until, 2) if engine.hiccup_until > engine.now else None,
+    }
+    if rho is not None and busy > 0:
+        # λ × (call-seconds per completed item) / (calls that run at once): the nominal
+        # formula with the call time the downstream now takes. When more calls are in flight
+        # than run at full speed, they share the c: that is λ over the completion rate.
+        arriving = engine.scenario.rate
+        out["rho"] = round(arriving * span / completed, 3) if in_flight > c and completed else (
+            round(arriving * busy / completed / c, 3) if completed else None)
+    return out
+
+
+def engine_slowdown(engine: Engine) -> float:
+    """How much slower than nominal a call starting now runs (capacity, contention, a hiccup)."""
+    if engine.restart_at is not None:
+        return 1.0
+    factor = slowdown(engine.scenario, engine.service.in_flight + 1)
+    if engine.hiccup_until > engine.now:
+        factor *= engine.hiccup_factor
+    return factor
+
+
+# Sentences ----------------------------------------------------------------------------------
+# Every sentence the panel shows is made here (the page renders them), so that each is a claim
+# a headless run can check (tests/teach/test_explain.py).
+
+
+def _n(value: float | None, digits: int = 2) -> str:
+    """A number as the page writes it: fewer decimals as it grows, thousands separated."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return "—"
+    size = abs(value)
+    d = 0 if size >= 100 else 1 if size >= 10 else digits
+    return f"{value:,.{d}f}"
+
+
+def _s(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{_n(seconds)} s" if seconds >= 1 else f"{_n(seconds * 1000, 0)} ms"
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
+def _verdict(rho: float, up: bool | None = None) -> str:
+    if rho >= 1:
+        return "more work arrives than the service can do at this pace"
+    if up is False:
+        return "on average there is room, but it is falling behind now"
+    if rho >= 0.8:
+        return "busy: waits grow steeply as ρ nears 1"
+    return "the service keeps up on average"
+
+
+def keeping_up(block: dict) -> bool | None:
+    """Whether the span's measurements show the service keeping up with what arrives (None
+    with too little data)."""
+    seen = block.get("measured")
+    if not seen or block["span"] < MIN_SPAN or not seen["arrivals"]:
+        return None
+    return seen["throughput"] >= KEEPS_UP * seen["arrivals"] and seen["growth"] <= (1 - KEEPS_UP) * seen["arrivals"]
+
+
+def _why(d: dict, scenario: Scenario, rho: float, effective: float) -> str:
+    """The one sentence on why the downstream's pace is not the nominal one."""
+    reasons = []
+    if d["hiccup"]:
+        reasons.append(f"a hiccup makes every call ×{_n(d['hiccup'], 1)} slower until {_n(d['hiccup_until'], 1)} s")
+    if scenario.capacity and d["in_flight_now"] > scenario.capacity:
+        reasons.append(f"{d['in_flight_now']} calls in flight against a capacity of {scenario.capacity} "
+                       f"make each new call ×{_n(d['slowdown'], 1)} slower")
+    if d["wasted"] is not None and d["wasted"] >= 0.1:
+        reasons.append(f"{min(99, round(d['wasted'] * 100)) if d['wasted'] < 1 else 100} % of the downstream's work is on calls that timed out, "
+                       "were abandoned or are still running")
+    if d["attempts_per_item"] is not None and d["attempts_per_item"] >= 1.2:
+        reasons.append(f"each completed item took {_n(d['attempts_per_item'], 1)} attempts (retries)")
+    if not reasons:
+        reasons.append("calls take longer than the nominal call time" if effective > rho
+                       else "calls take less time than the nominal call time, by luck of the draw")
+    return "; ".join(reasons)
+
+
+def sentences(t: dict, s: Scenario) -> list[str]:
+    out = []
+    d = t.get("downstream") or {}
+    up = keeping_up(t)
+    seen = t.get("measured") or {}
+    if "rho" in t:
+        rho = t["rho"]
+        effective = d.get("rho")
+        nominal = f"Utilisation ρ = λ·S / c = {_n(s.rate)}/s × {_s(s.service_time)} / {t['servers']} = {_n(rho)}"
+        differs = (effective is not None and d["span"] >= MIN_SPAN
+                   and (effective > rho * DIFFER or effective < rho / DIFFER))
+        if differs:
+            out.append(f"{nominal} with the nominal call time; but over the last {_span(d['span'])} the downstream "
+                       f"spent {_s(d['call_time'])} of calls per completed item, so the effective ρ is "
+                       f"{_n(effective)}: {_verdict(effective, up)}. Why: {_why(d, s, rho, effective)}.")
+        elif up is False or (effective is None and seen.get("arrived") and t["span"] >= MIN_SPAN):
+            measured = (f"it completed {_n(seen['throughput'])}/s of {_n(seen['arrivals'])}/s arriving over the "
+                        f"last {_span(t['span'])}")
+            out.append(f"{nominal}: {_verdict(rho)}; {measured}." if rho >= 1
+                       else f"{nominal}, yet the service is not keeping up: {measured}.")
+        else:
+            out.append(f"{nominal}: {_verdict(rho)}.")
+        if d.get("hiccup") and not differs:
+            out.append(f"Now a hiccup makes every call ×{_n(d['hiccup'], 1)} slower until {_n(d['hiccup_until'], 1)} s: "
+                       "the figures above are catching up with it.")
+        if differs and up is False and effective < 1:
+            out.append(f"Measured: {_n(seen['throughput'])}/s completed of {_n(seen['arrivals'])}/s arriving "
+                       f"over the last {_span(t['span'])}: the service is not keeping up.")
+    else:
+        out.append(f"Closed producers: arrivals follow the service ({t['servers']} calls at once at full speed), "
+                   "so ρ = λ·S/c has no fixed λ.")
+        if d.get("call_time") and d["span"] >= MIN_SPAN and d["call_time"] > s.service_time * DIFFER:
+            out.append(f"Over the last {_span(d['span'])} the downstream spent {_s(d['call_time'])} of calls per "
+                       f"completed item against a nominal {_s(s.service_time)}. Why: "
+                       f"{_why(d, s, 1.0, 2.0)}.")
+    little = t.get("little")
+    if little and t["span"] > 0:
+        lw = None if little["W"] is None else little["lambda"] * little["W"]
+        apart = lw is not None and little["L"] > 0 and abs(little["L"] - lw) > 0.05 * little["L"]
+        out.append(f"Little's law over the last {_span(t['span'])}: L = {_n(little['L'])} items in the system on "
+                   f"average; λ·W = {_n(little['lambda'])}/s leaving × {_s(little['W'])} each = {_n(lw)}"
+                   + (": apart, because the system is not in a steady state (work piles up or drains)."
+                      if apart else "."))
+    if "growth" in t:
+        out.append((f"The unbounded queue grows by about {_n(t['growth'])} items/s"
+                    + (f": out of memory in about {_n(t['memory_in'], 0)} s." if "memory_in" in t
+                       else " and nothing stops it (no memory limit).")) if t["growth"] > 0
+                   else "At ρ = 1 exactly the unbounded queue has no drift, but it wanders without bound.")
+    m = t.get("model")
+    if m:
+        parts = [f"throughput {_n(m['throughput'])}/s (measured {_n(seen.get('throughput'))})",
+                 f"mean in system {_n(m['mean_in_system'])} ({_n(seen.get('mean_in_system'))})",
+                 f"mean latency {_s(m['mean_latency'])} ({_s(seen.get('mean_latency'))})"]
+        if len(m["name"].split("/")) > 3:
+            parts.append(f"blocking {_n(m['blocking'] * 100, 1)} % ({_n((seen.get('blocking') or 0) * 100, 1)} %)")
+        out.append(f"{m['name']} predicts {', '.join(parts)}. The measured figures are the last "
+                   f"{_span(t['span'])}'s ({seen.get('arrived', 0):,} arrivals): a short sample wanders "
+                   "around the prediction; the longer the run, the closer."
+                   if m["stable"] else f"{m['name']} is unstable here (ρ ≥ 1, no limit): no steady state to predict.")
+    elif t.get("why_not"):
+        out.append(t["why_not"])
+    return out

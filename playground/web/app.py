@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import math
+from collections import Counter
 from pathlib import Path
 
 import anyio
@@ -258,7 +259,16 @@ def link_verdict(query: str) -> dict:
     own, b_keys = split_link(query or DEFAULT_LINK)
     scenario, errors = scenario_from_link_leniently(own)
     good: list[tuple[str, str]] = []
-    for pair in _query_pairs("&".join(b_keys)):  # each b. key on its own, so one bad key does not cost the others
+    b_pairs = _query_pairs("&".join(b_keys))
+    given = Counter(key for key, _ in b_pairs)
+    for key in (key for key, times in given.items() if times > 1):  # left out whole, as A's are
+        errors.append(ScenarioError(
+            f"{key} is given {'twice' if given[key] == 2 else f'{given[key]} times'} "
+            f"({' and '.join(shown(v) for k, v in b_pairs if k == key)}); give each key once; "
+            f"{'neither' if given[key] == 2 else 'none'} is used: B keeps A's {key.removeprefix('b.')}.", key))
+    for pair in b_pairs:  # each b. key on its own, so one bad key does not cost the others
+        if given[pair[0]] > 1:
+            continue
         try:
             Comparison.over(scenario, [*good, pair])
             good.append(pair)

@@ -87,6 +87,10 @@ class Side:
         for name, value in zip(("latency_p50", "latency_p95", "latency_p99"),
                                metrics.latency.quantiles(0.50, 0.95, 0.99)):
             row[name] = frames._r(value, 6)
+        for name, q in (("latency_p50", 0.50), ("latency_p95", 0.95), ("latency_p99", 0.99)):
+            # What the sample supports: the comparison marks a percentile only outside it.
+            bounds = metrics.latency.interval(q)
+            row[f"{name}_ci"] = None if bounds is None else [frames._r(bounds[0], 6), frames._r(bounds[1], 6)]
         row["peak_in_system"] = metrics.in_system_peak
         row["crashes"] = engine.crashes
         now = engine.ended_at if engine.finished else engine.now  # a finished run's own end

@@ -11,26 +11,44 @@ export const SHARED = ['arrivals', 'rate', 'burst', 'period', 'producer', 'produ
 
 const count = (n) => (n == null ? '–' : Number(n).toLocaleString('en-US'));
 
-/** Table rows: [key, label, format, better: 'more' | 'less', always shown]. */
+/** Table rows: [key, label, format, better: 'more' | 'less' | null (never marked), always shown].
+ *  Shedding (rejected, dropped, stale, timed out, throttled) and peak memory are trade-offs, not
+ *  marked: a side is better by what it completes, how fast, and what it loses in crashes. */
 const ROWS = [
   ['completed', 'Completed', count, 'more', true],
-  ['rejected', 'Rejected', count, 'less', false],
-  ['dropped', 'Dropped', count, 'less', false],
-  ['put_timeouts', 'Puts timed out', count, 'less', false],
-  ['stale', 'Stale', count, 'less', false],
-  ['timeouts', 'Calls timed out', count, 'less', false],
-  ['throttled', 'Throttled', count, 'less', false],
+  ['rejected', 'Rejected', count, null, false],
+  ['dropped', 'Dropped', count, null, false],
+  ['put_timeouts', 'Puts timed out', count, null, false],
+  ['stale', 'Stale', count, null, false],
+  ['timeouts', 'Calls timed out', count, null, false],
+  ['throttled', 'Throttled', count, null, false],
   ['lost', 'Lost in a crash', count, 'less', false],
   ['latency_p50', 'Latency p50', duration, 'less', true],
   ['latency_p95', 'Latency p95', duration, 'less', true],
   ['latency_p99', 'Latency p99', duration, 'less', true],
-  ['peak_in_system', 'Peak memory (items)', count, 'less', true],
+  ['peak_in_system', 'Peak memory (items)', count, null, true],
   ['crashes', 'Crashes', count, 'less', true],
 ];
 
-/** Which side is better on a row: 'a', 'b' or '' (a tie, or a value missing). */
-export function better(a, b, want) {
-  if (a == null || b == null || a === b) return '';
+/** Counts differ past the run's noise when apart by more than this share and this many items. */
+export const COUNT_SHARE = 0.05;
+export const COUNT_ITEMS = 10;
+
+/** Whether A and B differ by more than the run's noise on a row (see #outcomes-rule). */
+export function apart(name, a, b, row) {
+  if (name === 'crashes') return a !== b;
+  if (name.startsWith('latency_')) {
+    const ca = row.a[`${name}_ci`], cb = row.b[`${name}_ci`];
+    if (!ca || !cb) return false;
+    return ca[1] < cb[0] || cb[1] < ca[0]; // the 95 % intervals do not overlap
+  }
+  return Math.abs(a - b) > COUNT_ITEMS && Math.abs(a - b) > COUNT_SHARE * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/** Which side is better on a row: 'a', 'b' or '' (not marked, within the noise, or missing). */
+export function better(a, b, want, name = '', row = null) {
+  if (!want || a == null || b == null || a === b) return '';
+  if (row && !apart(name, a, b, row)) return '';
   return (want === 'more') === (a > b) ? 'a' : 'b';
 }
 
@@ -100,7 +118,7 @@ export class CompareView {
       if (!show) { if (cells) cells.row.hidden = true; continue; }
       if (!cells) cells = this.addRow(name, label, at);
       cells.row.hidden = false;
-      const winner = better(a[name], b[name], want);
+      const winner = better(a[name], b[name], want, name, outcomes);
       this.fill(cells.a, format(a[name]), winner === 'a');
       this.fill(cells.b, format(b[name]), winner === 'b');
       at += 1;
@@ -135,7 +153,7 @@ export class CompareView {
       const mark = document.createElement('span');
       mark.className = 'better-mark';
       mark.textContent = ' ✓';
-      mark.title = 'better';
+      mark.title = "better by more than the run's noise (the rule is under the table)";
       const words = document.createElement('span');
       words.className = 'visually-hidden';
       words.textContent = ' (better)';

@@ -78,7 +78,7 @@ function showSummary(frame) {
   const latency = exact ? { p50: frame.summary.latency_p50, p95: frame.summary.latency_p95,
     p99: frame.summary.latency_p99 } : windowLatency();
   const rows = [
-    ['Ended at', `${fmt(t)} s (${frame.status})`],
+    ['Ended at', `${Number.isFinite(t) ? t.toFixed(3) : '—'} s (${frame.status})`],
     ['Arrived', totals.arrived],
     ['Completed', totals.completed],
     ['Rejected (queue full)', totals.rejected],

@@ -62,3 +62,74 @@ def test_no_formula_is_claimed_where_none_applies():
     assert explained("preset=no-semaphore", 2)["rho"] == 0.8125
     assert "closed producers" in why_no_formula(Scenario.from_preset("handbook"))
     assert why_no_formula(Scenario.from_preset("webhook-ingestion")) is None
+
+
+def _watched(link: str, until: float, hiccup_at: float | None = None):
+    """Every theory block a page watching ``link`` sees (a frame every 0.5 s), with a Hiccup
+    (the page's: ×5 for 3 s) pressed at ``hiccup_at``."""
+    engine = Engine(Scenario.from_link(link), event_cap=0, keep_windows=8)
+    explainer = Explainer()
+    t = 0.0
+    yield t, explainer.block(engine)  # the page's first frame, at t = 0
+    while t < until and not engine.finished:
+        t += 0.5
+        engine.run(t)
+        if hiccup_at is not None and t == hiccup_at:
+            engine.apply({"action": "hiccup", "factor": 5, "seconds": 3})
+        yield t, explainer.block(engine)
+
+
+def test_the_retry_storm_is_described_as_it_runs_before_during_and_after_its_hiccup():
+    """Issue 21, item 1: before the hiccup the theory says the service keeps up (it does: 65/s
+    of 65/s); during it, the effective ρ and the hiccup; after it, a collapse: never 'keeps up'
+    though the nominal ρ is still 0.65."""
+    seen = dict(_watched("preset=retry-storm", 90, hiccup_at=20))
+    before = seen[19.5]
+    assert before["lines"][0] == "Utilisation ρ = λ·S / c = 65.0/s × 100 ms / 10 = 0.65: the service keeps up on average."
+    assert before["measured"]["throughput"] > 0.95 * 65
+    # Half a second in, the panel says the hiccup is on; a second in, the pace it sets.
+    assert any(line.startswith("Now a hiccup makes every call ×5.0 slower until 23.0 s") for line in seen[20.0]["lines"])
+    during = seen[22.0]
+    first = during["lines"][0]
+    assert "with the nominal call time; but over the last 5.0 s the downstream spent" in first
+    assert "a hiccup makes every call ×5.0 slower until 23.0 s" in first
+    assert during["downstream"]["rho"] > 1 and "more work arrives than the service can do at this pace" in first
+    for t in (30.0, 45.0, 60.0, 90.0):
+        block = seen[t]
+        first = block["lines"][0]
+        assert "keeps up" not in " ".join(block["lines"]), (t, block["lines"])
+        assert block["downstream"]["rho"] > 3, (t, block["downstream"])
+        assert "% of the downstream's work is on calls that timed out" in first, (t, first)
+        assert "attempts (retries)" in first and "against a capacity of 10" in first
+        # ... and the run bears it out: once its 30 s are all after the hiccup, it completes under
+        # a third of what arrives.
+        if t >= 60:
+            assert block["measured"]["throughput"] < 65 / 3, (t, block["measured"])
+
+
+def test_semaphore_vs_none_side_a_is_not_called_busy_but_collapsing():
+    block = dict(_watched("preset=no-semaphore", 30))[30.0]
+    first = block["lines"][0]
+    assert first.startswith("Utilisation ρ = λ·S / c = 65.0/s × 100 ms / 8 = 0.81 with the nominal call time; but")
+    assert "32 calls in flight against a capacity of 8" in first and "busy" not in first
+
+
+@pytest.mark.parametrize("preset", ["webhook-ingestion", "api-fan-out", "retry-storm", "retry-budget",
+                                    "no-semaphore", "unbounded-oom", "stale-work", "rate-limited-fan-out",
+                                    "bursty-pipeline"])
+def test_no_run_that_falls_behind_is_said_to_keep_up(preset):
+    """A claim the panel makes about every open run: 'keeps up' only while the last span's
+    completions keep pace with its arrivals (and its backlog does not grow)."""
+    from playground.teach.explain import keeping_up
+
+    for t, block in _watched(f"preset={preset}", 60, hiccup_at=20):
+        text = " ".join(block["lines"])
+        if keeping_up(block) is False:
+            assert "keeps up" not in text, (preset, t, block["lines"])
+
+
+def test_littles_law_names_the_span_it_read():
+    lines = dict(_watched("preset=handbook", 1))[0.5]["lines"]
+    assert any(line.startswith("Little's law over the last 0.5 s") for line in lines), lines  # not "0 s"
+    spans = {round(block["span"]) for t, block in _watched("rate=30&workers=4&limit=0&service_time=0.1", 45) if t > 31}
+    assert spans == {30}
