@@ -675,9 +675,10 @@ def test_a_link_checked_key_by_key_keeps_the_valid_keys_and_names_every_bad_one(
     from playground.model.scenario import scenario_from_link_leniently
 
     scenario, errors = scenario_from_link_leniently("queue=-5&rate=80&wokers=3&rate=9&v=2&preset=nope")
-    assert scenario == Scenario.from_link("rate=80")  # the default queue, rate 80, no preset
-    assert [error.field for error in errors] == ["queue", "wokers", "rate", "v", "preset"]
-    assert "-5" in str(errors[0]) and "Did you mean 'workers'" in str(errors[1])
+    assert scenario == Scenario.from_link("")  # the defaults: rate is given twice, so left out whole
+    assert [error.field for error in errors] == ["rate", "queue", "wokers", "v", "preset"]
+    assert "neither is used: rate is 20, the default" in str(errors[0])
+    assert "-5" in str(errors[1]) and "Did you mean 'workers'" in str(errors[2])
     assert all(isinstance(error, ScenarioError) for error in errors)
     # A good link: exactly from_link's scenario, and no errors.
     for link in ("", "v=1&preset=handbook&queue=3", "?policy=reject&queue=5", "http://x/?rate=2"):
