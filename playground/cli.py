@@ -132,6 +132,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def cmd_code(args: argparse.Namespace) -> int:
     comparison = Comparison.from_link(args.link)
+    if args.python is None:
+        # The variant that runs where this command runs: a user on 3.11 who pipes the program
+        # into python3 gets one that works (a 3.13 program there exits with one sentence).
+        needs_313 = any(s is not None and codegen.needs_python_313(s) for s in (comparison.a, comparison.b))
+        args.python = "3.13" if sys.version_info >= (3, 13) or needs_313 else "3.11"
     if comparison.b is None:
         if args.diff:
             raise UsageError("--diff compares service A's program with B's: give B's keys as b.KEY=VALUE "
@@ -210,10 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
                       "'python program.py [SECONDS]' prints the playground's trace exactly")
     code.add_argument("--diff", action="store_true",
                       help="for a link with b. keys: the unified diff of service A's program and B's")
-    code.add_argument("--python", choices=codegen.PYTHONS, default=codegen.PYTHONS[0],
+    code.add_argument("--python", choices=codegen.PYTHONS, default=None,
                       help="the variant: 3.13 shuts the queue down with queue.shutdown() (the "
-                      "handbook's idiom, the default); 3.11 uses one None sentinel per worker "
-                      "(for Python 3.11 and 3.12). Both print the same trace")
+                      "handbook's idiom); 3.11 uses one None sentinel per worker (for Python 3.11 "
+                      "and 3.12). Both print the same trace. Default: the one for the Python this "
+                      "command runs under (3.13 for a scenario that needs it)")
 
     command("presets", cmd_presets, "list the presets: name, title and link")
 

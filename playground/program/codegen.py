@@ -42,6 +42,12 @@ def diff(a: Scenario, b: Scenario, *, python: str = "3.13", ideal_clock: bool = 
     return list(difflib.unified_diff(a_lines, b_lines, "A.py", "B.py"))
 
 
+def needs_python_313(scenario: Scenario) -> bool:
+    """Whether the scenario has no 3.11 variant (the handbook as printed joins the queue at
+    start and shuts it down: queue.shutdown() or nothing)."""
+    return scenario.join == "at-start"
+
+
 def generate(scenario: Scenario, *, python: str = "3.13", ideal_clock: bool = False) -> str:
     """The complete program for ``scenario``: its blocks in order, each built by the function
     below named for it (and, where there is one, for the engine method it mirrors).
@@ -125,11 +131,24 @@ def _header(s: Scenario, python: str) -> list[str]:
         imports.append("statistics")
     if retrying(s) and s.retry_budget:
         imports.insert(1, "collections")
+    if python == "3.13":
+        imports.append("sys")
     add(f'"""The asyncio program behind a Backpressure Playground scenario.\n\n'
         f"Link: {s.alone_link()}\n"
         + _runs_with(s, python) + '"""\n\n'
-        + "".join(f"import {name}\n" for name in imports))
+        + "".join(f"import {name}\n" for name in sorted(imports, key=imports.index))
+        + (_version_guard(s) if python == "3.13" else ""))
     return parts
+
+
+def _version_guard(s: Scenario) -> str:
+    """Run on 3.11 or 3.12, a 3.13 program would print its trace and then a 60-line
+    ExceptionGroup (asyncio has no QueueShutDown there): it says why in one sentence instead."""
+    other = ("it is the handbook's example as printed, which shuts its queue down with queue.shutdown()"
+             if needs_python_313(s) else
+             f"for 3.11 and 3.12 ask for the other variant: backpressure-playground code --python 3.11 '{s.alone_link()}'")
+    return ("\nif sys.version_info < (3, 13):  # asyncio.Queue.shutdown() and QueueShutDown are new in 3.13\n"
+            f'    sys.exit("This program needs Python 3.13 or newer; {other}.")\n')
 
 
 def _runs_with(s: Scenario, python: str) -> str:
