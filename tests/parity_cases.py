@@ -101,6 +101,9 @@ SCENARIOS = [
     ("client-and-worker-retries", "policy=reject&queue=8&rate=60&client_retries=2&retries=2&timeout=0.1"
      "&rate_limit=30&max_age=0.5&service_dist=lognormal", 8),
     ("client-retries-finite", "policy=reject&queue=3&rate=60&items=200&client_retries=1&workers=3", None),
+    # Seed 0's first call draws a length of -0.0 s: asyncio.sleep(-0.0) is sleep(0), one pass
+    # of the ready queue, not a timer that waits until nothing else is ready (issue 21, item 8).
+    ("zero-length-call", "seed=0&producer=closed&arrivals=asap&queue=1&items=30&workers=2&limit=0", None),
     ("everything", "policy=drop-oldest&max_age=0.2&memory=50&timeout=0.1&rate=80&queue=5&capacity=3"
      "&workers=6&limit=4", 8),
 ]

@@ -264,6 +264,9 @@ class Task(Future):
             self.state = CANCELLED
             killed.after()
             return
+        if future is None:  # a bare yield (asyncio.sleep(0)): Task.__step reschedules itself
+            self.loop.ready.append(self)
+            return
         callbacks = future.callbacks
         if callbacks is None:
             future.callbacks = self
@@ -299,11 +302,18 @@ class Task(Future):
         return self.cancel_requests
 
 
-def sleep(loop: Loop, delay: float) -> Future:
-    """asyncio.sleep(delay) for delay > 0: ``yield sleep(loop, delay)``.
+def sleep(loop: Loop, delay: float) -> Future | None:
+    """asyncio.sleep(delay): ``yield sleep(loop, delay)``.
+
+    A delay of 0 or less (-0.0 included: a call whose luck draws a zero-length time) is
+    asyncio's ``__sleep0``: a bare yield, after which the task is scheduled again at once, behind
+    what is ready now, with no timer (a timer would wait until nothing else is ready). The Task
+    takes the ``None`` this returns as that yield.
 
     asyncio also cancels the timer if the sleep is cancelled; here the timer
     just finds its future cancelled and does nothing, which is the same."""
+    if delay <= 0:
+        return None
     future = Future(loop)
     loop._seq += 1
     heappush(loop.timers, (loop.now + delay, loop._seq, future))
