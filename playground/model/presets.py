@@ -352,7 +352,7 @@ PRESETS.update(_presets(
         "semaphore-vs-none", "Compare: no semaphore vs. a semaphore of 8",
         "The same 65 requests a second reach two services of 32 workers each, calling a downstream "
         "that slows down past 8 calls at once; A has no semaphore, B a semaphore of 8. "
-        "Within ten seconds A has completed less than four fifths of what B has. "
+        "Within ten seconds A has completed less than nine tenths of what B has. "
         "A completes under half of the 65 items a second that arrive. "
         "B completes at least half as much again as A, with p99 latency at most half as long.",
         of="no-semaphore", b={"limit": 8}),

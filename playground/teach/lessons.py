@@ -294,7 +294,8 @@ def _fan_out_more_permits_slow_calls(link):
     def service(seen):
         values = sorted(w["parts"]["service"]["p50"] for w in seen.spans(10, 60))
         return values[len(values) // 2]
-    return _ok(service(eight) > 1.15 * service(four),
+    # At least 5 % slower at every seed from 1 to 25 (12 % at seed 19, the least).
+    return _ok(service(eight) > 1.05 * service(four),
                f"median call {service(four):.3f} s with limit 4, {service(eight):.3f} s with limit 8")
 
 
@@ -304,8 +305,8 @@ def _fan_out_more_permits_slow_calls(link):
 def _fan_out_sized_right(link):
     seen = run(link, 120)
     # "Almost": a call that happens to be short lets the next start sooner, so a burst can
-    # outrun the bucket now and then (0 of 4,830 at seed 1, 237 of 4,897 at seed 3).
-    return _ok(seen["throttled"] < 0.05 * seen["arrived"] and seen["completed"] >= 0.9 * seen["arrived"],
+    # outrun the bucket now and then (0 of 4,830 at seed 1, 275 of 4,845, 5.7 %, at seed 11).
+    return _ok(seen["throttled"] < 0.10 * seen["arrived"] and seen["completed"] >= 0.9 * seen["arrived"],
                f"{seen['throttled']} throttled, {seen['completed']} of {seen['arrived']} completed")
 
 
@@ -334,7 +335,8 @@ def _completed_by(seen: Run, t: float) -> int:
 def _a_falls_behind_within_ten_seconds(link):
     a, b = (run(side, 60) for side in _sides(link))
     done_a, done_b = _completed_by(a, 10), _completed_by(b, 10)
-    return _ok(done_a < 0.8 * done_b, f"completed by 10 s: A {done_a}, B {done_b}")
+    # Under nine tenths at every seed from 1 to 25 (0.83 at seed 9, the most).
+    return _ok(done_a < 0.9 * done_b, f"completed by 10 s: A {done_a}, B {done_b}")
 
 
 def _a_without_a_semaphore_collapses(link):
@@ -406,7 +408,7 @@ _ALL = tuple(key for key in FIELDS if key != "seed")  # any change of the servic
 
 CLAIMS: dict[str, tuple[Claim, ...]] = {
     "rate-limited-fan-out": (
-        Claim("With the semaphore at 4 almost nothing is throttled (under 5 %): each burst waits its "
+        Claim("With the semaphore at 4 almost nothing is throttled (under a tenth): each burst waits its "
               "turn in the queue.",
               _ALL, _fan_out_sized_right),
         Claim("Set the limit to 0 and over a fifth of the items come back throttled.",
@@ -476,7 +478,7 @@ CLAIMS: dict[str, tuple[Claim, ...]] = {
               _no_semaphore_limit_helps),
     ),
     "semaphore-vs-none": (
-        Claim("Within ten seconds A has completed less than four fifths of what B has.", _both("rate", "workers", "limit", "capacity", "contention",
+        Claim("Within ten seconds A has completed less than nine tenths of what B has.", _both("rate", "workers", "limit", "capacity", "contention",
               "service_time"), _a_falls_behind_within_ten_seconds),
         Claim("A completes under half of the 65 items a second that arrive.",
               _both("rate", "workers", "limit", "capacity", "contention", "service_time"),

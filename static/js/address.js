@@ -2,6 +2,7 @@
 // preset's "Try this" buttons, a typed link's errors, and Copy link.
 
 import { clip } from './api.js';
+import { fitClamp } from './clamp.js';
 import { app, $, DEFAULT_LINK } from './state.js';
 import { showNotice } from './status.js';
 import { controlledScenario } from './comparemode.js';
@@ -71,6 +72,16 @@ function showTryThis(preset) {
  *  changes it, "Modified from …" with the changes, and only the claims that do not depend on
  *  them (the rest of the notice may no longer be true). */
 export function showPresetNotice(link) {
+  writePresetNotice(link);
+  fitNotice();
+}
+
+/** The notice's More button, shown while the notice is cut (clamp.js). */
+export function fitNotice() {
+  fitClamp($('preset-notice'), $('notice-more'));
+}
+
+function writePresetNotice(link) {
   const query = new URLSearchParams(link);
   const preset = app.presets.find((p) => p.name === query.get('preset'));
   const node = $('preset-notice');

@@ -5,6 +5,7 @@ import { clip } from './api.js';
 import { app, $ } from './state.js';
 import { setStatus, showNotice } from './status.js';
 import { copyLink, showPresetNotice } from './address.js';
+import { wireClamp } from './clamp.js';
 import { compareControl, controlledScenario } from './comparemode.js';
 import { startSession } from './stream.js';
 import { action, control, togglePause, BURST_N, HICCUP } from './actions.js';
@@ -13,6 +14,7 @@ import { exportRun } from './export.js';
 
 export function wireButtons() {
   $('pause').addEventListener('click', togglePause);
+  wireClamp($('preset-notice'), $('notice-more'));
   $('step').addEventListener('click', () => action('step'));
   $('reset').addEventListener('click', () => action('reset'));
   $('burst').addEventListener('click', () => action('burst', { n: BURST_N }));

@@ -2,6 +2,7 @@
 // few numbers in words, and -- when the teacher allows it -- "Send requests", which adds a small
 // burst to the room's arrivals. Nothing here can change the scenario.
 
+import { fitClamp, wireClamp } from './clamp.js';
 import { Pipeline } from './pipeline.js';
 import { fillPairs, guessWords, keyNumbers } from './roomwords.js';
 
@@ -124,8 +125,11 @@ function onFrame(frame) {
   showQuestion(room.question);
   const notice = $('room-notice');
   const step = room.step ? `Step ${room.step.index + 1} of ${room.step.of}: ${room.step.title}${/[.?!:]$/.test(room.step.title) ? '' : '.'} ${room.step.notice}` : '';
-  if (notice.textContent !== step) notice.textContent = step;
-  notice.hidden = !step;
+  if (notice.textContent !== step || notice.hidden !== !step) {
+    notice.textContent = step;
+    notice.hidden = !step;
+    fitClamp(notice, $('notice-more'));
+  }
   $('class-sent').textContent = `${plural(room.watching || 0, 'person', 'people')} watching · the class sent `
     + `${plural(room.class_sent || 0, 'request')} in the last ${room.class_window || 10} s`;
   const status = frame.status === 'ended' ? (frame.message || 'This room has ended.')
@@ -215,6 +219,7 @@ function draw(now) {
 function boot() {
   if (!$('pipeline')) return; // no such room
   pipeline = new Pipeline($('pipeline'));
+  wireClamp($('room-notice'), $('notice-more'));
   $('send-requests').addEventListener('click', send);
   const source = new EventSource(`/api/rooms/${code}/stream`);
   source.addEventListener('frame', (event) => {
