@@ -91,6 +91,8 @@ def snapshot(engine: Engine) -> dict:
     live_workers = sum(1 for w in service.workers if w.state != "done") if not down else 0
     return {
         "producers": producers,
+        # The arrival rate now (a control may have changed it since the last full frame's scenario).
+        "rate": scenario.rate,
         "blocked": {"n": blocked_n, "oldest": blocked_oldest, "items": blocked_items},
         "queue": {"max": queue.maxsize, "n": size, "items": items, "more": size - len(items),
                   "oldest": oldest},

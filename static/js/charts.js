@@ -6,9 +6,11 @@
 const WINDOW_S = 60;
 const MAX_ROWS = 400;
 
+import { OUTCOME_COLORS } from './outcomecolors.js';
+
 const FALLBACK = {
   bg: "#ffffff", fg: "#1a1a1a", ok: "#1f9d55", warn: "#d97706", bad: "#dc2626",
-  muted: "#8a8f98", accent: "#2563eb", violet: "#7c3aed",
+  muted: "#8a8f98", accent: "#2563eb", violet: "#7c3aed", ...OUTCOME_COLORS,
 };
 
 // Each series: column, label, colour (theme variable), transform, dash.
@@ -39,12 +41,12 @@ const SPECS = [
   {
     key: "outcomes", title: "Failed outcomes", unit: "/s", digits: 1, stacked: true,
     series: [
-      { col: "rejected", label: "rejected", color: "bad", perSecond: true },
-      { col: "dropped", label: "dropped", color: "warn", perSecond: true },
-      { col: "put_timeout", label: "put timeout", color: "accent", perSecond: true },
-      { col: "stale", label: "stale", color: "muted", perSecond: true },
-      { col: "timeout", label: "timeout", color: "violet", perSecond: true },
-      { col: "throttled", label: "throttled", color: "warn", perSecond: true, dash: [4, 3] },
+      { col: "rejected", label: "rejected", color: "out_rejected", perSecond: true },
+      { col: "dropped", label: "dropped", color: "out_dropped", perSecond: true },
+      { col: "put_timeout", label: "put timeout", color: "out_put_timeout", perSecond: true },
+      { col: "stale", label: "stale", color: "out_stale", perSecond: true },
+      { col: "timeout", label: "timeout", color: "out_timeout", perSecond: true },
+      { col: "throttled", label: "throttled", color: "out_throttled", perSecond: true, dash: [4, 3] },
       { col: "lost", label: "lost", color: "fg", perSecond: true },
     ],
   },
@@ -239,7 +241,9 @@ class Chart {
       ctx.fillStyle = C.fg;
       titleW = W - hw - u * 1.4;
     }
-    ctx.fillText(`${spec.title} (${spec.unit})`, u * 0.5, u * 0.3, titleW);
+    // Milliseconds read as seconds past 1 s (not "60k ms"); the axis's top is the last draw's.
+    const inSeconds = spec.unit === "ms" && (this.axisTop || 0) >= 1000;
+    ctx.fillText(`${spec.title} (${inSeconds ? "s" : spec.unit})`, u * 0.5, u * 0.3, titleW);
     ctx.font = fSmall;
     let lx = u * 0.5, ly = u * 1.6;
     for (const s of spec.series) {
@@ -304,6 +308,7 @@ class Chart {
     if (ymax <= 0) ymax = spec.unit === "ms" ? 100 : 1;
     const step = niceStep(ymax * 1.08, Math.max(2, Math.floor((bottom - top) / (u * 2.2))));
     const yTop = Math.ceil((ymax * 1.08) / step) * step;
+    this.axisTop = yTop;
     const X = (t) => left + ((t - tStart) / span) * (right - left);
     const Y = (v) => bottom - (v / yTop) * (bottom - top);
     // Grid and ticks.
@@ -316,7 +321,7 @@ class Chart {
     for (let v = 0; v <= yTop + step * 0.01; v += step) {
       const y = Math.round(Y(v)) + 0.5;
       ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(right, y); ctx.stroke();
-      ctx.fillText(fmtTick(v), left - u * 0.3, y);
+      ctx.fillText(fmtTick(inSeconds && yTop >= 1000 ? v / 1000 : v), left - u * 0.3, y);
     }
     ctx.textAlign = "center";
     ctx.textBaseline = "top";

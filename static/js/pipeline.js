@@ -4,21 +4,23 @@
 // away as particles with a colour and a short label. No dependencies, no allocations in the hot path
 // beyond a few strings.
 
+import { OUTCOME_COLORS } from './outcomecolors.js';
+
 const FALLBACK = {
   bg: "#ffffff", fg: "#1a1a1a", ok: "#1f9d55", warn: "#d97706", bad: "#dc2626",
-  muted: "#8a8f98", accent: "#2563eb",
+  muted: "#8a8f98", accent: "#2563eb", ...OUTCOME_COLORS,
 };
 
 // Where each outcome comes from, its colour (a theme variable) and its label.
 const OUTCOMES = {
-  "rejected": { color: "bad", label: "rejected", from: "entry" },
-  "dropped": { color: "warn", label: "dropped", from: "head" },
-  "put-timeout": { color: "accent", label: "put timed out", from: "entry" },
-  "stale": { color: "muted", label: "stale", from: "head" },
-  "timeout": { color: "bad", label: "timed out", from: "downstream" },
-  "throttled": { color: "warn", label: "throttled (429)", from: "downstream" },
-  "crash": { color: "bad", label: "lost", from: "queue" },
-  "lost": { color: "bad", label: "lost", from: "queue" },
+  "rejected": { color: "out_rejected", label: "rejected", from: "entry" },
+  "dropped": { color: "out_dropped", label: "dropped", from: "head" },
+  "put-timeout": { color: "out_put_timeout", label: "put timed out", from: "entry" },
+  "stale": { color: "out_stale", label: "stale", from: "head" },
+  "timeout": { color: "out_timeout", label: "timed out", from: "downstream" },
+  "throttled": { color: "out_throttled", label: "throttled (429)", from: "downstream" },
+  "crash": { color: "fg", label: "lost", from: "queue" },
+  "lost": { color: "fg", label: "lost", from: "queue" },
 };
 
 const MAX_PARTICLES = 240;
@@ -298,7 +300,7 @@ export class Pipeline {
       : this.scenario
       ? (this.scenario.producer === "closed"
         ? `${this.scenario.producers} ${plural(this.scenario.producers, "producer", "producers")}`
-        : `${this.scenario.rate}/s arriving`)
+        : `${s.rate ?? this.scenario.rate}/s arriving`)
       : "";
     T.restart = s.down_until != null ? `restarting in ${Math.max(0, s.down_until - f.t).toFixed(1)} s` : "";
   }

@@ -80,3 +80,55 @@ def test_a_cut_notice_opens_by_click_and_keyboard_and_is_whole_on_the_projector(
     assert whole.evaluate("n => n.getBoundingClientRect().bottom") <= 720
     expect(projector.locator("#notice-more")).to_be_hidden()
     projector.screenshot(path=str(artifacts / "notice-whole-presenter-1280x720.png"))
+
+
+def test_the_rate_label_follows_a_change_within_a_second(page, server):
+    open_page(page, server, "preset=webhook-ingestion", frames=3)
+    arrivals = "() => (window.playground.pipeline.lastLayout.texts.arrivals || {}).text"
+    expect_text = "n => (window.playground.pipeline.lastLayout.texts.arrivals || {}).text === n"
+    wait_js(page, expect_text, arg="60/s arriving", what="the label at the preset's rate")
+    page.fill("#number-rate", "5")
+    page.press("#number-rate", "Enter")
+    changed_at = page.evaluate("performance.now()")
+    wait_js(page, expect_text, arg="5/s arriving", timeout=1_000, what="the label at the new rate")
+    assert page.evaluate("performance.now()") - changed_at < 1_000
+    assert page.evaluate(arrivals) == "5/s arriving"
+
+
+# Okabe and Ito's palette under the colour-blind simulations of Machado, Oliveira and Fernandes
+# (2009, severity 1.0): every pair of outcome colours stays apart.
+MACHADO = {
+    "protanopia": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216), (-0.003882, -0.048116, 1.051998)),
+    "deuteranopia": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413), (-0.011820, 0.042940, 0.968881)),
+    "tritanopia": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602), (0.004733, 0.691367, 0.303900)),
+}
+
+
+def _linear(c: float) -> float:
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def _lab(rgb: tuple[float, float, float]) -> tuple[float, float, float]:
+    r, g, b = rgb
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+    f = [v ** (1 / 3) if v > 0.008856 else 7.787 * v + 16 / 116 for v in (x, y, z)]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def test_the_outcome_colours_stay_apart_for_the_colour_blind():
+    import itertools
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "static" / "js" / "outcomecolors.js").read_text()
+    colours = dict(re.findall(r'(out_\w+): "#([0-9A-Fa-f]{6})"', source))
+    assert len(colours) == 6 and len(set(colours.values())) == 6
+    linear = {k: tuple(_linear(int(v[i:i + 2], 16) / 255) for i in (0, 2, 4)) for k, v in colours.items()}
+    for name, matrix in [("normal", ((1, 0, 0), (0, 1, 0), (0, 0, 1))), *MACHADO.items()]:
+        seen = {k: _lab(tuple(max(0.0, min(1.0, sum(m * c for m, c in zip(row, rgb)))) for row in matrix))
+                for k, rgb in linear.items()}
+        for a, b in itertools.combinations(seen, 2):
+            distance = sum((p - q) ** 2 for p, q in zip(seen[a], seen[b])) ** 0.5
+            assert distance > 10, f"{name}: {a} and {b} are {distance:.1f} apart (CIE76)"
