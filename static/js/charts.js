@@ -262,10 +262,11 @@ class Chart {
       ctx.fillText(s.label, lx + u * 1.6, ly);
       lx += w;
     }
-    if (owner.comparing) { // which line is which service
+    if (owner.comparing) { // which line is which service: A and B on one line, never B alone
+      const pair = ctx.measureText("A").width + ctx.measureText("B").width + u * 4.4;
+      if (lx + pair > W - u * 0.5) { lx = u * 0.5; ly += u * 1.1; }
       for (const [name, dash] of [["A", []], ["B", [7, 5]]]) {
         const w = ctx.measureText(name).width + u * 2.2;
-        if (lx + w > W - u * 0.5) { lx = u * 0.5; ly += u * 1.1; }
         ctx.strokeStyle = C.fg;
         ctx.lineWidth = 2;
         ctx.setLineDash(dash);
@@ -412,13 +413,17 @@ class Chart {
       ctx.setLineDash([]);
       ctx.globalAlpha = 1;
       ctx.font = fSmall;
-      ctx.textAlign = "right";
+      // At the left, away from the newest data, with no box: a thin halo in the background
+      // colour keeps the glyphs readable and hides nothing but what is under them.
+      ctx.textAlign = "left";
       ctx.textBaseline = "bottom";
-      const lw = ctx.measureText(ref.label).width;
-      ctx.fillStyle = C.bg; // a backing, so the label reads over the series
-      ctx.fillRect(right - u * 0.4 - lw, y - u * 1.1, lw + u * 0.4, u * 0.95);
+      ctx.strokeStyle = C.bg;
+      ctx.lineWidth = 3;
+      ctx.globalAlpha = 0.8;
+      ctx.strokeText(ref.label, left + u * 0.2, y - u * 0.1);
+      ctx.globalAlpha = 1;
       ctx.fillStyle = C.muted;
-      ctx.fillText(ref.label, right - u * 0.2, y - u * 0.1);
+      ctx.fillText(ref.label, left + u * 0.2, y - u * 0.1);
     }
     // Hover: the nearest row.
     let hi = -1;
