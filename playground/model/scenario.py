@@ -566,19 +566,22 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def repeated_error(key: str, values: list[str], scenario: Scenario) -> ScenarioError:
-    """A key given more than once: named with its values, and what the page uses instead."""
+def repeated_message(key: str, values: list[str], instead: str | None) -> str:
+    """A key given more than once, named with its values; ``instead`` says what applies."""
     times = "twice" if len(values) == 2 else f"{len(values)} times"
     listed = " and ".join(shown(value) for value in values[:3]) + (", …" if len(values) > 3 else "")
     none = "neither" if len(values) == 2 else "none"
+    return f"{key} is given {times} ({listed}); give each key once" + (f"; {none} is used: {instead}" if instead else "") + "."
+
+
+def repeated_error(key: str, values: list[str], scenario: Scenario) -> ScenarioError:
+    """A key of the link given more than once, and what the page uses instead."""
     if key in FIELDS:
         source = f"the preset {scenario.preset}'s" if scenario.preset else "the default"
-        instead = f"; {none} is used: {key} is {link_text(getattr(scenario, key))}, {source}"
-    elif key == "preset":
-        instead = f"; {none} is used: no preset applies"
+        instead = f"{key} is {link_text(getattr(scenario, key))}, {source}"
     else:
-        instead = ""
-    return ScenarioError(f"{key} is given {times} ({listed}); give each key once{instead}.", key, values[0])
+        instead = "no preset applies" if key == "preset" else None
+    return ScenarioError(repeated_message(key, values, instead), key, values[0])
 
 
 def scenario_from_link_leniently(link: str) -> tuple[Scenario, list[ScenarioError]]:

@@ -136,7 +136,7 @@ def _header(s: Scenario, python: str) -> list[str]:
     add(f'"""The asyncio program behind a Backpressure Playground scenario.\n\n'
         f"Link: {s.alone_link()}\n"
         + _runs_with(s, python) + '"""\n\n'
-        + "".join(f"import {name}\n" for name in sorted(imports, key=imports.index))
+        + "".join(f"import {name}\n" for name in imports)
         + (_version_guard(s) if python == "3.13" else ""))
     return parts
 

@@ -77,14 +77,16 @@ class Histogram:
         self.counts[index] = self.counts.get(index, 0) + 1
 
     def quantiles(self, *qs: float) -> list[float | None]:
-        """Several quantiles at once, as ``quantile`` gives each, sorting the kept values once."""
-        if self.values is not None and self.values:
-            ordered = sorted(self.values)
-            return [percentile(ordered, q) for q in qs]
-        return [self.quantile(q) for q in qs]
+        """Several q-quantiles (0..1, nearest rank, as ``percentile``), sorting the kept values
+        once (or scanning the buckets once)."""
+        return self.at_ranks([max(1, math.ceil(q * self.total)) for q in qs])
+
+    def quantile(self, q: float) -> float | None:
+        return self.quantiles(q)[0]
 
     def at_ranks(self, ranks: list[int]) -> list[float | None]:
-        """The values at 1-based ranks (clamped to 1..total), in one sort or one bucket scan."""
+        """The values at 1-based ranks (clamped to 1..total), in one sort or one bucket scan; a
+        rank's bucket answers its middle, clamped to the smallest and largest value seen."""
         if not self.total:
             return [None] * len(ranks)
         ranks = [min(max(1, rank), self.total) for rank in ranks]
@@ -103,30 +105,23 @@ class Histogram:
                 break
         return [out.get(rank, self.high) for rank in ranks]
 
-    def interval(self, q: float, z: float = 1.96) -> tuple[float, float] | None:
-        """A distribution-free 95 % confidence interval for the q-quantile: the values at the
-        ranks n·q ∓ z·√(n·q·(1−q)) (the binomial count of values below the quantile). It takes the
-        values as independent; a queue's latencies are not quite, so it is, if anything, narrow."""
+    def with_intervals(self, *qs: float, z: float = 1.96) -> list[tuple[float | None, tuple | None]]:
+        """Each q-quantile with a distribution-free 95 % confidence interval for it: the values at
+        the ranks n·q ∓ z·√(n·q·(1−q)) (the binomial count of values below the quantile), all in
+        one sort. It takes the values as independent; a queue's latencies are not quite, so the
+        interval is, if anything, narrow."""
         if not self.total:
-            return None
+            return [(None, None) for _ in qs]
         n = self.total
-        spread = z * math.sqrt(n * q * (1 - q))
-        lo, hi = self.at_ranks([math.floor(n * q - spread), math.ceil(n * q + spread)])
-        return lo, hi
+        ranks = []
+        for q in qs:
+            spread = z * math.sqrt(n * q * (1 - q))
+            ranks += [max(1, math.ceil(q * n)), math.floor(n * q - spread), math.ceil(n * q + spread)]
+        values = self.at_ranks(ranks)
+        return [(values[i], (values[i + 1], values[i + 2])) for i in range(0, len(values), 3)]
 
-    def quantile(self, q: float) -> float | None:
-        if not self.total:
-            return None
-        if self.values is not None:
-            return percentile(sorted(self.values), q)
-        rank = max(1, math.ceil(q * self.total))
-        seen = 0
-        for index in sorted(self.counts):
-            seen += self.counts[index]
-            if seen >= rank:
-                middle = self._FLOOR * math.exp((index + 0.5) * self._LOG_STEP)
-                return min(max(middle, self.low), self.high)
-        return self.high
+    def interval(self, q: float, z: float = 1.96) -> tuple[float, float] | None:
+        return self.with_intervals(q, z=z)[0][1]
 
 
 def _parts(done: list) -> tuple[list, list, list, list]:

@@ -245,7 +245,7 @@ def keeping_up(block: dict) -> bool | None:
     return seen["throughput"] >= KEEPS_UP * seen["arrivals"] and seen["growth"] <= (1 - KEEPS_UP) * seen["arrivals"]
 
 
-def _why(d: dict, scenario: Scenario, rho: float, effective: float) -> str:
+def _why(d: dict, scenario: Scenario, slower: bool) -> str:
     """The one sentence on why the downstream's pace is not the nominal one."""
     reasons = []
     if d["hiccup"]:
@@ -259,7 +259,7 @@ def _why(d: dict, scenario: Scenario, rho: float, effective: float) -> str:
     if d["attempts_per_item"] is not None and d["attempts_per_item"] >= 1.2:
         reasons.append(f"each completed item took {_n(d['attempts_per_item'], 1)} attempts (retries)")
     if not reasons:
-        reasons.append("calls take longer than the nominal call time" if effective > rho
+        reasons.append("calls take longer than the nominal call time" if slower
                        else "calls take less time than the nominal call time, by luck of the draw")
     return "; ".join(reasons)
 
@@ -278,7 +278,7 @@ def sentences(t: dict, s: Scenario) -> list[str]:
         if differs:
             out.append(f"{nominal} with the nominal call time; but over the last {_span(d['span'])} the downstream "
                        f"spent {_s(d['call_time'])} of calls per completed item, so the effective ρ is "
-                       f"{_n(effective)}: {_verdict(effective, up)}. Why: {_why(d, s, rho, effective)}.")
+                       f"{_n(effective)}: {_verdict(effective, up)}. Why: {_why(d, s, effective > rho)}.")
         elif up is False or (effective is None and seen.get("arrived") and t["span"] >= MIN_SPAN):
             measured = (f"it completed {_n(seen['throughput'])}/s of {_n(seen['arrivals'])}/s arriving over the "
                         f"last {_span(t['span'])}")
@@ -298,7 +298,7 @@ def sentences(t: dict, s: Scenario) -> list[str]:
         if d.get("call_time") and d["span"] >= MIN_SPAN and d["call_time"] > s.service_time * DIFFER:
             out.append(f"Over the last {_span(d['span'])} the downstream spent {_s(d['call_time'])} of calls per "
                        f"completed item against a nominal {_s(s.service_time)}. Why: "
-                       f"{_why(d, s, 1.0, 2.0)}.")
+                       f"{_why(d, s, slower=True)}.")
     little = t.get("little")
     if little and t["span"] > 0:
         lw = None if little["W"] is None else little["lambda"] * little["W"]

@@ -40,6 +40,7 @@ from playground.model.scenario import (
     ScenarioError,
     _query_pairs,
     check_link_size,
+    repeated_message,
     scenario_from_link_leniently,
     shown,
 )
@@ -262,10 +263,8 @@ def link_verdict(query: str) -> dict:
     b_pairs = _query_pairs("&".join(b_keys))
     given = Counter(key for key, _ in b_pairs)
     for key in (key for key, times in given.items() if times > 1):  # left out whole, as A's are
-        errors.append(ScenarioError(
-            f"{key} is given {'twice' if given[key] == 2 else f'{given[key]} times'} "
-            f"({' and '.join(shown(v) for k, v in b_pairs if k == key)}); give each key once; "
-            f"{'neither' if given[key] == 2 else 'none'} is used: B keeps A's {key.removeprefix('b.')}.", key))
+        values = [v for k, v in b_pairs if k == key]
+        errors.append(ScenarioError(repeated_message(key, values, f"B keeps A's {key.removeprefix('b.')}"), key))
     for pair in b_pairs:  # each b. key on its own, so one bad key does not cost the others
         if given[pair[0]] > 1:
             continue

@@ -83,13 +83,11 @@ class Side:
         metrics = engine.metrics
         totals = engine.totals()
         row = {name: totals[name] for name in COUNTS}
-        # What Engine.summary() says, without its copy of the latencies and its three sorts.
-        for name, value in zip(("latency_p50", "latency_p95", "latency_p99"),
-                               metrics.latency.quantiles(0.50, 0.95, 0.99)):
+        # What Engine.summary() says, without its copy of the latencies and its three sorts; with
+        # each percentile, what its sample supports (the comparison marks it only outside that).
+        for name, (value, bounds) in zip(("latency_p50", "latency_p95", "latency_p99"),
+                                         metrics.latency.with_intervals(0.50, 0.95, 0.99)):
             row[name] = frames._r(value, 6)
-        for name, q in (("latency_p50", 0.50), ("latency_p95", 0.95), ("latency_p99", 0.99)):
-            # What the sample supports: the comparison marks a percentile only outside it.
-            bounds = metrics.latency.interval(q)
             row[f"{name}_ci"] = None if bounds is None else [frames._r(bounds[0], 6), frames._r(bounds[1], 6)]
         row["peak_in_system"] = metrics.in_system_peak
         row["crashes"] = engine.crashes
