@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.sync_api import expect
 from test_page import wait_js
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
@@ -39,6 +38,25 @@ COUNT_INK = """(id) => {
   }
   return inked / seen;
 }"""
+
+
+def comparison_problems(page) -> list[str]:
+    """What a phone showing a comparison gets wrong: B's pipeline blank, the sides not labelled
+    A and B, or a side's key numbers without a digit."""
+    problems = []
+    ink_b = page.evaluate(COUNT_INK, "pipeline-b")
+    if ink_b < INKED:
+        problems.append(f"B's pipeline is blank ({ink_b:.3f} inked)")
+    labels = page.evaluate("() => [...document.querySelectorAll('.room-side-label')]"
+                           ".map(n => n.offsetParent ? n.textContent : '')")
+    if len(labels) != 2 or not labels[0].startswith("A") or not labels[1].startswith("B"):
+        problems.append(f"the sides are labelled {labels}")
+    for side in ("a", "b"):
+        values = page.evaluate(f"() => [...document.querySelectorAll('#room-numbers-{side} dd')]"
+                               ".map(n => n.offsetParent ? n.textContent : '')")
+        if len(values) < 4 or not any(any(c.isdigit() for c in v) for v in values):
+            problems.append(f"side {side.upper()}'s numbers are {values}")
+    return problems
 
 
 def _presets(server) -> list[dict]:
@@ -127,18 +145,7 @@ def test_every_preset_comparison_and_limit_draws_on_a_phone(server, phone, artif
             if comparing != _is_comparison(link):
                 failures.append(f"{link}: comparing is {comparing}")
             if comparing:
-                ink_b = phone.ink("pipeline-b")
-                if ink_b < INKED:
-                    failures.append(f"{link}: B's pipeline is blank ({ink_b:.3f} inked)")
-                labels = phone.page.evaluate("() => [...document.querySelectorAll('.room-side-label')]"
-                                             ".map(n => n.offsetParent ? n.textContent : '')")
-                if len(labels) != 2 or not labels[0].startswith("A") or not labels[1].startswith("B"):
-                    failures.append(f"{link}: the sides are labelled {labels}")
-                for side in ("a", "b"):
-                    values = phone.page.evaluate(f"() => [...document.querySelectorAll('#room-numbers-{side} dd')]"
-                                                 ".map(n => n.offsetParent ? n.textContent : '')")
-                    if len(values) < 4 or not any(any(c.isdigit() for c in v) for v in values):
-                        failures.append(f"{link}: side {side.upper()}'s numbers are {values}")
+                failures.extend(f"{link}: {problem}" for problem in comparison_problems(phone.page))
                 name = link.split("preset=")[-1].split("&")[0] if "preset=" in link else "compare"
                 phone.page.screenshot(path=str(artifacts / f"phone-{name}.png"), full_page=True)
             failures.extend(f"{link}: {error}" for error in phone.errors)

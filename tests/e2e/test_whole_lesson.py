@@ -21,7 +21,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
 from test_page import wait_js
-from test_phones import COUNT_INK, INKED
+from test_phones import COUNT_INK, INKED, comparison_problems
 
 from playground.teach import course
 
@@ -60,18 +60,7 @@ def _check_phone(phone, index: int, comparing: bool) -> list[str]:
     if shown != comparing:
         problems.append(f"step {index}: comparing is {shown}, the step {'is' if comparing else 'is not'} a comparison")
     if comparing:
-        ink_b = _ink(phone, "pipeline-b")
-        if ink_b < INKED:
-            problems.append(f"step {index}: B's pipeline is blank ({ink_b:.3f} inked)")
-        labels = phone.evaluate("() => [...document.querySelectorAll('.room-side-label')]"
-                                ".map(n => n.offsetParent ? n.textContent : '')")
-        if len(labels) != 2 or not labels[0].startswith("A") or not labels[1].startswith("B"):
-            problems.append(f"step {index}: the sides are labelled {labels}")
-        for side in "ab":
-            values = phone.evaluate(f"() => [...document.querySelectorAll('#room-numbers-{side} dd')]"
-                                    ".map(n => n.offsetParent ? n.textContent : '')")
-            if len(values) < 4 or not any(re.search(r"\d", v) for v in values):
-                problems.append(f"step {index}: side {side.upper()}'s numbers are {values}")
+        problems.extend(f"step {index}: {problem}" for problem in comparison_problems(phone))
     return problems
 
 
