@@ -11,8 +11,9 @@ store writes them in its own thread.
 On start, ``restore`` puts every stored session and room back at once, under the same ids and
 code (so a page or a phone that reconnects is not told "unknown" and sent off to a new run), each
 held -- no frames, no controls -- until ``rebuild`` has replayed it to the sim time it had
-reached. Replays go one at a time through the process's replay budget (as a fork does), rooms
-first, so restoring many heavy sessions slows the restores, not the live streams.
+reached. Replays go one at a time through the process's replay budget (as a fork does), those a
+page is already waiting on first, then rooms, then the cheapest, so restoring many heavy sessions
+slows the restores, not the live streams.
 """
 
 from __future__ import annotations
@@ -171,8 +172,7 @@ class Keeper:
                 logger.warning("left out stored room %s, which could not be read: %s", record.get("code"), error)
                 continue
             self.rooms.rooms[room.code] = room
-        # A class is waiting on a room: rooms first, then the cheapest, so most pages return soonest.
-        self.pending = sorted(by_id.values(), key=lambda s: (s.room is None, s.restore_plan["work"]))
+        self.pending = list(by_id.values())
         return len(by_id)
 
     def _held_session(self, record: dict, now: float) -> Session:
@@ -203,7 +203,9 @@ class Keeper:
         replays = self.manager.replays
         count = len(self.pending)
         while self.pending:
-            session = self.pending.pop(0)
+            # Someone already waiting on its stream goes next (a page that came back), then rooms.
+            session = min(self.pending, key=lambda s: (s.streams == 0, s.room is None, s.restore_plan["work"]))
+            self.pending.remove(session)
             plan = session.restore_plan
             try:
                 if not session.ended:
