@@ -55,6 +55,7 @@ class Served:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
+        environ["PLAYGROUND_STATE"] = "none"  # each run starts empty, and leaves no state file
         environ.update({f"PLAYGROUND_{k.upper()}": str(v) for k, v in env.items()})
         environ["PYTHONUNBUFFERED"] = "1"
         self.log = tempfile.TemporaryFile(mode="w+b")

@@ -186,6 +186,7 @@ def start_server(target: str, port: int, args) -> tuple[subprocess.Popen, object
             env["PYTHONPATH"] = str(cwd)
         command = [sys.executable, "-m", "playground", "--port", str(port)]
         env["PLAYGROUND_MAX_SESSIONS"] = str(args.max_sessions)
+        env["PLAYGROUND_STATE"] = "none"  # each run starts empty, and leaves no state file
         env["PLAYGROUND_MAX_SESSIONS_PER_CLIENT"] = str(args.max_sessions)
         env["PLAYGROUND_MAX_STREAMS_PER_CLIENT"] = str(args.max_sessions)
     else:

@@ -63,6 +63,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile(mode="w+b")
         environ = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
+        environ["PLAYGROUND_STATE"] = "none"  # each run starts empty, and leaves no state file
         environ.update({f"PLAYGROUND_{k.upper()}": str(v) for k, v in env.items()})
         self.process = subprocess.Popen([sys.executable, "-m", "playground", "--port", str(self.port)],
                                         cwd=root, env=environ, stdout=self.log, stderr=subprocess.STDOUT)

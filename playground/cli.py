@@ -263,14 +263,17 @@ SERVER_OPTIONS = [
     ("--socket-send-buffer", "socket_send_buffer", "bytes of kernel send buffer per connection"),
     ("--forwarded-allow-ips", "forwarded_allow_ips",
      "proxies whose X-Forwarded-For names the client, comma-separated, or *"),
+    ("--state", "state", "SQLite file live sessions and rooms are kept in across restarts, or none"),
 ]
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     from playground.web.settings import Settings
 
+    from playground.web.store import default_path
+
     for option, field, help in SERVER_OPTIONS:
-        default = getattr(Settings, field)
+        default = str(default_path()) if field == "state" else getattr(Settings, field)
         shown = f"{default:g}" if isinstance(default, float) else str(default) or "none"
         parser.add_argument(option, dest=field, metavar=field.split("_")[-1].upper(), default=None,
                             help=f"{help} (default {shown}); env PLAYGROUND_{field.upper()}")
@@ -283,10 +286,13 @@ def cmd_serve(args: argparse.Namespace, host: str | None = None, presenting: str
     from playground.web.app import create_app
     from playground.web.serving import ListenError, listen, serve
     from playground.web.settings import Settings, SettingsError
+    from playground.web.store import default_path
 
     options = {field: getattr(args, field, None) for _, field, _ in SERVER_OPTIONS}
     if options["host"] is None and "PLAYGROUND_HOST" not in os.environ:
         options["host"] = host
+    if options["state"] is None and "PLAYGROUND_STATE" not in os.environ:
+        options["state"] = str(default_path())  # a server keeps its runs unless told not to
     try:
         settings = Settings.from_env(**options)
     except SettingsError as error:

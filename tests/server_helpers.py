@@ -39,7 +39,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = tempfile.TemporaryFile(mode="w+b")
         environ = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
-        environ.update({f"PLAYGROUND_{k.upper()}": str(v) for k, v in env.items()})
+        # A test's server keeps nothing across restarts unless the test gives it a state file.
+        environ.update({"PLAYGROUND_STATE": "none", **{f"PLAYGROUND_{k.upper()}": str(v) for k, v in env.items()}})
         environ["PYTHONUNBUFFERED"] = "1"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "playground", "--port", str(self.port)],

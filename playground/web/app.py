@@ -48,7 +48,7 @@ from playground.program import codeview
 from playground.program.codegen import PYTHONS
 from playground.teach import course, questions
 from playground.teach.lessons import claims_for
-from playground.web import addresses, frames, memory, rooms, sweep
+from playground.web import addresses, frames, keeper, memory, rooms, sweep
 from playground.web.errors import (
     BadRequest,
     ClientGone,
@@ -68,6 +68,7 @@ from playground.web.governor import PROBE_INTERVAL
 from playground.web.rooms import RoomManager
 from playground.web.sessions import Cursor, SessionManager
 from playground.web.settings import Settings
+from playground.web.store import open_store
 from playground.web.stream import frame_events, room_events
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: templates/ and static/ beside the package
@@ -425,6 +426,7 @@ async def create_room(request: Request):
         manager.settings.port)
     room.join_url = f"{base}/r/{room.code}"
     room.join_others = [f"{url}/r/{room.code}" for url in others]
+    request.app.state.keeper.touch_room(room)
     return JSONResponse({
         "code": room.code, "join": f"/r/{room.code}", "join_url": room.join_url, "join_note": room.join_note,
         "join_others": room.join_others, "present": f"/present/{room.code}",
@@ -465,7 +467,9 @@ async def room_join(request: Request):
         raise Invalid(f"join takes an empty object {{}}; got {shown(body)}.")
     client = client_address(request)
     room = request.app.state.rooms.get(request.path_params["code"], client)
-    return JSONResponse({"student": room.join(client, manager.clock())}, status_code=201)
+    student = room.join(client, manager.clock())
+    request.app.state.keeper.touch_room(room)
+    return JSONResponse({"student": student}, status_code=201)
 
 
 async def room_send(request: Request):
@@ -480,6 +484,7 @@ async def room_send(request: Request):
     now = manager.clock()
     room.check_press(student, now)
     await room.session.control({"action": "burst", "n": rooms.PRESS_ITEMS}, manager.clock)
+    request.app.state.keeper.touch(room.session)
     room.pressed(rooms.PRESS_ITEMS, now)
     return JSONResponse({"sent": rooms.PRESS_ITEMS, **room.block(now)})
 
@@ -511,6 +516,7 @@ async def room_control(request: Request):
         await _room_step(room, value, manager)
     else:
         raise Invalid(usage, field=key if isinstance(key, str) else None)
+    request.app.state.keeper.touch_room(room)
     return JSONResponse(room.block(manager.clock()))
 
 
@@ -545,6 +551,7 @@ async def room_answer(request: Request):
                       f"got {shown(body)}.", field="student")
     room = request.app.state.rooms.joined(request.path_params["code"], student, client_address(request))
     room.answer(student, body["value"], manager.clock())
+    request.app.state.keeper.touch_room(room)
     return JSONResponse({"answered": room.question.block()["answered"]})
 
 
@@ -575,6 +582,7 @@ async def create_session(request: Request):
     comparison = comparison_from_body(body)
     session = manager.create(comparison.a, client_address(request), b=comparison.b)
     session.paused = paused
+    request.app.state.keeper.touch(session)
     return JSONResponse(session_answer(session), status_code=201, headers={"Location": f"/api/sessions/{session.id}"})
 
 
@@ -622,6 +630,7 @@ async def control(request: Request):
     session.take_control_token(manager.clock())
     body = await read_json(request, manager.settings)
     result = await session.control(body, manager.clock)
+    request.app.state.keeper.touch(session)
     manager.controls[200] += 1  # refused ones are counted in handle_error
     return JSONResponse(result)
 
@@ -793,6 +802,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     _log_beside_uvicorn()
     manager = SessionManager(settings)
     collector = memory.Collector(manager.clock)
+    room_manager = RoomManager(manager)
+    store, stored_sessions, stored_rooms = open_store(settings.state)  # never raises: warns
+    kept = keeper.Keeper(store, manager, room_manager)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -812,10 +824,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await anyio.sleep(PROBE_INTERVAL)
                     manager.governor.sample(manager.clock() - start - PROBE_INTERVAL)
 
+            async def flusher():
+                while True:
+                    await anyio.sleep(keeper.FLUSH_EVERY)
+                    kept.flush()
+
+            # Back before the first request is accepted, so a page that reconnects finds its id.
+            kept.restore(stored_sessions, stored_rooms)
+            stored_sessions.clear()
+            stored_rooms.clear()
+            tasks.start_soon(kept.rebuild)
             tasks.start_soon(reaper)
             tasks.start_soon(lag_probe)
+            tasks.start_soon(flusher)
             yield
             tasks.cancel_scope.cancel()
+        kept.flush(checkpoint=True)  # a clean stop keeps every run where it was
+        await anyio.to_thread.run_sync(store.close)
         sweep.shutdown()  # the sweeps' worker process goes with the server
 
     routes = [
@@ -854,7 +879,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                         404: page_not_found})
     app.state.manager = manager
     app.state.collector = collector
-    app.state.rooms = RoomManager(manager)
+    app.state.rooms = room_manager
+    app.state.keeper = kept
     app.state.settings = settings
     app.state.registry = _registry(manager)
     app.state.templates = Jinja2Templates(directory=TEMPLATES)  # autoescape is on for .html

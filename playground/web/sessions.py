@@ -10,6 +10,7 @@ watches.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 import time
@@ -72,13 +73,56 @@ SUMMARY_KEYS = ("sim_time", "throughput", "latency_mean", "latency_p50", "latenc
 
 
 class Replays:
-    """The process's replays (a fork rebuilding A's run): how many run now, and how often each
-    may take a budget of work (the frame interval, which the governor widens under load)."""
+    """The process's replays (a fork rebuilding A's run, a session restored after a restart): how
+    many run now, and how often each may take a budget of work (the frame interval, which the
+    governor widens under load)."""
 
     def __init__(self, interval, most: int = MAX_REPLAYS):
         self.interval = interval  # () -> seconds between two budgets of a replay
         self.most = most
         self.running = 0
+
+    async def wait_for_turn(self) -> None:
+        """Wait (a frame at a time) until fewer than ``most`` replays run: restores queue here,
+        where a fork is refused, since nobody is waiting on a restore's answer."""
+        while self.running >= self.most:
+            await anyio.sleep(self.interval())
+
+
+def hash_token(token: str) -> str:
+    """What is kept of a token, here and in the store: its sha256, so a leaked state file drives
+    nothing (tokens are 24 random bytes: no salt or slow hash is needed against guessing)."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+async def replay_side(initial: Scenario, control_log, until: float, budget: int, replays: Replays) -> Side:
+    """A new side whose engine is the run of ``initial`` with ``control_log`` up to ``until``,
+    collecting windows as it goes so its charts have the past too.
+
+    Replay is engine work like any other: one ``budget`` a frame interval (as the session it
+    stands for would spend), counted among ``replays.running``; the caller checks there is room."""
+    replays.running += 1
+    try:
+        side = Side.start(initial)
+        copy = side.engine
+        left = budget
+        for at, control in [*control_log, (until, None)]:
+            while copy.now < at or not copy.settled:
+                before = copy.work
+                copy.advance(min(at, copy.now + REPLAY_STRIDE), left)
+                side.collect()
+                left -= copy.work - before
+                if left <= 0:  # this frame's budget is spent: wait for the next frame
+                    await anyio.sleep(replays.interval())
+                    left = budget
+                else:
+                    await anyio.sleep(0)
+            if control is not None:
+                copy.apply(control)
+        side.collect()
+        return side
+    finally:
+        replays.running -= 1
 
 
 class Session:
@@ -88,6 +132,8 @@ class Session:
                  settings: Settings, now: float, b: Scenario | None = None, replays: Replays | None = None):
         self.id = session_id
         self.token = token  # a separate secret: knowing the id lets you watch, not drive
+        # Only its hash is compared (and stored): a session restored after a restart has no token.
+        self.token_hash = hash_token(token) if token is not None else None
         self.client = client
         self.settings = settings
         self.created = now
@@ -113,6 +159,11 @@ class Session:
         self.room = None  # the Room (rooms.py) a class watches this session in, if any
         self.replays = replays or Replays(lambda: 1 / settings.frame_rate)
         self.replaying = False  # a fork is rebuilding A's run: other controls wait for it
+        # Set while a restart rebuilds this session by replay (keeper.py): its streams wait for
+        # it, its clock is held and controls wait. None for a session made in this process.
+        self.restored: anyio.Event | None = None
+        self.restoring = False
+        self.restore_plan: dict | None = None  # what the replay rebuilds it from (keeper.py)
 
     @property
     def engine(self) -> Engine:
@@ -146,7 +197,7 @@ class Session:
             self.wall = now
             return
         elapsed = now - self.wall
-        if self.paused or self.halted or self.ended or self.finished or self.controlling:
+        if self.paused or self.halted or self.ended or self.finished or self.controlling or self.restoring:
             self.wall = now
             self.throttled = False
             self.effective_speed = 0.0 if (self.paused or self.halted or self.finished) else self.speed
@@ -324,8 +375,7 @@ class Session:
     # Controls ---------------------------------------------------------------------------
 
     def check_token(self, token: str | None) -> None:
-        if token is None or not secrets.compare_digest(token.encode("utf-8", "replace"),
-                                                       self.token.encode()):
+        if token is None or not secrets.compare_digest(hash_token(token), self.token_hash or ""):
             raise Forbidden("that token does not control this session.")
 
     def take_control_token(self, now: float) -> None:
@@ -373,6 +423,9 @@ class Session:
                           f"factor and seconds for hiccup), speed, compare or sweep.", field=key)
         if self.ended:
             raise Gone(self.ended)
+        if self.restoring:
+            raise Conflict("this session is being rebuilt after the server restarted (a few seconds); "
+                           "send this control when its frames flow again.", retry_after=1)
         if self.replaying:
             raise Conflict("a fork is replaying A's run (it takes at most a few seconds); send this "
                            "control when it is done.", retry_after=1)
@@ -606,30 +659,11 @@ class Session:
         if replays.running >= replays.most:
             raise Full(f"{replays.running} forks are replaying now, the most this server runs at once; "
                        "try again in a few seconds.", retry_after=2)
-        replays.running += 1
         self.replaying = True
         try:
-            side = Side.start(engine.initial)
-            budget = self.settings.tick_budget
-            copy = side.engine
-            left = budget
-            for at, control in [*engine.control_log, (engine.now, None)]:
-                while copy.now < at or not copy.settled:
-                    before = copy.work
-                    copy.advance(min(at, copy.now + REPLAY_STRIDE), left)
-                    side.collect()
-                    left -= copy.work - before
-                    if left <= 0:  # this frame's budget is spent: wait for the next frame
-                        await anyio.sleep(replays.interval())
-                        left = budget
-                    else:
-                        await anyio.sleep(0)
-                if control is not None:
-                    copy.apply(control)
-            side.collect()
-            return side
+            return await replay_side(engine.initial, list(engine.control_log), engine.now,
+                                     self.settings.tick_budget, replays)
         finally:
-            replays.running -= 1
             self.replaying = False
 
     def describe(self) -> dict:
@@ -685,6 +719,7 @@ class SessionManager:
         self.governor = Governor(1 / settings.frame_rate, clock=clock)
         self.streams_by_client: Counter = Counter()
         self.replays = Replays(lambda: self.governor.interval)
+        self.on_end: list = []  # called with each session that ends (the store forgets it)
 
     @property
     def frame_interval(self) -> float:
@@ -746,10 +781,14 @@ class SessionManager:
                        "most one address may; close one, or try again shortly.", retry_after=10)
         session = Session(secrets.token_urlsafe(16), secrets.token_urlsafe(24), client, scenario,
                           settings, self.clock(), b=b, replays=self.replays)
-        self.sessions[session.id] = session
-        self.by_client[client] += 1
+        self.adopt(session)
         self.created += 1
         return session
+
+    def adopt(self, session: Session) -> None:
+        """Count a session in: a new one, or one restored after a restart (which keeps its id)."""
+        self.sessions[session.id] = session
+        self.by_client[session.client] += 1
 
     def get(self, session_id: str) -> Session:
         session = self.sessions.get(session_id)
@@ -773,6 +812,8 @@ class SessionManager:
         self.ended[session.id] = why
         while len(self.ended) > ENDED_MEMORY:
             self.ended.popitem(last=False)
+        for hook in self.on_end:
+            hook(session)
 
     def reap(self) -> int:
         """End sessions nobody has watched for the grace period, or past their lifetime."""
@@ -780,6 +821,8 @@ class SessionManager:
         settings = self.settings
         reaped = 0
         for session in list(self.sessions.values()):
+            if session.restoring:  # its page cannot reconnect before it is rebuilt
+                continue
             if now - session.created > settings.lifetime:
                 self.end(session, f"this session reached its lifetime of {_duration(settings.lifetime)} "
                                   "and ended; start a new one to carry on.")

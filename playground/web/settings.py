@@ -66,6 +66,10 @@ class Settings:
     #: Addresses (comma-separated, or *) of proxies whose X-Forwarded-For is
     #: trusted for the client address; empty: trust none, use the peer address.
     forwarded_allow_ips: str = ""
+    #: The SQLite file live sessions and rooms are written to, so a restart brings them back;
+    #: "none" keeps them in memory only. (``serve`` defaults to store.default_path(); an app
+    #: made in code keeps nothing unless told.)
+    state: str = "none"
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "Settings":

@@ -29,6 +29,8 @@ async def frame_events(session: Session, manager: SessionManager, shutdown: anyi
     around the whole response, so a stream whose generator never started is counted out too)."""
     clock = manager.clock
     cursor = Cursor()
+    if session.restored is not None:  # rebuilt after a restart: its first frame is the moment it reached
+        await session.restored.wait()
     if not session.watched:  # the run starts when someone first watches it
         session.watched = True
         session.wall = clock()
@@ -88,6 +90,8 @@ async def room_events(room, manager: SessionManager, shutdown: anyio.Event):
     than queueing them, and the full frame puts its charts and log right)."""
     clock = manager.clock
     session = room.session
+    if session.restored is not None:
+        await session.restored.wait()
     if not session.watched:
         session.watched = True
         session.wall = clock()

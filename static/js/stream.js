@@ -80,8 +80,9 @@ export function openStream(session) {
   });
   source.addEventListener('bye', () => {
     if (app.source !== source) return;
-    // The server is stopping, and its sessions go with it: start this scenario again once it is back.
-    beginRecovery({ why: 'The server is restarting.' });
+    // The server is stopping. One that keeps its state (--state) brings this session back: try it
+    // first; a server that does not know it any more answers 404, and a new session starts.
+    beginRecovery({ session, why: 'The server is restarting.' });
   });
   source.addEventListener('error', () => {
     if (app.source !== source) return;

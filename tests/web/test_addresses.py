@@ -4,6 +4,7 @@ loopback address for phones without a sentence saying how to fix it."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -83,7 +84,7 @@ def test_a_loopback_server_says_phones_cannot_join_and_how_to_fix_it(make_server
 def test_present_listens_on_the_network_and_prints_addresses_a_browser_can_open():
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "playground", "present", "--no-browser", "--port", str(port)],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               cwd=ROOT, env={**os.environ, "PLAYGROUND_STATE": "none"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         first, second = process.stdout.readline(), process.stdout.readline()
     finally:
