@@ -25,7 +25,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from playground.model import script
 from playground.model.compare import Comparison
+from playground.model.script import RunLink
 from playground.model.presets import PRESETS
 from playground.model.scenario import Scenario, ScenarioError
 from playground.program import codegen
@@ -48,13 +50,13 @@ class UsageError(Exception):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    comparison = Comparison.from_link(args.link)
+    run = _run_link(args)
+    comparison = run.comparison
     scenario = comparison.a
-    until = _until(args.until, scenario)
-    hiccups = _hiccups(args.hiccup, until)
+    until = _until(args.until, scenario, run)
     every = _every(args.every)
-    runs = [_run_headless(s, until, hiccups, every, keep=bool(every or args.csv))
-            for s in (comparison.a, comparison.b) if s is not None]
+    runs = [_run_headless(s, until, run.log(side), every, keep=bool(every or args.csv))
+            for side, s in (("a", comparison.a), ("b", comparison.b)) if s is not None]
     if args.csv:
         if comparison.b is None:
             _write(args.csv, export.windows_csv(runs[0][0]))
@@ -63,75 +65,96 @@ def cmd_run(args: argparse.Namespace) -> int:
     if comparison.b is None:
         summary = runs[0][1]
         if args.json:
-            print(json.dumps({**summary, "link": scenario.to_link()}))
+            print(json.dumps({**summary, "link": run.to_link()}))
         else:
-            print(format_summary(scenario, summary))
+            print(format_summary(scenario, summary, run.to_link()))
         return 0
     (_, a), (_, b) = runs
     if args.json:
-        print(json.dumps({"a": a, "b": b, "link": comparison.to_link(), "label": comparison.label()}))
+        print(json.dumps({"a": a, "b": b, "link": run.to_link(), "label": comparison.label()}))
     else:
-        print(format_comparison(comparison, a, b))
+        print(format_comparison(comparison, a, b, run.to_link()))
     return 0
 
 
-def _run_headless(scenario: Scenario, until, hiccups, every, keep: bool) -> tuple[Engine, dict]:
-    """Run one service headless to ``until``, pressing its hiccups; (engine, summary)."""
+def _run_link(args: argparse.Namespace) -> RunLink:
+    """The command's link, with its log (``do=``), moment (``at=``) and ``--hiccup`` entries."""
+    run = RunLink.from_link(args.link)
+    hiccups = _hiccups(getattr(args, "hiccup", None), None)
+    if hiccups:
+        entries = sorted([*run.entries, *(script.Entry(at, None, control) for at, control in hiccups)],
+                         key=lambda entry: entry.t)  # stable: the link's entries first at one instant
+        run = RunLink.of(run.comparison, entries, run.at)
+    return run
+
+
+def _run_headless(scenario: Scenario, until, log, every, keep: bool) -> tuple[Engine, dict]:
+    """Run one service headless to ``until``, applying its log; (engine, summary)."""
     # Nobody reads the trace here; the metrics windows are kept whole only when asked for.
     engine = Engine(scenario, event_cap=0, keep_windows=10**7 if keep else 240)
-    for at, control in hiccups:
-        engine.run(at)
-        if engine.finished:
-            break
-        engine.apply(control)
+    engine.play(log)
     engine.run(until)
+    _say_skipped(engine)
     summary = engine.summary()
     if every:
         summary["series"] = _series(engine, every)
     return engine, summary
 
 
+def _say_skipped(engine: Engine, tag: str = "") -> None:
+    for at, control, why in engine.skipped:
+        entry = script.Entry(at, None, control).text()
+        print(f"{PROG}: {tag}the log's entry {entry} was skipped when the run reached it: {why}", file=sys.stderr)
+
+
 def cmd_trace(args: argparse.Namespace) -> int:
-    comparison = Comparison.from_link(args.link)
-    until = _until(args.until, comparison.a)
+    run = _run_link(args)
+    comparison = run.comparison
+    until = _until(args.until, comparison.a, run)
     # One engine, or A and B side by side: each line then starts with its service's letter, and
     # lines of the same instant come A's first.
-    services = [("", comparison.a)] if comparison.b is None else [("A ", comparison.a), ("B ", comparison.b)]
-    runs = [(tag, Engine(scenario, event_cap=None), _hiccups(args.hiccup, until))  # read every chunk
-            for tag, scenario in services]
+    services = [("", "a", comparison.a)] if comparison.b is None else [("A ", "a", comparison.a),
+                                                                        ("B ", "b", comparison.b)]
+    runs = []
+    for tag, side, scenario in services:
+        engine = Engine(scenario, event_cap=None)  # read every chunk
+        engine.play(run.log(side))
+        runs.append((tag, engine))
     out = sys.stdout
     now = 0.0
     while True:
         target = now + TRACE_CHUNK
         if until is not None:
             target = min(target, until)
-        pending = [hiccups[0][0] for _, engine, hiccups in runs if hiccups and not engine.finished]
-        if pending:
-            target = min(target, min(pending))
         lines = []
-        for tag, engine, hiccups in runs:
+        for tag, engine in runs:
             if engine.finished:
                 continue
             engine.run(target)
-            if hiccups and engine.now >= hiccups[0][0] and not engine.finished:
-                engine.apply(hiccups.pop(0)[1])
             lines += [(event[0], tag + trace.line(event)) for event in engine.read_events()]
         if lines:
             lines.sort(key=lambda line: line[0])  # stable: A's first at the same instant
             out.write("".join(text + "\n" for _, text in lines))
             out.flush()
         now = target
-        if all(engine.finished or (until is not None and engine.now >= until) for _, engine, _ in runs):
+        if all(engine.finished or (until is not None and engine.now >= until) for _, engine in runs):
+            for tag, engine in runs:
+                _say_skipped(engine, tag)
             return 0
-        for tag, engine, _ in runs:
-            if until is None and not engine.finished and engine.next_event_time() is None:
+        for tag, engine in runs:
+            if until is None and not engine.finished and engine.next_event_time() is None and not engine.script:
                 # A finite run that can make no more progress: nothing will ever happen again.
                 raise UsageError(f"the run{' of ' + tag.strip() if tag else ''} stopped making progress "
                                  f"at {engine.now:.3f} s before it finished.")
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    comparison = Comparison.from_link(args.link)
+    run = RunLink.from_link(args.link)
+    comparison = run.comparison
+    if run.entries:
+        print(f"{PROG}: the program is the run's start; the link's do= entries "
+              f"({script.format_do(list(run.entries[:3]))}{', ...' if len(run.entries) > 3 else ''}) are controls "
+              "applied during the run, which a program does not script.", file=sys.stderr)
     if args.python is None:
         # The variant that runs where this command runs: a user on 3.11 who pipes the program
         # into python3 gets one that works (a 3.13 program there exits with one sentence).
@@ -337,7 +360,7 @@ def cmd_present(args: argparse.Namespace) -> int:
     if args.link is not None and args.lesson is not None:
         raise UsageError("present takes a LINK or --lesson NAME, not both.")
     if args.link is not None:
-        link = Comparison.from_link(args.link).to_link()  # refused here with its sentence, not on the page
+        link = RunLink.from_link(args.link).to_link()  # refused here with its sentence, not on the page
         path = f"/present?{link}"
     else:
         name = args.lesson or "handbook-in-fifteen-minutes"
@@ -446,10 +469,14 @@ def _hiccups(values: list[str] | None, until: float | None) -> list[tuple[float,
     return sorted(hiccups, key=lambda hiccup: hiccup[0])
 
 
-def _until(raw: str | None, scenario: Scenario) -> float | None:
-    """The --until sim time as a float, or None for 'to the end of a finite run'."""
+def _until(raw: str | None, scenario: Scenario, run: RunLink | None = None) -> float | None:
+    """The --until sim time as a float (the link's at= if it has one), or None for 'to the end
+    of a finite run'."""
+    if raw is None and run is not None and run.at is not None:
+        return run.at
     if raw is None:
-        if scenario.items == 0:
+        drains = run is not None and any(entry.control.get("action") == "drain" for entry in run.entries)
+        if scenario.items == 0 and not drains:
             raise UsageError(
                 "this scenario runs endlessly (items=0); pass --until SECONDS to say when to stop, "
                 "or give the link items=N."
@@ -467,16 +494,16 @@ def _until(raw: str | None, scenario: Scenario) -> float | None:
 # Output --------------------------------------------------------------------------------
 
 
-def format_summary(scenario: Scenario, summary: dict) -> str:
+def format_summary(scenario: Scenario, summary: dict, link: str | None = None) -> str:
     """The human summary of a run: one aligned table."""
-    return _table([("link", scenario.to_link()), *_summary_rows((scenario,), summary)])
+    return _table([("link", link or scenario.to_link()), *_summary_rows((scenario,), summary)])
 
 
-def format_comparison(comparison: Comparison, a: dict, b: dict) -> str:
+def format_comparison(comparison: Comparison, a: dict, b: dict, link: str | None = None) -> str:
     """Two runs on the same arrivals, side by side: one row a measure, A's and B's columns."""
     scenarios = (comparison.a, comparison.b)
     rows_a, rows_b = _summary_rows(scenarios, a), _summary_rows(scenarios, b)
-    return "\n".join([f"link            {comparison.to_link()}", comparison.label(), ""]) + "\n" + _table(
+    return "\n".join([f"link            {link or comparison.to_link()}", comparison.label(), ""]) + "\n" + _table(
         [("", "A", "B"), *((name, value_a, value_b) for (name, value_a), (_, value_b) in zip(rows_a, rows_b))])
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import deque
 
 from playground.model.scenario import Scenario, ScenarioError, shown
+from playground.model.script import HICCUP_FACTOR, HICCUP_SECONDS, check_hiccup  # noqa: F401 (the CLI's)
 
 from . import draws, world
 from . import trace as ev
@@ -140,19 +141,6 @@ def slowdown(scenario: Scenario, in_flight: int) -> float:
 
 
 #: A hiccup's factor and length: the ranges a control may ask for.
-HICCUP_FACTOR = (1.0, 1000.0)
-HICCUP_SECONDS = (0.001, 3600.0)
-
-
-def check_hiccup(factor, seconds) -> None:
-    """Raise ScenarioError unless ``factor`` and ``seconds`` make a hiccup."""
-    for name, value, (low, high) in (("factor", factor, HICCUP_FACTOR), ("seconds", seconds, HICCUP_SECONDS)):
-        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and low <= value <= high
-        if not ok:
-            raise ScenarioError(f"a hiccup's {name} must be a number from {low:g} to {high:g}; "
-                                f"got {shown(value)}.", name, value)
-
-
 def abandoning(scenario: Scenario) -> bool:
     """Whether a timed-out call goes on in the downstream (its own task, awaited through shield)."""
     return scenario.abandon == "continue" and bool(scenario.timeout)
@@ -779,6 +767,11 @@ class Engine:
         self.failure: str | None = None  # what main() raised, if it did (the printed handbook)
         self.restart_at = None  # while crashed: when the service comes back
         self.control_log: list[tuple[float, dict]] = []
+        # Controls still to come (a link's do=): each is applied when the run reaches its time,
+        # and moves to control_log; one refused then is skipped, with why, in `skipped`.
+        self.script: deque[tuple[float, dict]] = deque()
+        self.skipped: list[tuple[float, dict, str]] = []
+        self.admit = None  # (engine, control) -> None or raise ScenarioError: the sandbox's say
         # Callbacks run under a work budget so far: what replaying this run would cost.
         self.work = 0
         self._update_id_limit()
@@ -790,12 +783,37 @@ class Engine:
     def now(self) -> float:
         return self.loop.now
 
+    def play(self, log) -> None:
+        """Apply these (time, control) pairs as the run reaches their times (in order, from now)."""
+        self.script = deque(log)
+
     def advance(self, to_time: float, max_callbacks: float = float("inf")) -> bool:
         """Run every event up to and including ``to_time``; the clock ends there.
 
         With ``max_callbacks`` (a work budget) it may stop earlier, even inside
         an instant; it returns whether it reached ``to_time``. Where it stops
-        changes nothing about the run: the next advance carries on."""
+        changes nothing about the run: the next advance carries on. Scripted
+        controls due by ``to_time`` are applied on the way, each on a settled
+        instant, as a control sent at that time is."""
+        script = self.script
+        while script and script[0][0] <= to_time:
+            at = max(script[0][0], self.loop.now)
+            spent = self.work
+            if not self._advance(at, max_callbacks) or not self.loop.settled:
+                return False
+            max_callbacks -= self.work - spent
+            self._apply_scripted(*script.popleft())
+        return self._advance(to_time, max_callbacks)
+
+    def _apply_scripted(self, at: float, control: dict) -> None:
+        try:
+            if self.admit is not None:
+                self.admit(self, control)
+            self.apply(control)
+        except ScenarioError as error:
+            self.skipped.append((at, control, str(error)))
+
+    def _advance(self, to_time: float, max_callbacks: float = float("inf")) -> bool:
         if to_time < self.loop.now:
             raise ValueError(f"cannot go back in time from {self.loop.now} to {to_time}")
         reached = self.loop.run_until(to_time, max_callbacks)
@@ -819,8 +837,19 @@ class Engine:
         With ``max_callbacks`` (a work budget, as in ``advance``) it may stop earlier and
         return False; calling it again carries on. Returns True otherwise."""
         loop = self.loop
-        if until is None and not self.scenario.items and not self.draining:
+        if until is None and not self.scenario.items and not self.draining and not any(
+                control.get("action") == "drain" for _, control in self.script):
             raise ValueError("an endless run needs an end time: run(until=...)")
+        while self.script and not self.finished and (until is None or self.script[0][0] <= until):
+            at = max(self.script[0][0], loop.now)
+            if not self._run(at, max_callbacks) or not loop.settled:
+                return False
+            if not self.finished:
+                self._apply_scripted(*self.script.popleft())
+        return self._run(until, max_callbacks)
+
+    def _run(self, until: float | None, max_callbacks: float) -> bool:
+        loop = self.loop
         if not self.finished:
             self._halt_when_finished = True
             try:
@@ -834,7 +863,7 @@ class Engine:
                 return False
         self._close_windows(loop.now)
         if until is not None and until > loop.now:
-            self.advance(until)
+            self._advance(until)
         return True
 
     # Called by the service ----------------------------------------------------------
@@ -1005,7 +1034,7 @@ class Engine:
         ``{"action": "reset"}``."""
         # Settle the present first: what is due now runs before the control, as
         # it does when a logged control is replayed after advance(at).
-        self.advance(self.loop.now)
+        self._advance(self.loop.now)
         new = self.check(control)
         if new is not None:
             old = self.scenario
@@ -1047,9 +1076,7 @@ class Engine:
     def replay(cls, scenario: Scenario, control_log, until: float, **options) -> "Engine":
         """Rebuild a run from its first scenario and control log, up to ``until``."""
         engine = cls(scenario, **options)
-        for at, control in control_log:
-            engine.advance(at)
-            engine.apply(control)
+        engine.play(control_log)
         engine.advance(until)
         return engine
 

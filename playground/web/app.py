@@ -9,6 +9,7 @@ responses in one handler.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -31,6 +32,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from playground.model.compare import Comparison, split_link
+from playground.model import script
+from playground.model.script import RunLink, split_run
 from playground.model.presets import PRESETS
 from playground.model.scenario import (
     ERRORS_SHOWN,
@@ -230,16 +233,17 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def comparison_from_body(body) -> Comparison:
-    """Service A, and B if the link compares two (``b.`` keys); scenario keys give A alone."""
+def run_from_body(body) -> RunLink:
+    """Service A, and B if the link compares two (``b.`` keys), with the link's log (``do=``) and
+    moment (``at=``); scenario keys give A alone."""
     if not isinstance(body, dict):
         raise BadRequest('the body must be a JSON object: scenario keys, or {"link": "..."}.')
     try:
         if "link" in body:
             if set(body) != {"link"} or not isinstance(body["link"], str):
                 raise BadRequest('{"link": "..."} takes a link string and nothing else.')
-            return Comparison.from_link(body["link"])
-        return Comparison(Scenario.from_mapping(body), None, ())
+            return RunLink.from_link(body["link"])
+        return RunLink(Comparison(Scenario.from_mapping(body), None, ()))
     except LinkTooLong as error:
         raise TooLarge(str(error), field="link") from None
     except ScenarioError as error:
@@ -258,7 +262,8 @@ def link_verdict(query: str) -> dict:
     count of the rest (a page of 6,000 bad keys answered 2.4 MB). No query
     opens the default link. A comparison's verdict also carries B (``compare``), made of its
     valid ``b.`` keys."""
-    own, b_keys = split_link(query or DEFAULT_LINK)
+    settings, run_keys = split_run(query or DEFAULT_LINK)
+    own, b_keys = split_link(settings)
     scenario, errors = scenario_from_link_leniently(own)
     good: list[tuple[str, str]] = []
     b_pairs = _query_pairs("&".join(b_keys))
@@ -275,9 +280,21 @@ def link_verdict(query: str) -> dict:
         except ScenarioError as error:
             errors.append(error)
     comparison = Comparison.over(scenario, good)
+    run = RunLink(comparison)
+    for key, values in run_keys.items():  # the log and the moment: each whole, or left out whole
+        try:
+            if len(values) > 1:
+                raise ScenarioError(repeated_message(key, values, f"the link plays without {key}"), key, values[0])
+            if key == "do":
+                run = RunLink.of(run.comparison, script.parse_do(values[0], run.comparison), run.at)
+            else:
+                run = dataclasses.replace(run, at=script.parse_time(values[0], "at"))
+        except ScenarioError as error:
+            errors.append(error)
+    comparison = run.comparison
     verdict = {
         "scenario": scenario.to_dict(),
-        "link": comparison.to_link(),
+        "link": run.to_link(),
         "errors": [{"field": error.field, "message": str(error)} for error in errors[:ERRORS_SHOWN]],
         "more_errors": max(0, len(errors) - ERRORS_SHOWN),
     }
@@ -414,12 +431,12 @@ async def create_room(request: Request):
     manager: SessionManager = request.app.state.manager
     body = await read_json(request, manager.settings)
     paused = paused_from_body(body)  # a lesson's short first step opens paused at t = 0, as it does solo
-    comparison = comparison_from_body(body)
+    run = run_from_body(body)
     rooms_ = request.app.state.rooms
     client = client_address(request)
     rooms_.check_capacity(client)  # before the session: a refused room leaves nothing behind
-    session = manager.create(comparison.a, client, b=comparison.b)
-    session.paused = paused
+    session = await begin_session(manager, run, client)
+    session.paused = paused or session.paused
     room = rooms_.create(session, client)
     base, room.join_note, others = addresses.join_base(
         manager.settings.host, request.url.hostname or "127.0.0.1", request.url.port, request.url.scheme,
@@ -579,11 +596,26 @@ async def create_session(request: Request):
     manager: SessionManager = request.app.state.manager
     body = await read_json(request, manager.settings)
     paused = paused_from_body(body)
-    comparison = comparison_from_body(body)
-    session = manager.create(comparison.a, client_address(request), b=comparison.b)
-    session.paused = paused
+    run = run_from_body(body)
+    session = await begin_session(manager, run, client_address(request))
+    session.paused = paused or session.paused
     request.app.state.keeper.touch(session)
     return JSONResponse(session_answer(session), status_code=201, headers={"Location": f"/api/sessions/{session.id}"})
+
+
+async def begin_session(manager: SessionManager, run: RunLink, client: str):
+    """A new session on a link's run: counted in under the caps first, then (for a link with a log
+    or a moment) started on it; if that is refused (an ``at=`` too costly to rebuild), the
+    session ends and the refusal is the answer."""
+    comparison = run.comparison
+    session = manager.create(comparison.a, client, b=comparison.b)
+    if run.entries or run.at is not None:
+        try:
+            await session.begin(run)
+        except BaseException:
+            manager.end(session, "its link could not be opened.")
+            raise
+    return session
 
 
 def session_answer(session) -> dict:

@@ -134,7 +134,9 @@ class Keeper:
         state = {
             "link": session.link(),  # what the page shows (read by people; restore uses the sides)
             "client": session.client,
-            "sides": [{"initial": side.engine.initial.to_link(), "t": side.engine.now} for side in session.sides],
+            # Per service: its first scenario, where it is, and the link's entries still to come.
+            "sides": [{"initial": side.engine.initial.to_link(), "t": side.engine.now,
+                       "script": [[at, control] for at, control in side.engine.script]} for side in session.sides],
             "speed": session.speed,
             "paused": session.paused,
             "run": session.run,
@@ -193,6 +195,8 @@ class Keeper:
         session.restoring = True
         session.restored = anyio.Event()
         session.restore_plan = {"scenarios": scenarios, "logs": logs, "times": [float(side["t"]) for side in sides],
+                                "scripts": [[(float(at), control) for at, control in side.get("script", [])]
+                                            for side in sides],
                                 "work": int(state.get("work", 0))}
         return session  # not in self.written: its first write after it comes back is whole
 
@@ -210,8 +214,10 @@ class Keeper:
             try:
                 if not session.ended:
                     await replays.wait_for_turn()
-                    sides = [await replay_side(scenario, log, until, budget, replays)
-                             for scenario, log, until in zip(plan["scenarios"], plan["logs"], plan["times"])]
+                    sides = [await replay_side(scenario, log, until, budget, replays, script=later,
+                                               admit=session._admit)
+                             for scenario, log, until, later in zip(plan["scenarios"], plan["logs"], plan["times"],
+                                                                    plan["scripts"])]
                     session.a = sides[0]
                     session.b = sides[1] if len(sides) > 1 else None
                     session._check_sandbox()

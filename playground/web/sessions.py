@@ -18,7 +18,9 @@ from collections import Counter, OrderedDict, deque
 
 import anyio
 
+from playground.model import script
 from playground.model.compare import SHARED, Comparison
+from playground.model.script import RunLink
 from playground.model.scenario import (
     FIELDS,
     LinkTooLong,
@@ -56,6 +58,11 @@ FORK_HORIZON = 3600
 #: The most work a fork replays, in frames of the session's budget: a replay runs one budget a
 #: frame (like the session it stands in for), so a fork is ready within 5 s at 20 frames a second.
 REPLAY_FRAMES = 100
+#: The most work a link's at= or a Continue from here replays, in frames of the session's budget,
+#: and the budgets it takes per frame interval: enough for ten minutes of the heaviest preset
+#: (the retry storm: about 370,000 steps), rebuilt in about 5 s beside the live streams.
+REWIND_FRAMES = 400
+REWIND_BUDGETS = 4
 #: Replays running at once in the process; past it a fork is told to try again.
 MAX_REPLAYS = 2
 #: Sim seconds a replay advances between two collections (windows are 0.5 s; an engine keeps 8).
@@ -95,34 +102,47 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-async def replay_side(initial: Scenario, control_log, until: float, budget: int, replays: Replays) -> Side:
+async def replay_side(initial: Scenario, control_log, until: float, budget: int, replays: Replays,
+                      script=(), most: float = float("inf"), admit=None) -> Side:
     """A new side whose engine is the run of ``initial`` with ``control_log`` up to ``until``,
-    collecting windows as it goes so its charts have the past too.
+    collecting windows as it goes so its charts have the past too; ``script`` (entries after
+    ``until``) is left to play on from there.
 
     Replay is engine work like any other: one ``budget`` a frame interval (as the session it
-    stands for would spend), counted among ``replays.running``; the caller checks there is room."""
+    stands for would spend), counted among ``replays.running``; the caller checks there is room.
+    Past ``most`` steps of work it stops with ReplayTooLong (a link's at= names a moment too
+    costly to rebuild)."""
     replays.running += 1
     try:
         side = Side.start(initial)
         copy = side.engine
+        copy.admit = admit
+        copy.play([*control_log, *script])
         left = budget
-        for at, control in [*control_log, (until, None)]:
-            while copy.now < at or not copy.settled:
-                before = copy.work
-                copy.advance(min(at, copy.now + REPLAY_STRIDE), left)
-                side.collect()
-                left -= copy.work - before
-                if left <= 0:  # this frame's budget is spent: wait for the next frame
-                    await anyio.sleep(replays.interval())
-                    left = budget
-                else:
-                    await anyio.sleep(0)
-            if control is not None:
-                copy.apply(control)
+        while copy.now < until or not copy.settled:
+            before = copy.work
+            copy.advance(min(until, copy.now + REPLAY_STRIDE), left)
+            side.collect()
+            left -= copy.work - before
+            if copy.work > most:
+                raise ReplayTooLong(copy.now, copy.work)
+            if left <= 0:  # this frame's budget is spent: wait for the next frame
+                await anyio.sleep(replays.interval())
+                left = budget
+            else:
+                await anyio.sleep(0)
         side.collect()
         return side
     finally:
         replays.running -= 1
+
+
+class ReplayTooLong(Exception):
+    """A replay took more work than it may, having reached sim time ``t``."""
+
+    def __init__(self, t: float, work: int):
+        super().__init__(t, work)
+        self.t, self.work = t, work
 
 
 class Session:
@@ -139,6 +159,8 @@ class Session:
         self.created = now
         self.a = Side.start(scenario)
         self.b: Side | None = Side.start(b) if b is not None else None  # service B, when comparing
+        self.dropped = 0  # entries of the link's log dropped by the last control (it took over)
+        self.opened_at: float | None = None  # the at= moment a link opened this run at
         self.run = 0  # counts resets; a page clears its charts when it changes
         self.layout = 0  # counts comparisons started, forked, swapped and stopped: a full frame follows
         self.speed = 1.0
@@ -179,10 +201,58 @@ class Session:
         return all(side.engine.finished for side in self.sides)
 
     def link(self) -> str:
-        """The share link of what this session shows: A's, or the comparison's."""
+        """The share link of the whole run: how it started (A's link, or the comparison's) and,
+        as ``do=``, every control applied since and those of the link still to come."""
+        run = self.run_link()
+        if self.paused and self.opened_at is not None and self.a.engine.now == self.opened_at:
+            return run.to_link(at=self.opened_at)  # still the moment it opened at: a reload opens it again
+        return run.to_link()
+
+    def run_link(self) -> RunLink:
+        a = self.a.engine
+        if self.b is None:
+            return RunLink(Comparison(a.initial, None, ()), tuple(script.merge(_whole_log(a), None)))
+        b = self.b.engine
+        return RunLink(Comparison.of(a.initial, b.initial), tuple(script.merge(_whole_log(a), _whole_log(b))))
+
+    def settings_link(self) -> str:
+        """The link of what this session's services are set to now (no log): what a sweep varies."""
         if self.b is None:
             return self.a.engine.scenario.to_link()
         return Comparison.of(self.a.engine.scenario, self.b.engine.scenario).to_link()
+
+    def play(self, run: RunLink) -> None:
+        """Give each service its part of a link's log, to apply as the run reaches each entry."""
+        self.a.engine.play(run.log("a"))
+        if self.b is not None:
+            self.b.engine.play(run.log("b"))
+        self._arm()
+
+    def _arm(self) -> None:
+        """Scripted entries pass the sandbox's checks, as the same control sent live would."""
+        for side in self.sides:
+            side.engine.admit = self._admit
+
+    def _admit(self, engine: Engine, control: dict) -> None:
+        if self.halted:
+            raise ScenarioError(f"the run has halted: {self.halted}")
+        if control.get("action") == "burst":
+            try:
+                self._check_room_for(engine, control.get("n", 10))
+            except Invalid as error:
+                raise ScenarioError(str(error), "n", control.get("n")) from None
+
+    def upcoming(self) -> int:
+        """Entries of the link's log still to come (the same on every side that has them)."""
+        return max(len(side.engine.script) for side in self.sides)
+
+    def _take_over(self) -> int:
+        """A control that changes the run rewrites its future: the link's entries still to come
+        are dropped (the link says what was done from here). Returns how many were."""
+        dropped = self.upcoming()
+        for side in self.sides:
+            side.engine.script.clear()
+        return dropped
 
     # Time ----------------------------------------------------------------------------
 
@@ -196,6 +266,7 @@ class Session:
         if not self.watched:  # the clock starts when the first stream opens
             self.wall = now
             return
+        self._arm()
         elapsed = now - self.wall
         if self.paused or self.halted or self.ended or self.finished or self.controlling or self.restoring:
             self.wall = now
@@ -218,18 +289,24 @@ class Session:
         self._collect()
         self._check_sandbox()
 
+    def _lead(self) -> float:
+        """The instant a control applies at: the first millisecond at or after the latest side's
+        present, so that the link's log (three decimals) names it exactly."""
+        return script.quantize(max(side.engine.now for side in self.sides))
+
     def _lagging(self) -> list[Side]:
-        """The sides not yet settled at the latest side's instant."""
-        lead = max(side.engine.now for side in self.sides)
+        """The sides not yet settled at the control's instant."""
+        lead = self._lead()
         return [side for side in self.sides if not side.engine.settled or side.engine.now < lead]
 
     async def settle(self) -> None:
         """Finish the present instant on every side (a budget may have stopped inside it, or one
         side may be behind the other), one budget at a time, letting every other stream run in
-        between. (This is work the session's own frames would do next anyway, and its clock is
-        held meanwhile; unlike a replay it repeats nothing.)"""
+        between, up to the control's millisecond. (This is work the session's own frames would
+        do next anyway, and its clock is held meanwhile; unlike a replay it repeats nothing.)"""
+        self._arm()
         while lagging := self._lagging():
-            lead = max(side.engine.now for side in self.sides)
+            lead = self._lead()
             for side in lagging:
                 side.engine.advance(lead, self.settings.tick_budget)
             self._collect()
@@ -352,6 +429,14 @@ class Session:
             frame["room"] = self.room.block(self.wall)
         if self.sweep is not None:  # progress only: the curve itself is GET .../sweep, once per change
             frame["sweep"] = {"status": self.sweep.status, "done": self.sweep.done, "total": self.sweep.total}
+        scenarios = tuple(side.engine.scenario for side in self.sides)
+        if not full and scenarios != cursor.scenarios:
+            # A setting changed without a control from this page (the link's log applied an entry,
+            # or another page drove): the sliders follow.
+            frame["scenario"] = engine.scenario.to_dict()
+            if self.b is not None:
+                frame["compare"] = self.comparing()
+        cursor.scenarios = scenarios
         if full:
             frame["full"] = True
             frame["link"] = self.link()
@@ -416,7 +501,7 @@ class Session:
             raise Invalid('a control is a JSON object with any of "set" (with "to"), "action" (with "n"), '
                           '"speed", "compare".')
         unknown = set(body) - {"set", "to", "action", "n", "factor", "seconds", "speed", "compare", "sweep", "open",
-                               "paused"}
+                               "paused", "continue_from"}
         if unknown:
             key = sorted(map(str, unknown))[0]
             raise Invalid(f"unknown control key {shown(key)}; use set (with to), action (with n for burst, "
@@ -439,12 +524,14 @@ class Session:
             if "paused" in body and not isinstance(paused, bool):
                 raise Invalid(f"paused must be true or false; got {shown(paused)}.", field="paused")
             try:
-                comparison = Comparison.from_link(body["open"])
+                run = RunLink.from_link(body["open"])
             except LinkTooLong as error:
                 raise TooLarge(str(error), field="open") from None
             except ScenarioError as error:
                 raise Invalid(str(error), field=error.field or "open") from None
-            return {"open": comparison, "paused": paused}
+            return {"open": run, "paused": paused}
+        if "continue_from" in body:
+            return self._check_continue(body)
         if "sweep" in body:
             if set(body) != {"sweep"}:
                 raise Invalid('"sweep" goes alone: send it in its own control.', field="sweep")
@@ -516,6 +603,22 @@ class Session:
                 "factor": body.get("factor"), "seconds": body.get("seconds"), "compare": compare,
                 "speed": float(speed) if speed is not None else None}
 
+    def _check_continue(self, body) -> dict:
+        """``{"continue_from": T}``: make sim time T of this run the present (Continue from here)."""
+        if not set(body) <= {"continue_from", "paused"}:
+            raise Invalid('"continue_from" goes alone (or with "paused"): send the rest after it.',
+                          field="continue_from")
+        t = body["continue_from"]
+        now = min(side.engine.now for side in self.sides)
+        ok = not isinstance(t, bool) and isinstance(t, (int, float)) and 0 <= t <= now
+        if not ok:
+            raise Invalid(f"continue_from must be a sim time from 0 to {now:.3f} s (this run's present); "
+                          f"got {shown(t)}.", field="continue_from")
+        paused = body.get("paused", False)
+        if not isinstance(paused, bool):
+            raise Invalid(f"paused must be true or false; got {shown(paused)}.", field="paused")
+        return {"continue_from": round(float(t), 3), "paused": paused}
+
     def _check_room_for(self, engine: Engine, n: int) -> None:
         """A burst is refused before it makes anything when its items would take the service past
         the items the sandbox simulates (the cap that halts a run)."""
@@ -554,16 +657,17 @@ class Session:
         plan = self.validate(body)
         if plan.get("sweep"):
             return self._sweep(body["sweep"])
+        if "continue_from" in plan:
+            return await self._continue_from(plan["continue_from"], plan["paused"], clock)
         if plan.get("open"):
-            comparison = plan["open"]
-            self.a = Side.start(comparison.a)
-            self.b = Side.start(comparison.b) if comparison.b is not None else None
+            await self.begin(plan["open"])
             self.run += 1
             self.layout += 1
             self.halted = None
             self.wall = clock()
             if plan["paused"] is not None:  # a short step opens paused at an unplayed t = 0, before any frame moves it
                 self.paused = plan["paused"]
+            self._check_sandbox()
             return self.describe()
         self.controlling = True  # streams do not move the run on while it settles
         try:
@@ -578,6 +682,9 @@ class Session:
         finally:
             self.controlling = False
         compare = plan["compare"]
+        changes_run = (compare is not None or plan["set"] is not None
+                       or plan["action"] in ("reset", "burst", "drain", "hiccup"))
+        self.dropped = self._take_over() if changes_run else 0
         if compare == "start":
             self.b = Side.start(self.a.engine.scenario)
             self._reset(clock)
@@ -626,7 +733,7 @@ class Session:
             self.sweep.cancel()
         if what == "start":
             try:
-                self.sweep = sweep.start(self.link(), client=self.client)  # capped per address
+                self.sweep = sweep.start(self.settings_link(), client=self.client)  # capped per address
             except ScenarioError as error:
                 raise Invalid(str(error), field="sweep") from None
         return self.describe()
@@ -637,7 +744,7 @@ class Session:
         if self.sweep is None:
             raise NotFound("this session has no sweep; start one with {\"sweep\": \"start\"}.")
         view = self.sweep.to_json(sweep.live_rate(self.a.engine.scenario))
-        view["current"] = self.sweep.key == sweep.Sweep.key_of(self.link(), self.sweep.arrivals, self.sweep.points)
+        view["current"] = self.sweep.key == sweep.Sweep.key_of(self.settings_link(), self.sweep.arrivals, self.sweep.points)
         return view
 
     def _reset(self, clock) -> None:
@@ -666,14 +773,75 @@ class Session:
         finally:
             self.replaying = False
 
+    async def _continue_from(self, t: float, paused: bool, clock) -> dict:
+        """Make sim time ``t`` of this run the present: its services rebuilt by replay to there (the
+        run's start and its log up to ``t``), the future after it discarded, and the link saying so."""
+        run = self.run_link()
+        kept = tuple(entry for entry in run.entries if entry.t <= t)
+        await self.begin(RunLink(run.comparison, kept, at=t))  # budgeted, refused past REWIND_FRAMES
+        self.opened_at = None
+        self.dropped = len(run.entries) - len(kept)
+        self.run += 1  # the page's charts start again from the rebuilt past
+        self.layout += 1
+        self.halted = None
+        self.paused = paused
+        self.wall = clock()
+        self._check_sandbox()
+        out = self.describe()
+        out["continued_from"] = t
+        return out
+
+    async def begin(self, run: RunLink) -> None:
+        """Start a link's run in this session: its services from t = 0 with its log to play as
+        the run reaches each entry, or, with ``at=``, rebuilt by replay to that moment (budgeted
+        like a fork, and refused past the same work) and paused there."""
+        comparison = run.comparison
+        self.opened_at = None
+        if run.at is None:
+            self.a = Side.start(comparison.a)
+            self.b = Side.start(comparison.b) if comparison.b is not None else None
+            self.play(run)
+            return
+        replays = self.replays
+        if replays.running >= replays.most:
+            raise Full(f"{replays.running} runs are being rebuilt now, the most this server rebuilds at once; "
+                       "try again in a few seconds.", retry_after=2)
+        most = REWIND_FRAMES * self.settings.tick_budget
+        self.replaying = True
+        self.controlling = True  # the run shown holds still while its moment is rebuilt
+        try:
+            sides = [await replay_side(scenario, [], run.at, REWIND_BUDGETS * self.settings.tick_budget, replays,
+                                       script=run.log(name), most=most, admit=self._admit)
+                     for name, scenario in (("a", comparison.a), ("b", comparison.b)) if scenario is not None]
+        except ReplayTooLong as error:
+            raise Invalid(f"at={script.format_time(run.at)} needs the run rebuilt by replay, and it had taken "
+                          f"{error.work:,} steps of engine work by {error.t:.1f} s, more than the {most:,} a "
+                          "link may replay; open it without at= to play it from the start, or name an "
+                          "earlier moment.", field="at") from None
+        finally:
+            self.replaying = False
+            self.controlling = False
+        self.a = sides[0]
+        self.b = sides[1] if len(sides) > 1 else None
+        self._arm()
+        self.paused = True
+        self.opened_at = run.at
+
     def describe(self) -> dict:
         scenario = self.a.engine.scenario
         out = {"id": self.id, "scenario": scenario.to_dict(), "link": self.link(),
                "speed": self.speed, "paused": self.paused, "status": self.status(),
-               "t": round(self.a.engine.now, 3)}
+               "t": round(self.a.engine.now, 3), "upcoming": self.upcoming()}
+        if self.dropped:
+            out["dropped"] = self.dropped
         if self.b is not None:
             out["compare"] = self.comparing()
         return out
+
+
+def _whole_log(engine: Engine) -> list[tuple[float, dict]]:
+    """What was done to this engine, and what its link still has it do."""
+    return [*engine.control_log, *engine.script]
 
 
 def _run_summary(engine: Engine) -> dict:
@@ -685,11 +853,12 @@ def _run_summary(engine: Engine) -> dict:
 class Cursor:
     """What one stream has sent so far: which run and layout, and per side the last window and event."""
 
-    __slots__ = ("run", "layout", "a", "b")
+    __slots__ = ("run", "layout", "a", "b", "scenarios")
 
     def __init__(self):
         self.run = -1
         self.layout = 0
+        self.scenarios = ()  # the services' scenarios this stream last sent
         self.a = SideCursor()
         self.b = SideCursor()
 

@@ -35,6 +35,11 @@ export async function control(body, { retries = 2 } = {}) {
       if ('compare' in body || result.compare) setCompare(result.compare || null);
       applyScenario(result.scenario, result.link);
       setPaused(Boolean(result.paused));
+      if (result.dropped) {
+        const n = result.dropped;
+        sayWhy(`You changed the run, so the link's ${n} later ${n === 1 ? 'entry is' : 'entries are'} dropped: `
+          + 'the link now says what you did from here.');
+      }
     }
     return result;
   } catch (error) {

@@ -158,10 +158,33 @@ export function withSeed(link, seed) {
   return params.toString();
 }
 
-export async function copyLink() {
+/** The whole run's address: the address bar's (or, while it keeps a link with errors, the run's). */
+function runAddress() {
+  return app.keepAddress ? `${location.origin}${location.pathname}?${stepInAddress()}${app.link}` : location.href;
+}
+
+/** A sim time as a link writes it: seconds with at most three decimals (12, 12.25). */
+export function timeText(t) {
+  return (Math.round(t * 1000) / 1000).toFixed(3).replace(/\.?0+$/, '') || '0';
+}
+
+/** The address of this moment of the run: the whole link with at=T, T the run's time now. */
+export function momentAddress(t) {
+  const url = runAddress().replace(/&at=[^&#]*/g, '').replace(/\?at=[^&#]*&?/, '?');
+  return `${url}${url.includes('?') ? '&' : '?'}at=${timeText(t)}`;
+}
+
+export function copyLink() {
+  return copyText(runAddress(), 'Link to this run');
+}
+
+export function copyMoment() {
+  const t = app.frame?.t ?? 0;
+  return copyText(momentAddress(t), `Link to this run at ${timeText(t)} s`);
+}
+
+async function copyText(url, label) {
   const result = $('copy-result');
-  // While the address bar keeps a link with errors, copy the scenario that runs.
-  const url = app.keepAddress ? `${location.origin}${location.pathname}?${stepInAddress()}${app.link}` : location.href;
   try {
     if (!navigator.clipboard?.writeText) throw new Error('no clipboard');
     await navigator.clipboard.writeText(url);
@@ -173,9 +196,9 @@ export async function copyLink() {
       input = document.createElement('input');
       input.id = 'copy-fallback';
       input.readOnly = true;
-      input.setAttribute('aria-label', 'Link to this scenario');
       result.after(input);
     }
+    input.setAttribute('aria-label', label);
     input.value = url;
     input.hidden = false;
     input.focus();

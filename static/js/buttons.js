@@ -4,7 +4,7 @@
 import { clip } from './api.js';
 import { app, $ } from './state.js';
 import { setStatus, showNotice } from './status.js';
-import { copyLink, showPresetNotice } from './address.js';
+import { copyLink, copyMoment, showPresetNotice } from './address.js';
 import { wireClamp } from './clamp.js';
 import { compareControl, controlledScenario } from './comparemode.js';
 import { startSession } from './stream.js';
@@ -28,6 +28,7 @@ export function wireButtons() {
     });
   });
   $('copy-link').addEventListener('click', copyLink);
+  $('copy-moment').addEventListener('click', copyMoment);
   $('compare-start').addEventListener('click', () => compareControl('start'));
   $('compare-fork').addEventListener('click', () => compareControl('fork'));
   $('compare-swap').addEventListener('click', () => compareControl('swap'));

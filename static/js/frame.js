@@ -23,6 +23,9 @@ export function onFrame(frame) {
     setCompare(frame.compare || null);
     if (frame.scenario) applyScenario(frame.scenario, frame.link);
     setPaused(Boolean(frame.paused));
+  } else if (frame.scenario) { // the link's log changed a setting as the run reached it
+    if (frame.compare) setCompare(frame.compare);
+    applyScenario(frame.scenario);
   }
   if (app.run !== null && frame.run !== app.run) {
     app.windows = [];

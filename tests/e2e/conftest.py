@@ -35,6 +35,24 @@ SERVER_ENV = dict(max_sessions=500, max_sessions_per_client=500, max_rooms_per_c
 
 #: Wraps EventSource so the tests see every frame (the page keeps only the newest).
 RECORD_FRAMES = """
+// The settings the address bar's link leads to: its keys with every setting of its do= log
+// (service A's) applied, as a URLSearchParams (a link is the whole run: a slider moved at 3 s is
+// an entry of do=, not a key).
+window.__linkSettings = (search = location.search) => {
+  const q = new URLSearchParams(search);
+  const log = q.get('do');
+  q.delete('do');
+  q.delete('at');
+  for (const entry of (log ? log.split(',') : [])) {
+    const what = entry.slice(entry.indexOf(':') + 1);
+    if (/^(burst|hiccup)=|^drain$/.test(what)) continue;
+    for (const part of what.split(';')) {
+      const [key, value] = part.split('=');
+      if (!key.startsWith('b.')) q.set(key.replace(/^a[.]/, ''), value);
+    }
+  }
+  return q;
+};
 (() => {
   const Native = window.EventSource;
   if (!Native || Native.__recorded) return;

@@ -248,7 +248,7 @@ def test_moving_the_queue_slider_changes_the_next_frames_and_the_address_bar(pag
     assert last_frame(page)["state"]["queue"]["max"] != 5
     set_field(page, "queue", 5)
     wait_frame(page, "f => f.state.queue.max === 5")
-    wait_js(page, "() => new URLSearchParams(location.search).get('queue') === '5'",
+    wait_js(page, "() => window.__linkSettings().get('queue') === '5'",
                            timeout=WAIT)
     expect(page.locator("#value-queue")).to_contain_text("5")
     # Later frames keep it.
@@ -258,7 +258,7 @@ def test_moving_the_queue_slider_changes_the_next_frames_and_the_address_bar(pag
     set_field(page, "queue", 0)
     wait_frame(page, "f => f.state.queue.max === 0")
     expect(page.locator("#value-queue")).to_contain_text("unbounded")
-    wait_js(page, "() => new URLSearchParams(location.search).get('queue') === '0'",
+    wait_js(page, "() => window.__linkSettings().get('queue') === '0'",
                            timeout=WAIT)
 
 
@@ -288,7 +288,7 @@ def test_a_copied_link_restores_every_control(new_page, server):
     set_field(first, "limit", 0)
     wait_frame(first, "f => f.state.workers.length === 3 && f.state.semaphore.limit === 0")
     wait_js(first,
-        "() => { const q = new URLSearchParams(location.search);"
+        "() => { const q = window.__linkSettings();"
         " return q.get('workers') === '3' && q.get('service_dist') === 'constant' && q.get('limit') === '0'; }",
         timeout=WAIT)
     first.click("#copy-link")

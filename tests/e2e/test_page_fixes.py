@@ -145,8 +145,8 @@ def test_a_bad_link_keeps_its_valid_keys_and_names_every_bad_key(page, server, a
     # Changing a control replaces the link with the running scenario.
     page.fill("#number-queue", "7")
     page.keyboard.press("Enter")
-    wait_js(page, "() => new URLSearchParams(location.search).get('queue') === '7'"
-                  " && new URLSearchParams(location.search).get('rate') === '80'",
+    wait_js(page, "() => window.__linkSettings().get('queue') === '7'"
+                  " && window.__linkSettings().get('rate') === '80'",
             what="the address bar showing the running scenario after a change")
 
 
@@ -209,4 +209,4 @@ def test_the_first_frame_needs_one_request_and_comes_with_the_session(page, serv
     wait_frame(page, "f => f.t > 0")
     # The page's controls come right after that first draw, showing the link's values.
     expect(page.locator("#number-queue")).to_have_value("7")
-    assert page.evaluate("new URLSearchParams(location.search).get('queue')") == "7"
+    assert page.evaluate("window.__linkSettings().get('queue')") == "7"

@@ -179,7 +179,7 @@ def test_live_changes_pause_and_changes_made_while_away_are_kept(new_page, resta
     port = first.port
     # A live change: the address bar follows it, and that link is what comes back.
     set_field(page, "queue", 9)
-    wait_js(page, "() => new URLSearchParams(location.search).get('queue') === '9'",
+    wait_js(page, "() => window.__linkSettings().get('queue') === '9'",
             what="the address bar to show queue=9")
     wait_frame(page, "f => f.state && f.state.queue.max === 9")
     page.click("#pause")
@@ -205,7 +205,7 @@ def test_live_changes_pause_and_changes_made_while_away_are_kept(new_page, resta
     assert first_new["scenario"]["queue"] == 9 and first_new["scenario"]["preset"] == "webhook-ingestion"
     expect(status(page)).to_have_attribute("data-state", "paused")
     expect(page.locator("#pause")).to_have_attribute("aria-pressed", "true")
-    wait_js(page, "() => new URLSearchParams(location.search).get('workers') === '2'",
+    wait_js(page, "() => window.__linkSettings().get('workers') === '2'",
             what="the change made while away to reach the new session and the address bar")
     assert query_of(page.url)["queue"] == "9"
     # Resume: frames run again on the new session.
@@ -253,7 +253,7 @@ def test_a_control_answered_404_starts_the_scenario_again(page, server, watcher)
              const f = window.playground.lastFrame;
              return !url.includes('/' + old + '/') && f && f.status === 'running'
                && f.state && f.state.queue.max === 12
-               && new URLSearchParams(location.search).get('queue') === '12';
+               && window.__linkSettings().get('queue') === '12';
            }""", arg=old, timeout=RECOVERY_WAIT,
         what="a new session with the change the 404 interrupted")
     assert full_frames(page)[-1]["scenario"]["preset"] == "webhook-ingestion"
