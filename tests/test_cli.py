@@ -281,4 +281,4 @@ def test_readme_lists_every_link_key():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The link vocabulary", 1)[1].split("\n## ", 1)[0]
     keys = re.findall(r"^\| `([a-z_]+)` \|", section, re.MULTILINE)
-    assert keys == ["v", "preset", *FIELDS]
+    assert keys == ["v", "preset", *FIELDS, "do", "at"]  # the settings, then what happened in the run

@@ -734,7 +734,8 @@ async def _program(request: Request) -> dict:
     if python not in PYTHONS:
         raise Invalid(f"python must be one of {', '.join(PYTHONS)}; got {shown(python)}.", field="python")
     try:
-        comparison = Comparison.from_link(request.url.query)
+        # A whole run's link: the program of the settings it starts with (its log is controls).
+        comparison = RunLink.from_link(request.url.query).comparison
         if comparison.b is not None:  # a comparison: the diff of A's program and B's
             return await anyio.to_thread.run_sync(codeview.render_diff, comparison.to_link(), python,
                                                   limiter=_RENDERING)

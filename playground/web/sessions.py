@@ -434,12 +434,14 @@ class Session:
             # A setting changed without a control from this page (the link's log applied an entry,
             # or another page drove): the sliders follow.
             frame["scenario"] = engine.scenario.to_dict()
+            frame["settings_link"] = self.settings_link()
             if self.b is not None:
                 frame["compare"] = self.comparing()
         cursor.scenarios = scenarios
         if full:
             frame["full"] = True
             frame["link"] = self.link()
+            frame["settings_link"] = self.settings_link()  # what the services are set to now: the code view's
             frame["scenario"] = engine.scenario.to_dict()
             frame["paused"] = self.paused
             frame["window_columns"] = frames.WINDOW_COLUMNS
@@ -698,7 +700,16 @@ class Session:
         elif compare == "stop":
             self.b = None
             self.layout += 1
-        if plan["set"] is not None:
+        if plan["set"] is not None and self._unstarted():
+            # A change before the run has moved past t = 0 is its start: the services start again
+            # with it, so the link has it as a key (queue=5), not as an entry (do=0:queue=5).
+            self.a, self.b = (self._restarted(side, plan["set"]) if side in self._sides_for(plan["to"]) else side
+                              for side in (self.a, self.b))
+            if compare != "start":  # (a start counted its new run already)
+                self.run += 1
+            if self.b is not None:
+                self.layout += 1
+        elif plan["set"] is not None:
             for side in self._sides_for(plan["to"]):  # after compare: start made B, swap moved them
                 side.engine.apply({"set": plan["set"]})
             if self.b is not None:
@@ -726,6 +737,19 @@ class Session:
             self.speed = plan["speed"]
         self._collect()
         return self.describe()
+
+    def _unstarted(self) -> bool:
+        """No side has moved past t = 0 or been given a control: changing a setting is changing the start."""
+        return all(side.engine.now == 0 and not side.engine.control_log and not side.engine.script
+                   for side in self.sides)
+
+    @staticmethod
+    def _restarted(side: Side | None, changes: dict) -> Side | None:
+        if side is None:
+            return None
+        engine = side.engine
+        engine.check({"set": changes})  # validated already: this only raises for a bug
+        return Side.start(engine.scenario.replace(**changes))
 
     def _sweep(self, what: str) -> dict:
         """Start (again) or cancel the curve of what this session shows now."""
@@ -829,7 +853,7 @@ class Session:
 
     def describe(self) -> dict:
         scenario = self.a.engine.scenario
-        out = {"id": self.id, "scenario": scenario.to_dict(), "link": self.link(),
+        out = {"id": self.id, "scenario": scenario.to_dict(), "link": self.link(), "settings_link": self.settings_link(),
                "speed": self.speed, "paused": self.paused, "status": self.status(),
                "t": round(self.a.engine.now, 3), "upcoming": self.upcoming()}
         if self.dropped:

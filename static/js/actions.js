@@ -33,7 +33,7 @@ export async function control(body, { retries = 2 } = {}) {
     const result = await api.sendControl(session, body);
     if (session === app.session) {
       if ('compare' in body || result.compare) setCompare(result.compare || null);
-      applyScenario(result.scenario, result.link);
+      applyScenario(result.scenario, result.link, result.settings_link);
       setPaused(Boolean(result.paused));
       if (result.dropped) {
         const n = result.dropped;

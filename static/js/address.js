@@ -9,17 +9,23 @@ import { controlledScenario } from './comparemode.js';
 import { startSession } from './stream.js';
 import { control } from './actions.js';
 
-export function applyScenario(scenario, link) {
+/** The run's scenario now, its whole link (the address bar's) and the link of its settings now
+ *  (the code view's program: the log's changes so far applied). */
+export function applyScenario(scenario, link, settingsLink) {
   if (scenario) {
     app.scenario = scenario;
     app.controls?.setScenario(controlledScenario());
     syncPresetSelect(scenario);
   }
+  if (settingsLink) {
+    app.settingsLink = settingsLink;
+    app.codeView?.show(settingsLink);
+  }
   if (link !== undefined && link !== null) {
     if (link !== app.link || !app.noticeShown) showPresetNotice(link);
     app.noticeShown = true;
     app.link = link;
-    app.codeView?.show(link);
+    if (!settingsLink) app.codeView?.show(app.settingsLink || link);
     const url = `${location.pathname}?${stepInAddress()}${link}`;
     if (!app.keepAddress && url !== location.pathname + location.search) history.replaceState(null, '', url);
   }
@@ -88,16 +94,44 @@ function writePresetNotice(link) {
   node.hidden = !preset;
   showTryThis(preset);
   if (!preset) { node.textContent = ''; return; }
-  const changes = [...query.entries()].filter(([key]) => !['v', 'preset', 'seed'].includes(key));
-  if (!changes.length) {
+  const changes = [...query.entries()].filter(([key]) => !['v', 'preset', 'seed', 'do', 'at'].includes(key));
+  const done = logWords(query.get('do'));
+  if (!changes.length && !done.words.length) {
     node.textContent = `${preset.title}. ${preset.notice}`;
     return;
   }
-  const changed = new Set(changes.map(([key]) => key));
-  const holding = (preset.claims || []).filter((c) => !c.depends_on.some((key) => changed.has(key)));
-  const words = changes.map(([key, value]) => `${key.replaceAll('_', ' ')} ${value}`).join(', ');
+  // A claim holds while nothing it depends on changed: from the start, or during the run (do=).
+  const changed = new Set([...changes.map(([key]) => key), ...done.keys]);
+  // A burst, drain or hiccup during the run can change any claim: none is promised then.
+  const holding = done.acted ? []
+    : (preset.claims || []).filter((c) => !c.depends_on.some((key) => changed.has(key)));
+  const words = [...changes.map(([key, value]) => `${key.replaceAll('_', ' ')} ${value}`), ...done.words].join(', ');
   node.textContent = `Modified from "${preset.title}": ${words}.`
     + (holding.length ? ` Still true: ${holding.map((c) => c.sentence).join(' ')}` : '');
+}
+
+/** A link's do= log in words ("queue 5 at 3 s", "a hiccup ×5 for 3 s at 5 s") and the keys it sets. */
+function logWords(log) {
+  const out = { words: [], keys: [], acted: false };
+  for (const entry of (log ? log.split(',') : [])) {
+    const at = entry.slice(0, entry.indexOf(':'));
+    const what = entry.slice(entry.indexOf(':') + 1);
+    const [name, value = ''] = what.split('=');
+    if (name === 'burst') { out.words.push(`a burst of ${value} at ${at} s`); out.acted = true; continue; }
+    if (name === 'drain') { out.words.push(`a drain at ${at} s`); out.acted = true; continue; }
+    if (name === 'hiccup') {
+      const [factor, seconds] = value.split('x');
+      out.words.push(`a hiccup ×${factor} for ${seconds} s at ${at} s`);
+      out.acted = true;
+      continue;
+    }
+    for (const part of what.split(';')) {
+      const [key, val] = part.split('=');
+      out.keys.push(key.replace(/^[ab][.]/, ''));
+      out.words.push(`${key.replaceAll('_', ' ')} ${val} at ${at} s`);
+    }
+  }
+  return out;
 }
 
 /** Every bad key of the link in the address bar, named in the (role=alert) notice. */

@@ -24,6 +24,7 @@ import { Controls } from './controls.js';
 import { EventLog } from './eventlog.js';
 import { Questions } from './questions.js';
 import { Pipeline } from './pipeline.js';
+import { Timeline } from './timeline.js';
 import { Charts } from './charts.js';
 import { CodeView } from './codeview.js';
 import { TheoryView } from './theoryview.js';
@@ -110,12 +111,13 @@ async function boot() {
   app.presets = data.presets;  // before any await: the session's answer finds the page whole
   app.fields = data.fields.fields;
   app.charts = new Charts($('charts'), data.fields.window_columns);
+  if ($('timeline-range')) app.timeline = new Timeline();
   if (app.present) startRoom(app.present, openingLink(data, typed));
   else if (!rendered) startSession(openingLink(data, typed), { replacing: false });
   afterFirstDraw(() => {
     app.codeView = new CodeView({ box: $('code'), python: $('code-python'), copy: $('code-copy'),
       download: $('code-download'), status: $('code-status') });
-    if (app.link) app.codeView.show(app.link);
+    if (app.settingsLink || app.link) app.codeView.show(app.settingsLink || app.link);
     $('event-log').addEventListener('click', (e) => {
       const kind = e.target.closest('li')?.className.replace(/^ev-/, '');
       if (kind && app.codeView.pointAt(kind)) $('code').scrollIntoView({ block: 'nearest' });

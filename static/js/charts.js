@@ -546,6 +546,14 @@ export class Charts {
     for (const c of this.charts) c.dirty = true;
   }
 
+  /** Show the charts up to sim time t (the timeline's moment), or live again (null). */
+  setMoment(t) {
+    if (t === this.moment || (t == null && this.moment == null)) return;
+    this.moment = t;
+    this.momentKey = '';
+    if (t == null) { this.finalRow = this.finalRowB = undefined; for (const c of this.charts) c.dirty = true; }
+  }
+
   reset() {
     this.rows.length = 0;
     this.rowsB.length = 0;
@@ -626,6 +634,17 @@ export class Charts {
   updateView() {
     const frame = window.playground && window.playground.lastFrame;
     const tI = this.tIdx;
+    if (this.moment != null) { // the timeline shows a past moment: the charts end there
+      const key = `${this.moment}:${this.rows.length}:${this.rowsB.length}`;
+      if (key === this.momentKey) return;
+      this.momentKey = key;
+      const upTo = (rows) => rows.filter((row) => row[tI] <= this.moment + 1e-9);
+      this.view = upTo(this.rows);
+      this.viewB = upTo(this.rowsB);
+      this.finalRow = this.finalRowB = undefined; // recomputed when live again
+      for (const c of this.charts) c.dirty = true;
+      return;
+    }
     const withFinal = (state, rows, shown, last) => {
       let fin = state ? state.final_window || null : null;
       const n = rows.length;

@@ -21,11 +21,11 @@ export function onFrame(frame) {
     if (frame.window) app.windowSeconds = frame.window;
     app.charts.reset();
     setCompare(frame.compare || null);
-    if (frame.scenario) applyScenario(frame.scenario, frame.link);
+    if (frame.scenario) applyScenario(frame.scenario, frame.link, frame.settings_link);
     setPaused(Boolean(frame.paused));
   } else if (frame.scenario) { // the link's log changed a setting as the run reached it
     if (frame.compare) setCompare(frame.compare);
-    applyScenario(frame.scenario);
+    applyScenario(frame.scenario, undefined, frame.settings_link);
   }
   if (app.run !== null && frame.run !== app.run) {
     app.windows = [];
@@ -39,7 +39,11 @@ export function onFrame(frame) {
     const value = String(frame.speed);
     if (speed.value !== value && [...speed.options].some((o) => o.value === value)) speed.value = value;
   }
-  try { app.pipeline.setFrame(frame); } catch (error) { console.warn('pipeline.setFrame', error); }
+  app.timeline?.record(frame);
+  const rewound = app.timeline?.at != null; // the timeline shows a past moment: the views keep it
+  if (!rewound) {
+    try { app.pipeline.setFrame(frame); } catch (error) { console.warn('pipeline.setFrame', error); }
+  }
   if (frame.windows?.length) {
     app.charts.add(frame.windows);
     app.windows.push(...frame.windows);
@@ -49,7 +53,9 @@ export function onFrame(frame) {
   app.log.add(frame.events, frame.events_skipped, b ? 'A' : '');
   if (b) {
     const bFrame = { ...frame, ...b, scenario: frame.full ? app.compare.b_scenario : undefined };
-    try { app.pipelineB.setFrame(bFrame); } catch (error) { console.warn('pipelineB.setFrame', error); }
+    if (!rewound) {
+      try { app.pipelineB.setFrame(bFrame); } catch (error) { console.warn('pipelineB.setFrame', error); }
+    }
     if (b.windows?.length) {
       app.charts.addB(b.windows);
       app.windowsB.push(...b.windows);
@@ -59,7 +65,7 @@ export function onFrame(frame) {
     app.theoryB.update(b.theory, app.compare.b_scenario, { force: Boolean(frame.full) });
     app.compareView.update(frame.outcomes);
   }
-  app.questions.update(app.scenario, frame.state, b ? app.compare.b_scenario : null, b?.state);
+  if (!rewound) app.questions.update(app.scenario, frame.state, b ? app.compare.b_scenario : null, b?.state);
   app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
   if (frame.theory) app.charts.setReferences(theoryReferences(frame.theory.model));
   if (app.session) app.curve.update(frame.sweep, app.session, app.link);

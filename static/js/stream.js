@@ -27,7 +27,7 @@ export function adoptSession(session) {
   app.charts.reset();
   app.log.clear();
   app.controls?.clearErrors();
-  applyScenario(session.scenario, session.link);
+  applyScenario(session.scenario, session.link, session.settings_link);
 }
 
 export async function startSession(link, { replacing = true } = {}) {

@@ -132,8 +132,8 @@ def test_control_answers_with_the_new_scenario_and_link(make_client):
     session = create(client)
     result = control(client, session, {"set": {"queue": 5, "policy": "reject"}})
     assert result["scenario"]["queue"] == 5 and result["scenario"]["policy"] == "reject"
-    # The link is the whole run: how it started, and the change at the time it was made.
-    assert result["link"] == "v=1&do=0:queue=5;policy=reject"
+    # A change before the run has moved is its start: a key, not a do= entry.
+    assert result["link"] == "v=1&queue=5&policy=reject"
     result = control(client, session, {"action": "pause", "speed": 2.5})
     assert result["paused"] is True and result["speed"] == 2.5 and result["status"] == "paused"
     result = control(client, session, {"action": "burst", "n": 3})

@@ -7,6 +7,7 @@ import anyio
 import pytest
 
 from playground.model.compare import Comparison
+from playground.model.script import RunLink
 from playground.model.scenario import Scenario
 from playground.web import frames
 from playground.web.errors import Invalid
@@ -111,7 +112,11 @@ def test_fork_copies_a_run_at_this_moment_and_the_copy_runs_on_identically():
     run_for(session, clock, 4)
     assert totals(session, "b")["arrived"] == totals(session, "a")["arrived"]
     assert totals(session, "b")["rejected"] > 0 == totals(session, "a")["rejected"]
-    assert Comparison.from_link(session.link()).b.policy == "reject"
+    # The link is the whole run: B began as A, and was set to reject when it was.
+    run = RunLink.from_link(session.link())
+    assert run.comparison.b == run.comparison.a
+    assert [entry.text().split(":", 1)[1] for entry in run.entries] == [
+        "burst=30", "workers=3;limit=3", "b.policy=reject"], session.link()
 
 
 def test_start_runs_both_from_the_beginning_with_b_a_copy_of_a():

@@ -67,11 +67,12 @@ def test_a_control_change_shows_in_the_following_frames(make_server):
     session = server.create()
     reader = StreamReader(session["stream_url"])
     try:
-        reader.wait_for(lambda frame: frame["n"] >= 2)
+        reader.wait_for(lambda frame: frame["n"] >= 2 and frame["t"] > 0)  # the run has moved on from t = 0
         assert reader.frames()[-1]["state"]["queue"]["max"] == 20
         result = server.control(session, {"set": {"queue": 5}})
         answered = time.monotonic()
-        assert result["scenario"]["queue"] == 5 and result["link"] == "v=1&queue=5"
+        # The link is the whole run: the change is an entry at the millisecond it was applied at.
+        assert result["scenario"]["queue"] == 5 and re.fullmatch(r"v=1&do=[0-9.]+:queue=5", result["link"])
         reader.wait_for(lambda frame: frame["state"]["queue"]["max"] == 5, timeout=1)
         time.sleep(0.3)  # a few more frames, so "every later frame" has something to check
         after = reader.frames(since=answered)
