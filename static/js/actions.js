@@ -16,6 +16,7 @@ export const BURST_N = 20;
 
 export function setPaused(paused) {
   app.paused = paused;
+  document.body.classList.toggle('paused', paused);
   const banner = $('paused-banner'); // the presenter view says it big
   if (banner) banner.hidden = !(paused && document.body.classList.contains('presenting'));
   const button = $('pause');

@@ -213,7 +213,7 @@ export function copyLink() {
 }
 
 export function copyMoment() {
-  const t = app.frame?.t ?? 0;
+  const t = app.timeline?.at ?? app.frame?.t ?? 0; // the moment the timeline shows, else now
   return copyText(momentAddress(t), `Link to this run at ${timeText(t)} s`);
 }
 

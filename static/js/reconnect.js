@@ -49,6 +49,9 @@ export function beginRecovery({ session = null, link = app.link, why = '', delay
       state: 'reconnecting', detail: '', nextAt: null, waiting: false,
       timer: null, ticker: null, guard: null,
       speed: keep ? Number($('speed').value) : null, paused: keep ? app.paused : null, pendingSet: {},
+      // Where the run was: a new session opens the link at that moment (the link is the whole
+      // run, so its replay is the same run), or from the start if the server refuses the moment.
+      moment: keep && app.frame?.t > 0 && ['running', 'paused'].includes(app.frame.status) ? app.frame.t : null,
     };
     announce(`${why} Reconnecting automatically.`.trim());
     if (recent) delay = null; // no immediate retry for a session lost again so soon
@@ -129,10 +132,16 @@ export async function attemptRecovery({ counted = true } = {}) {
     return;
   }
   let session;
+  const link = rec.moment !== null && rec.link === app.link ? momentLink(rec.link, rec.moment) : rec.link;
   try {
-    session = await api.createSession(rec.link, { signal: timeoutSignal() });
+    session = await api.createSession(link, { signal: timeoutSignal() });
   } catch (error) {
     if (app.recovery !== rec) return;
+    if (error.status === 422 && link !== rec.link) { // the moment is refused: from the start, then
+      rec.moment = null;
+      attemptRecovery({ counted: false });
+      return;
+    }
     if (error.status === 422 && rec.link !== DEFAULT_LINK) {
       showNotice(`Could not start the link "${clip(rec.link)}" again: ${clip(error.message)} `
         + 'Opened the defaults instead.');
@@ -174,6 +183,12 @@ export function recoveryFailed(error, why = '') {
   scheduleAttempt(delay);
 }
 
+/** The link opening at sim time t (at=, three decimals), whatever moment it named before. */
+function momentLink(link, t) {
+  const kept = link.split('&').filter((piece) => !piece.startsWith('at=')).join('&');
+  return `${kept}&at=${(Math.round(t * 1000) / 1000).toFixed(3).replace(/\.?0+$/, '')}`;
+}
+
 export function finishRecovery(session, frame) {
   const rec = app.recovery;
   stopTimers(rec);
@@ -183,8 +198,9 @@ export function finishRecovery(session, frame) {
   const fresh = rec.created === session;
   if (fresh) {
     adoptSession(session);
-    app.log.mark('— reconnected: a new session; the run starts again —');
-    announce('Reconnected. The server had lost the session, so the scenario starts again from the beginning.');
+    const back = frame.t > 0 ? `at ${frame.t} s, where it was` : 'from the beginning';
+    app.log.mark(`— reconnected: a new session; the run goes on ${back} —`);
+    announce(`Reconnected. The server had lost the session, so the run was rebuilt from its link, ${back}.`);
   } else {
     app.session = session;
     announce('Reconnected.');

@@ -14,7 +14,19 @@ LINK = "v=1&rate=60&queue=10&workers=2&limit=2&service_time=0.05"
 
 
 def address(page) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(page.url).query))
+    """The address bar's keys, with its do= log's settings applied (a link is the whole run: a
+    change made during it is an entry, ``0.41:b.policy=drop-oldest``, not a key)."""
+    keys = dict(parse_qsl(urlsplit(page.url).query))
+    log = keys.pop("do", "")
+    keys.pop("at", None)
+    for entry in filter(None, log.split(",")):
+        what = entry.split(":", 1)[1]
+        if what == "drain" or what.startswith(("burst=", "hiccup=")):
+            continue
+        for part in what.split(";"):
+            key, value = part.split("=", 1)
+            keys[key.removeprefix("a.")] = value
+    return keys
 
 
 def test_a_comparison_link_shows_both_services_side_by_side(page, server, artifacts, tmp_path):

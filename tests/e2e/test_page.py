@@ -300,14 +300,18 @@ def test_a_copied_link_restores_every_control(new_page, server):
     assert expected["field-queue"] == "7" and expected["field-policy"] == "reject"
     assert expected["field-workers"] == "3" and expected["field-seed"] == "9"
 
+    # The changes were made during the run: the link has them as do= entries at their times, and
+    # the second page's controls follow as its run reaches each one.
+    last = max(float(entry.split(":")[0]) for entry in query_of(copied)["do"].split(","))
     second = new_page()
     second.goto(copied)
     wait_frames(second, 1, FIRST_FRAME_WAIT)
+    full = full_frames(second)[0]
+    assert full["scenario"]["queue"] == 7 and full["scenario"]["workers"] == 4  # the start, as the link says
+    wait_frame(second, "(f, t) => f.t > t", arg=last)
+    wait_js(second, "() => document.querySelector('#field-workers').value === '3'", what="the log's workers=3")
     assert field_values(second) == expected
     assert query_of(second.url) == query_of(copied)
-    full = full_frames(second)[0]
-    assert full["scenario"]["queue"] == 7 and full["scenario"]["workers"] == 3
-    assert full["scenario"]["service_dist"] == "constant" and full["scenario"]["limit"] == 0
 
 
 def test_the_same_link_gives_the_same_frames(new_page, server):

@@ -207,7 +207,9 @@ def test_live_changes_pause_and_changes_made_while_away_are_kept(new_page, resta
     expect(page.locator("#pause")).to_have_attribute("aria-pressed", "true")
     wait_js(page, "() => window.__linkSettings().get('workers') === '2'",
             what="the change made while away to reach the new session and the address bar")
-    assert query_of(page.url)["queue"] == "9"
+    assert page.evaluate("window.__linkSettings().get('queue')") == "9"
+    # The new session is the same run, rebuilt at the moment the page had reached (at=).
+    assert first_new["t"] > 0
     # Resume: frames run again on the new session.
     page.click("#pause")
     wait_frame(page, "f => f.status === 'running'")

@@ -362,3 +362,48 @@ def test_one_address_cannot_hold_the_sweep_queue(make_server):
     assert _sweep_view(theirs)["status"] in ("queued", "running")
     for session in (first, theirs):
         server.control(session, {"sweep": "cancel"})
+
+
+def test_links_with_logs_and_moments_are_paced_and_slow_no_one(make_server):
+    """Issue 22's new paths under attack: sessions opened at a late moment of the heaviest preset
+    (each rebuilt by replay), Continue from here sent as fast as allowed, and links whose log
+    bursts 10,000 items 200 times at one instant, all beside 20 normal streams. Replays are paced
+    (a few budgets a frame), at most two at once (503 past it), and refused past their work cap
+    (422); scripted bursts pass the item cap as live ones do."""
+    server = make_server(max_items=20_000, max_sessions_per_client=200)
+    bursts = ",".join("1:burst=10000" for _ in range(200))
+
+    def attack(stop):
+        answers = []
+        client = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=20))
+
+        def open_late(n):
+            link = f"preset=retry-storm&seed={n}&do=5:hiccup=5x3&at={60 + n}"
+            response = client.post(server.url + "/api/sessions", json={"link": link})
+            answers.append(("at", response.status_code))
+            if response.status_code == 201:
+                session = response.json()
+                session["control_url"] = server.url + session["control"]
+                for _ in range(3):
+                    answers.append(("continue", _post(session, {"continue_from": 30}, client).status_code))
+                client.delete(server.url + f"/api/sessions/{session['id']}",
+                              headers={"Authorization": f"Bearer {session['token']}"})
+
+        def open_bursts(n):
+            response = client.post(server.url + "/api/sessions", json={"link": f"rate=10&queue=0&do={bursts}"})
+            answers.append(("bursts", response.status_code))
+        with ThreadPoolExecutor(12) as pool:
+            n = 0
+            while not stop.is_set():
+                list(pool.map(open_late, range(n, n + 8)))
+                list(pool.map(open_bursts, range(4)))
+                n += 8
+        return answers
+    figures, answers = hold_normal_streams(server, attack, seconds=8.0)
+    codes = sorted(set(answers))
+    print(f"{len(answers)} requests: " + ", ".join(f"{answers.count(c)} x {c}" for c in codes))
+    assert answers and {code for _, code in answers} <= {200, 201, 409, 422, 429, 503}, codes
+    assert ("at", 201) in answers
+    assert figures["fps_min"] >= 15
+    health = server.healthz()
+    assert health["sessions"] <= 200 + NORMAL
