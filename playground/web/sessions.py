@@ -60,8 +60,8 @@ FORK_HORIZON = 3600
 REPLAY_FRAMES = 100
 #: The most work a link's at= or a Continue from here replays, in frames of the session's budget,
 #: and the budgets it takes per frame interval: enough for ten minutes of the heaviest preset
-#: (the retry storm: about 370,000 steps), rebuilt in about 5 s beside the live streams.
-REWIND_FRAMES = 400
+#: (the retry storm after a hiccup: about 400,000 steps), rebuilt in 5 to 8 s beside the live streams.
+REWIND_FRAMES = 600
 REWIND_BUDGETS = 4
 #: Replays running at once in the process; past it a fork is told to try again.
 MAX_REPLAYS = 2

@@ -401,7 +401,7 @@ def test_links_with_logs_and_moments_are_paced_and_slow_no_one(make_server):
         return answers
     figures, answers = hold_normal_streams(server, attack, seconds=8.0)
     codes = sorted(set(answers))
-    print(f"{len(answers)} requests: " + ", ".join(f"{answers.count(c)} x {c}" for c in codes))
+    print(f"{len(answers)} requests: " + ", ".join(f"{answers.count(c)} x {c}" for c in codes) + f"; {figures}")
     assert answers and {code for _, code in answers} <= {200, 201, 409, 422, 429, 503}, codes
     assert ("at", 201) in answers
     assert figures["fps_min"] >= 15

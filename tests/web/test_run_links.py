@@ -215,7 +215,9 @@ def test_the_api_refuses_a_bad_log_or_moment_and_makes_nothing():
 
 
 def test_a_moment_too_costly_to_rebuild_is_refused_and_the_server_goes_on():
-    settings = Settings(state="none", tick_budget=2_000)  # 100 frames of it: 200,000 steps
+    # 600 frames of 200 steps: 120,000 steps, a third of the ten minutes named; 100 frames a second
+    # so that the paced replay reaches the cap in about 1.5 s.
+    settings = Settings(state="none", tick_budget=200, frame_rate=100)
     app = create_app(settings)
     with TestClient(app) as client:
         response = client.post("/api/sessions", json={"link": "v=1&preset=retry-storm&do=5:hiccup=5x3&at=600"})
