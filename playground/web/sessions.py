@@ -279,7 +279,9 @@ class Session:
         self.wall = now
         sides = self.sides
         before = min(side.engine.now for side in sides)
-        target = before + elapsed * self.speed
+        # On a millisecond (where a run stops changes nothing about it): a frame's t, three
+        # decimals, is then the exact instant, and a moment copied from it is that state.
+        target = script.quantize(before + elapsed * self.speed)
         reached = True
         for side in sides:
             engine = side.engine

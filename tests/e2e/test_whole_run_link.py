@@ -122,3 +122,36 @@ def test_a_bad_log_in_a_link_is_named_on_the_page_and_the_run_plays_without_it(p
     assert "do's entry 2 ('2:burst=10') is at 2 s, before the entry ahead of it at 3 s" in body
     # The run plays the link without its log (the address bar keeps what was typed, to fix it).
     assert "do=" not in page.evaluate("window.playground.lastFrame.link || window.__frames.find(f => f.full).link")
+
+
+def test_the_timeline_shows_a_moment_a_minute_back_and_continues_from_it(new_page, server, artifacts):
+    """Dragging the timeline back 60 s on a 5-minute run shows that moment (its numbers are the
+    CLI's at that time), and Continue from here plays on from it: the same run as the link's."""
+    page = new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server.url}/?preset=webhook-ingestion&seed=3")
+    wait_frames(page, 2, FIRST_FRAME_WAIT)
+    page.select_option("#speed", "20")
+    wait_frame(page, "f => f.t >= 300", timeout=90_000)
+    now = pause(page)
+    link = page.url
+    back = now - 60
+    page.eval_on_selector("#timeline-range", """(el, t) => {
+        el.value = String(t); el.dispatchEvent(new Event('input', {bubbles: true})); }""", back)
+    expect(page.locator("#timeline-at")).to_contain_text("Showing")
+    shown = float(re.search(r"Showing ([0-9.]+) s", page.inner_text("#timeline-at")).group(1))
+    # The last recorded moment at or before it (at 20x a frame is a second of the run).
+    assert back - 1.5 <= shown <= back, (shown, back)
+    at_moment = cli_run(link, shown)
+    expect(page.locator("#questions")).to_contain_text(f"({at_moment['rejected']} rejected so far)")
+    drawn = page.evaluate("window.playground.pipeline.lastLayout && window.playground.lastFrame.t")
+    assert drawn == now  # the run itself stayed where it was, paused
+    page.screenshot(path=str(artifacts / "timeline-a-minute-back.png"))
+    page.click("#timeline-continue")
+    frame = wait_frame(page, "(f, t) => f.t >= t && f.t < t + 30 && f.status === 'running'", arg=shown,
+                       timeout=30_000)
+    expect(page.locator("#timeline-at")).to_contain_text("Live")
+    assert frame["t"] < now
+    wait_frame(page, "(f, t) => f.t > t + 5", arg=shown, timeout=30_000)
+    t2 = pause(page)
+    assert page.url == link  # nothing was done in the minute discarded: the link is the same run
+    assert not differ(summary_of(server, page), cli_run(link, t2)), differ(summary_of(server, page), cli_run(link, t2))

@@ -209,7 +209,8 @@ def test_bursts_on_a_halted_run_make_nothing_and_slow_no_one(make_server):
     assert rss_after - rss_before < 40 * 1024, (rss_before, rss_after)
     for session in hostile:
         summary = httpx.get(server.url + session["control"].replace("/control", "/summary"), timeout=5).json()
-        assert summary["in_system"] <= 2000 + 2000 // 20, summary  # at most one frame past the cap
+        # At most one frame past the cap (a frame's end is rounded up to the next millisecond).
+        assert summary["in_system"] <= 2000 + 2000 // 20 + 20, summary
 
 
 def test_forks_are_paced_one_budget_a_frame_and_slow_no_one(make_server):
