@@ -308,11 +308,11 @@ def test_a_copied_link_restores_every_control(new_page, server):
     second = new_page()
     second.goto(copied)
     wait_frames(second, 1, FIRST_FRAME_WAIT)
-    full = full_frames(second)[0]
+    wait_frame(second, "(f, t) => f.t > t", arg=last)
+    full = full_frames(second)[0]  # the stream's first frame: the run's start
     assert full["scenario"]["queue"] == 7
     if ":workers=3" in log:
         assert full["scenario"]["workers"] == 4  # the start, as the link says
-    wait_frame(second, "(f, t) => f.t > t", arg=last)
     wait_js(second, "() => document.querySelector('#field-workers').value === '3'", what="the log's workers=3")
     assert field_values(second) == expected
     assert query_of(second.url) == query_of(copied)
