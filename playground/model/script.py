@@ -221,7 +221,7 @@ def _control(what: str, name: str, comparing: bool) -> tuple[str | None, dict]:
     for part in what.split(";"):
         key, equals, value = part.partition("=")
         side = None
-        if key.startswith(PREFIX) or key.startswith("a."):
+        if key.startswith((PREFIX, "a.")):
             side, key = key[0], key[2:]
         if not equals or key not in FIELDS:
             known = "KEY=VALUE (a setting), burst=N, hiccup=FACTORxSECONDS or drain"
@@ -293,8 +293,3 @@ def split_run(link: str) -> tuple[str, dict[str, list[str]]]:
         else:
             settings.append(piece)
     return "&".join(settings), run
-
-
-def is_comparison_log(entries) -> bool:
-    return any(entry.side for entry in entries)
-

@@ -20,7 +20,6 @@ import anyio
 
 from playground.model import script
 from playground.model.compare import SHARED, Comparison
-from playground.model.script import RunLink
 from playground.model.scenario import (
     FIELDS,
     LinkTooLong,
@@ -28,6 +27,7 @@ from playground.model.scenario import (
     ScenarioError,
     shown,
 )
+from playground.model.script import RunLink
 from playground.sim.engine import Engine
 from playground.web import frames, sweep
 from playground.web.errors import (
@@ -749,9 +749,7 @@ class Session:
     def _restarted(side: Side | None, changes: dict) -> Side | None:
         if side is None:
             return None
-        engine = side.engine
-        engine.check({"set": changes})  # validated already: this only raises for a bug
-        return Side.start(engine.scenario.replace(**changes))
+        return Side.start(side.engine.scenario.replace(**changes))  # validated already, in validate()
 
     def _sweep(self, what: str) -> dict:
         """Start (again) or cancel the curve of what this session shows now."""
