@@ -93,6 +93,9 @@ def snapshot(engine: Engine) -> dict:
         "producers": producers,
         # The arrival rate now (a control may have changed it since the last full frame's scenario).
         "rate": scenario.rate,
+        # How work arrives now, for the same reason: open arrivals, or this many closed producers.
+        "producer": scenario.producer,
+        "producer_count": scenario.producers,
         "blocked": {"n": blocked_n, "oldest": blocked_oldest, "items": blocked_items},
         "queue": {"max": queue.maxsize, "n": size, "items": items, "more": size - len(items),
                   "oldest": oldest},

@@ -398,6 +398,9 @@ class Session:
             # The run is over: its exact run-wide figures (the CLI's summary), for the page's
             # end-of-run panel, rather than the worst of its metrics windows.
             frame["summary"] = _run_summary(engine)
+            # And its clock stops at its last event, not at the frame's overshoot past it (nothing
+            # happens in between, so the state shown is that instant's).
+            frame["t"] = round(frame["summary"]["sim_time"], 3)
         message = self.ended or self.halted
         if self.b is not None:
             b = self.b.engine
@@ -413,6 +416,7 @@ class Session:
             frame["outcomes"] = {"a": self.a.outcomes(self.wall), "b": self.b.outcomes(self.wall)}
             if over:
                 frame["b"]["summary"] = _run_summary(b)
+                frame["b"]["t"] = round(frame["b"]["summary"]["sim_time"], 3)
             if b.failure:
                 frame["b"]["failure"] = b.failure
                 message = message or (f"Service B failed at {b.ended_at:.3f} s: main() raised {b.failure}. "

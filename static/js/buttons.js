@@ -15,6 +15,7 @@ import { exportRun } from './export.js';
 export function wireButtons() {
   $('pause').addEventListener('click', togglePause);
   wireClamp($('preset-notice'), $('notice-more'));
+  wireClamp($('status'), $('status-more'), $('status-text'));
   $('step').addEventListener('click', () => action('step'));
   $('reset').addEventListener('click', () => action('reset'));
   $('burst').addEventListener('click', () => action('burst', { n: BURST_N }));

@@ -298,8 +298,8 @@ export class Pipeline {
     const over = ["finished", "halted", "ended"].includes(f.status);
     T.arrivals = over || s.draining ? "no more arrivals"
       : this.scenario
-      ? (this.scenario.producer === "closed"
-        ? `${this.scenario.producers} ${plural(this.scenario.producers, "producer", "producers")}`
+      ? ((s.producer ?? this.scenario.producer) === "closed"
+        ? `${s.producer_count ?? this.scenario.producers} ${plural(s.producer_count ?? this.scenario.producers, "producer", "producers")}`
         : `${s.rate ?? this.scenario.rate}/s arriving`)
       : "";
     T.restart = s.down_until != null ? `restarting in ${Math.max(0, s.down_until - f.t).toFixed(1)} s` : "";
@@ -640,7 +640,7 @@ export class Pipeline {
   drawProducers(L, s, pulse) {
     const ctx = this.ctx, r = L.prod, u = L.u, C = this.colors, T = this.text;
     this.MW = r.w + L.pad * 0.5;
-    const closed = this.scenario ? this.scenario.producer === "closed" : s.producers.length > 0;
+    const closed = s.producer ? s.producer === "closed" : this.scenario ? this.scenario.producer === "closed" : s.producers.length > 0;
     this.header(r, closed ? "producers" : "arrivals");
     if (closed && s.producers.length) {
       const n = s.producers.length;
@@ -678,6 +678,7 @@ export class Pipeline {
       ctx.fillStyle = blockedN ? C.bad : C.muted;
       const msg = n > shown ? `+${n - shown} more · ${blockedN} blocked` : blockedN ? `${blockedN} blocked` : T.arrivals;
       this.say(msg, r.x + r.w / 2, r.y + r.h, this.MW);
+      this.recordText("arrivals", msg, r.x + r.w / 2, r.y + r.h, this.MW);
       return;
     }
     // Open arrivals: a source and a pile of blocked putters. A short box (a phone's row) has no
@@ -1011,6 +1012,10 @@ export class Pipeline {
     ctx.beginPath();
     ctx.rect(lane.x, lane.y, lane.w, lane.h);
     ctx.clip();
+    // Two passes: every square first, then the labels on a plate of the background, so that no
+    // square (its own or a later one's) is ever drawn over a word.
+    const labelled = this.labelledScratch || (this.labelledScratch = []);
+    labelled.length = 0;
     for (let i = 0; i < MAX_PARTICLES; i++) {
       const p = this.particles[i];
       if (!p.alive || !p.lost) continue;
@@ -1019,18 +1024,26 @@ export class Pipeline {
       lost++;
       if (age < 0) continue;
       p.x += p.vx * step;
-      const a = 1 - age / LOST_MS;
-      ctx.globalAlpha = a;
+      ctx.globalAlpha = 1 - age / LOST_MS;
       ctx.fillStyle = C[p.color];
       const sz = Math.min(lane.h * 0.5, u * (p.big ? 0.9 : 0.7));
       ctx.fillRect(p.x - sz / 2, p.y - sz / 2, sz, sz);
-      let lw = 0;
-      if (p.label) {
-        ctx.globalAlpha = Math.min(1, a * 1.6);
-        this.say(p.label, p.x + sz, p.y, undefined, "moving");
-        lw = ctx.measureText(p.label).width + sz;
-      }
-      if (rec && rec.length < 64) rec.push({ x: p.x - sz / 2, y: p.y - sz / 2, w: sz + lw, h: sz, label: p.label });
+      if (p.label) labelled.push(p);
+      if (rec && rec.length < 64) rec.push({ x: p.x - sz / 2, y: p.y - sz / 2, w: sz, h: sz, label: "", kind: "square" });
+    }
+    const textH = parseFloat(L.fSmall) * 1.3;
+    for (const p of labelled) {
+      const a = 1 - (now - p.born) / LOST_MS;
+      const sz = Math.min(lane.h * 0.5, u * (p.big ? 0.9 : 0.7));
+      const lx = p.x + sz * 0.5 + u * 0.2;
+      const lw = ctx.measureText(p.label).width;
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = C.bg;
+      ctx.fillRect(lx - u * 0.15, p.y - textH / 2, lw + u * 0.3, textH);
+      ctx.globalAlpha = Math.min(1, a * 1.6);
+      ctx.fillStyle = C[p.color];
+      this.say(p.label, lx, p.y, undefined, "moving");
+      if (rec && rec.length < 64) rec.push({ x: lx, y: p.y - textH / 2, w: lw, h: textH, label: p.label, kind: "label" });
     }
     ctx.restore();
     this.lostAlive = lost;

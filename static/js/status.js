@@ -2,12 +2,18 @@
 
 import { clip } from './api.js';
 import { app, $ } from './state.js';
+import { fitClamp } from './clamp.js';
 
 export function setStatus(state, text) {
   const node = $('status');
   if (node.dataset.state !== state) node.dataset.state = state;
   const textNode = $('status-text');
-  if (textNode.textContent !== text) textNode.textContent = text;
+  if (textNode.textContent !== text) {
+    // Refit the More button only when the text's length changes (not on every tick of the clock).
+    const refit = textNode.textContent.length !== text.length;
+    textNode.textContent = text;
+    if (refit) fitClamp(node, $('status-more'), textNode);
+  }
   $('restart-session').hidden = state !== 'ended';
 }
 
@@ -23,7 +29,8 @@ export function statusFromFrame(frame) {
     case 'finished':
     case 'halted':
     case 'ended':
-      return setStatus(frame.status, clip(frame.message || `The run ${frame.status} at ${t}.`) + note);
+      // A run that is over names its last instant exactly (the CLI's three decimals).
+      return setStatus(frame.status, clip(frame.message || `The run ${frame.status} at ${frame.t.toFixed(3)} s.`) + note);
     default: {
       let text = `Live: ${t} at ${speedText(frame.speed)}`;
       if (frame.throttled) {

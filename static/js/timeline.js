@@ -36,10 +36,14 @@ export class Timeline {
       if (this.at !== null) this.backToLive();
     }
     if (!frame.state) return;
-    const last = this.moments[this.moments.length - 1];
     const moment = { t: frame.t, frame: { ...frame, events: [], windows: [], full: false, events_skipped: 0 } };
-    if (last && frame.t < last.t) this.moments = []; // the run went back (a Continue from here)
-    if (!last || frame.t >= last.t + EVERY || frame.t < last.t) this.moments.push(moment);
+    // The run went back (a Continue from here, or a finished run's clock stopping at its last
+    // event): the moments before it are still this run's past; the ones after it are not.
+    let kept = this.moments.length;
+    while (kept > 0 && this.moments[kept - 1].t > frame.t + 1e-9) kept--;
+    if (kept < this.moments.length) this.moments.length = kept;
+    const prior = this.moments[kept - 1];
+    if (!prior || frame.t >= prior.t + EVERY) this.moments.push(moment);
     if (this.moments.length > KEEP) this.moments.splice(0, this.moments.length - KEEP);
     this.latest = moment;
     this.show();
@@ -97,11 +101,15 @@ export class Timeline {
     const first = this.moments[0]?.t ?? 0;
     const now = this.latest?.t ?? 0;
     const range = this.range;
+    // The slider moves in steps of EVERY from the first moment, so its right end is rounded up to
+    // a whole step (the right end is always the live run): a max between steps would pull a live
+    // thumb back to the step below.
+    const end = first + Math.ceil((now - first) / EVERY - 1e-9) * EVERY;
     range.min = String(first);
-    range.max = String(now);
+    range.max = String(end);
     range.step = String(EVERY);
     range.disabled = this.moments.length < 2;
-    if (this.at === null) range.value = String(now);
+    if (this.at === null) range.value = String(end);
     const text = this.at === null
       ? `Live: ${timeText(now)} s`
       : `Showing ${timeText(this.at)} s of the run (live: ${timeText(now)} s)`;

@@ -133,7 +133,7 @@ def test_queue_slots_do_not_overlap_and_lost_items_keep_to_their_lane(new_page, 
         open_page(page, server, "preset=webhook-ingestion")
         page.select_option("#speed", "5")
         wait_frame(page, "f => f.speed === 5")
-        seen_particles = 0
+        seen_particles = seen_labels = 0
         for _ in range(12):
             got = drawn(page, "(l, f) => f.t > 3 && f.state.queue.n > 0", "a full queue")
             layout, frame = got["layout"], got["frame"]
@@ -155,12 +155,21 @@ def test_queue_slots_do_not_overlap_and_lost_items_keep_to_their_lane(new_page, 
             for particle in layout["particles"]:
                 assert inside(particle, lane, slack=1), (particle, lane)
             seen_particles += len(layout["particles"])
+            # No square is drawn over a word: a label comes after every square that touches it.
+            drawn_list = layout["particles"]
+            for i, word in enumerate(drawn_list):
+                if word["kind"] != "label":
+                    continue
+                seen_labels += 1
+                for later in drawn_list[i + 1:]:
+                    assert later["kind"] == "label" or not overlaps(later, word), (word, later)
             for label, box in layout["texts"].items():
                 assert not overlaps(box, lane), (label, box, lane)
             assert not overlaps(queue["box"], lane)
             check_words(layout)
             page.wait_for_timeout(120)
         assert seen_particles > 0, "no rejected items were drawn in the lane"
+        assert seen_labels > 0, "no lost-item label was drawn"
         page.screenshot(path=str(artifacts / f"drawing-webhook-{name}.png"))
         if name == "390":
             assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -82,6 +82,26 @@ def test_a_cut_notice_opens_by_click_and_keyboard_and_is_whole_on_the_projector(
     projector.screenshot(path=str(artifacts / "notice-whole-presenter-1280x720.png"))
 
 
+def test_a_cut_status_opens_by_click_and_keyboard(new_page, server, artifacts):
+    page = new_page(viewport={"width": 1280, "height": 720})
+    open_page(page, server, "preset=handbook-as-printed")
+    page.click("#pause")  # the handbook's presets open paused
+    text, more = page.locator("#status-text"), page.locator("#status-more")
+    expect(text).to_contain_text("QueueShutDown", timeout=10_000)  # the program's failure, at length
+    cut = "n => n.scrollWidth > n.clientWidth + 1"
+    expect(more).to_be_visible()
+    assert text.evaluate(cut), "the status is not cut, so this test tests nothing"
+    more.click()
+    expect(more).to_have_text("Less")
+    expect(more).to_have_attribute("aria-expanded", "true")
+    assert not text.evaluate(cut), "the expanded status is still cut"
+    page.screenshot(path=str(artifacts / "status-expanded-1280x720.png"))
+    more.focus()
+    page.keyboard.press("Enter")
+    expect(more).to_have_text("More")
+    assert text.evaluate(cut)
+
+
 def test_the_rate_label_follows_a_change_within_a_second(page, server):
     open_page(page, server, "preset=webhook-ingestion", frames=3)
     arrivals = "() => (window.playground.pipeline.lastLayout.texts.arrivals || {}).text"
@@ -93,6 +113,19 @@ def test_the_rate_label_follows_a_change_within_a_second(page, server):
     wait_js(page, expect_text, arg="5/s arriving", timeout=1_000, what="the label at the new rate")
     assert page.evaluate("performance.now()") - changed_at < 1_000
     assert page.evaluate(arrivals) == "5/s arriving"
+
+
+def test_the_producers_label_follows_a_change_within_a_second(page, server):
+    open_page(page, server, "preset=background-jobs&workers=20", frames=3)  # nobody blocks at put
+    expect_text = "n => (window.playground.pipeline.lastLayout.texts.arrivals || {}).text === n"
+    wait_js(page, expect_text, arg="2 producers", what="the label at the preset's producers")
+    # Every frame says how many producers there are now, not only the full ones.
+    assert page.evaluate("() => window.playground.lastFrame.state.producer_count") == 2
+    page.fill("#number-producers", "5")
+    page.press("#number-producers", "Enter")
+    changed_at = page.evaluate("performance.now()")
+    wait_js(page, expect_text, arg="5 producers", timeout=1_000, what="the label at the new count")
+    assert page.evaluate("performance.now()") - changed_at < 1_000
 
 
 # Okabe and Ito's palette under the colour-blind simulations of Machado, Oliveira and Fernandes

@@ -40,3 +40,8 @@ def test_the_handbooks_end_of_run_panel_reads_the_clis_numbers(page, server, art
     for key in ("sim_time", "throughput", "latency_p50", "latency_p95", "latency_p99"):
         assert summary[key] == round(cli[key], 6), (key, summary[key], cli[key])
     page.locator("#run-summary").screenshot(path=str(artifacts / "run-end-handbook.png"))
+    # The header and the timeline say the same instant: the status to the CLI's three decimals,
+    # and the timeline's thumb at its right end (the live run), not pulled back to a step below.
+    expect(page.locator("#status-text")).to_have_text("The run finished at 0.450 s.")
+    assert page.evaluate("() => { const r = document.querySelector('#timeline-range');"
+                         " return Number(r.value) === Number(r.max) && Number(r.max) >= 0.45; }")
