@@ -273,7 +273,7 @@ export class Pipeline {
     T.permitWait = sem.waiting > 0 ? `${sem.waiting} waiting` : "";
     const d = s.downstream;
     T.downLoad = d.capacity > 0 ? `${d.in_flight} / ${d.capacity}` : `${d.in_flight} ${plural(d.in_flight, "call", "calls")}`;
-    T.slow = d.hiccup ? `hiccup ×${d.hiccup[0]} for ${d.hiccup[1].toFixed(1)} s`
+    T.slow = d.hiccup ? `hiccup ×${d.hiccup[0]}, ${d.hiccup[1].toFixed(1)} s`
       : d.slowdown > 1.01 ? `×${d.slowdown.toFixed(1)} slower` : "";
     // Calls still running in the downstream after their caller timed out and left.
     T.abandoned = d.abandoned ? `${d.abandoned} abandoned` : "";
