@@ -24,6 +24,8 @@ from playground.model.scenario import (
 
 PREFIX = "b."
 #: Keys that decide what arrives and when: A and B share them.
+#: The b. key a comparison's link names when B is the same as A (a key both sides have).
+SAME_B_KEY = "workers"
 SHARED = ("arrivals", "rate", "burst", "period", "producer", "producers", "items", "seed")
 
 
@@ -106,7 +108,12 @@ class Comparison:
             if getattr(a, key) != getattr(b, key):
                 raise ScenarioError(f"{key} differs between A and B, but A and B are fed the same "
                                     f"arrivals: {', '.join(SHARED)} are shared.", key, getattr(b, key))
-        implied = cls.from_link(a.to_link()).b or a
+        alone = cls.from_link(a.to_link()).b
+        implied = alone or a
         changes = tuple((key, link_text(getattr(b, key))) for key in FIELDS
                         if getattr(b, key) != getattr(implied, key))
+        if not changes and alone is None:
+            # B the same as A (Compare… or a fork, before B is changed): one b. key that repeats
+            # A's value keeps the link a comparison; without it the link would reopen one service.
+            changes = ((SAME_B_KEY, link_text(getattr(b, SAME_B_KEY))),)
         return cls(a, b, changes)

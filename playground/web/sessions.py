@@ -522,7 +522,7 @@ class Session:
         if self.replaying:
             raise Conflict("a fork is replaying A's run (it takes at most a few seconds); send this "
                            "control when it is done.", retry_after=1)
-        if "paused" in body and "open" not in body:
+        if "paused" in body and "open" not in body and "continue_from" not in body:
             raise Invalid('"paused" goes with "open"; to pause the run, send {"action": "pause"}.', field="paused")
         if "open" in body:  # a new scenario (or comparison) in this same session: a lesson's next step
             if not set(body) <= {"open", "paused"}:
@@ -613,9 +613,13 @@ class Session:
 
     def _check_continue(self, body) -> dict:
         """``{"continue_from": T}``: make sim time T of this run the present (Continue from here)."""
-        if not set(body) <= {"continue_from", "paused"}:
-            raise Invalid('"continue_from" goes alone (or with "paused"): send the rest after it.',
-                          field="continue_from")
+        if not set(body) <= {"continue_from", "paused", "compare"}:
+            raise Invalid('"continue_from" goes alone (or with "paused", or with "compare": "fork"): send '
+                          'the rest after it.', field="continue_from")
+        fork = "compare" in body
+        if fork and body["compare"] != "fork":
+            raise Invalid(f'with continue_from, compare may only be "fork" (B a copy of A at that moment); '
+                          f'got {shown(body["compare"])}.', field="compare")
         t = body["continue_from"]
         now = min(side.engine.now for side in self.sides)
         ok = not isinstance(t, bool) and isinstance(t, (int, float)) and 0 <= t <= now
@@ -625,7 +629,7 @@ class Session:
         paused = body.get("paused", False)
         if not isinstance(paused, bool):
             raise Invalid(f"paused must be true or false; got {shown(paused)}.", field="paused")
-        return {"continue_from": round(float(t), 3), "paused": paused}
+        return {"continue_from": round(float(t), 3), "paused": paused, "fork": fork}
 
     def _check_room_for(self, engine: Engine, n: int) -> None:
         """A burst is refused before it makes anything when its items would take the service past
@@ -666,7 +670,7 @@ class Session:
         if plan.get("sweep"):
             return self._sweep(body["sweep"])
         if "continue_from" in plan:
-            return await self._continue_from(plan["continue_from"], plan["paused"], clock)
+            return await self._continue_from(plan["continue_from"], plan["paused"], clock, fork=plan["fork"])
         if plan.get("open"):
             await self.begin(plan["open"])
             self.run += 1
@@ -801,12 +805,19 @@ class Session:
         finally:
             self.replaying = False
 
-    async def _continue_from(self, t: float, paused: bool, clock) -> dict:
+    async def _continue_from(self, t: float, paused: bool, clock, fork: bool = False) -> dict:
         """Make sim time ``t`` of this run the present: its services rebuilt by replay to there (the
-        run's start and its log up to ``t``), the future after it discarded, and the link saying so."""
+        run's start and its log up to ``t``), the future after it discarded, and the link saying so.
+        With ``fork``, B is rebuilt as a copy of A at ``t`` (A's start and A's entries, given to
+        both): the two futures part from that moment."""
         run = self.run_link()
         kept = tuple(entry for entry in run.entries if entry.t <= t)
-        await self.begin(RunLink(run.comparison, kept, at=t))  # budgeted, refused past REWIND_FRAMES
+        start = run.comparison
+        if fork:
+            a = start.a
+            kept = tuple(script.Entry(entry.t, None, entry.control) for entry in kept if entry.side in (None, "a"))
+            start = Comparison.of(a, a)
+        await self.begin(RunLink(start, kept, at=t))  # budgeted, refused past REWIND_FRAMES
         self.opened_at = None
         self.dropped = len(run.entries) - len(kept)
         self.run += 1  # the page's charts start again from the rebuilt past

@@ -1,6 +1,7 @@
 // comparemode.js: compare mode: B beside A, which of them the controls change, and the
 // Compare…, Fork B here, Swap and Stop comparing buttons.
 
+import { timeText } from './address.js';
 import { clip } from './api.js';
 import { Pipeline } from './pipeline.js';
 import { TheoryView } from './theoryview.js';
@@ -45,14 +46,19 @@ export function applyValues(values) {
 /** Compare…, Fork B here, Swap, Stop comparing. */
 export async function compareControl(what) {
   const view = app.compareView;
+  // With the timeline dragged back, Fork B makes B a copy of A at the moment shown.
+  const at = what === 'fork' ? app.timeline?.at ?? null : null;
   try {
-    await control({ compare: what });
+    await control(at === null ? { compare: what } : { continue_from: at, compare: 'fork' });
+    if (at !== null) app.timeline.backToLive();
     if (what === 'start' || what === 'fork') {
       view.target = 'b';
       if (app.scenario) app.controls?.setScenario(controlledScenario());
       view.say(what === 'start'
         ? 'B is a copy of A, and both started again on the same arrivals. Changes now go to B.'
-        : 'B is a copy of A\'s run as it is now. Changes now go to B: watch both futures.');
+        : at === null
+          ? 'B is a copy of A\'s run as it is now. Changes now go to B: watch both futures.'
+          : `B is a copy of A's run at ${timeText(at)} s; both go on from there. Changes now go to B.`);
     } else {
       view.say(what === 'swap' ? 'A and B swapped.' : 'Stopped comparing: A runs on alone.');
     }

@@ -119,6 +119,14 @@ export class Timeline {
     this.go.hidden = this.at === null;
     this.go.disabled = false;
     document.body.classList.toggle('rewound', this.at !== null);
+    const fork = $('compare-fork');
+    if (fork) {
+      const words = this.at === null ? 'Fork B here' : 'Fork B from here';
+      if (fork.textContent !== words) fork.textContent = words;
+      fork.title = this.at === null
+        ? 'Make B a copy of this run as it is now, then change B and watch both futures'
+        : `Make B a copy of this run at ${timeText(this.at)} s (the moment shown): both go on from there`;
+    }
   }
 }
 

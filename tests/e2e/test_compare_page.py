@@ -5,6 +5,7 @@ swap and stop a comparison or edit A, B or both."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 from playwright.sync_api import expect
@@ -193,3 +194,29 @@ def test_marks_only_what_the_run_supports_and_say_their_rule(page, server, artif
     expect(rule.locator("p")).to_be_visible()
     expect(rule.locator("p")).to_contain_text("more than 5 % and more than 10 items")
     page.locator("#outcomes").screenshot(path=str(artifacts / "compare-marks-drop-stale-vs-keep.png"))
+
+
+def test_fork_b_from_a_moment_the_timeline_shows(page, server):
+    """Dragged back, the button reads "Fork B from here" and B is A as it was at that moment: both
+    sides start at that t with A's totals there, the link is a comparison, and B then parts."""
+    open_page(page, server, LINK, frames=2)
+    page.select_option("#speed", "10")
+    wait_frame(page, "f => f.t > 12", timeout=30_000)
+    page.click("#pause")
+    wait_frame(page, "f => f.status === 'paused'")
+    page.eval_on_selector("#timeline-range", """(el) => {
+        el.value = '5'; el.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    expect(page.locator("#compare-fork")).to_have_text("Fork B from here")
+    shown = float(re.search(r"Showing ([0-9.]+) s", page.inner_text("#timeline-at")).group(1))
+    assert 4 <= shown <= 5
+    page.locator("#compare-fork").click()
+    wait_frame(page, "f => f.b")
+    frame = next(f for f in full_frames(page) if f.get("b"))  # the fork's first frame
+    assert shown <= frame["t"] < shown + 3 and frame["b"]["t"] == frame["t"]
+    assert frame["b"]["state"]["totals"] == frame["state"]["totals"]
+    expect(page.locator("#pipeline-b")).to_be_visible()
+    expect(page.locator("#compare-status")).to_contain_text(f"at {shown:g} s")
+    expect(page.locator("#timeline-at")).to_contain_text("Live")
+    assert any(key.startswith("b.") for key in address(page)), page.url
+    page.select_option("#field-policy", "reject")
+    wait_frame(page, "f => f.b && f.b.state.totals.rejected > 0 && f.state.totals.rejected === 0", timeout=20_000)

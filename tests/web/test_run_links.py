@@ -297,3 +297,50 @@ def test_continue_from_refuses_what_is_not_a_moment_of_this_run(body, words):
         act(live, clock, body)
     assert words in str(error.value)
     assert live.a.engine.totals() == before
+
+
+def test_fork_from_a_moment_makes_b_a_copy_of_a_there_and_the_link_a_comparison():
+    """Fork B from here: B is A as it was at T (A's own log up to T), the link is a comparison
+    that reopens as one, and what A did after T is gone from both."""
+    live, clock = session_of(LINK)
+    run_for(live, clock, 2)
+    act(live, clock, {"set": {"queue": 5}})
+    run_for(live, clock, 3)
+    act(live, clock, {"action": "burst", "n": 40})
+    run_for(live, clock, 2)
+    answer = act(live, clock, {"continue_from": 3, "compare": "fork", "paused": True})
+    assert answer["continued_from"] == 3 and answer["dropped"] == 1
+    assert live.b is not None and live.paused
+    assert live.a.engine.totals() == live.b.engine.totals()
+    assert live.a.engine.now == live.b.engine.now == 3
+    link = answer["link"]
+    assert "b." in link and "burst" not in link and ":queue=5" in link
+    reopened = RunLink.from_link(link)
+    assert reopened.comparison.b is not None
+    assert reopened.comparison.a == reopened.comparison.b
+    act(live, clock, {"set": {"workers": 9}, "to": "b"})
+    act(live, clock, {"action": "resume"})
+    run_for(live, clock, 2)
+    assert live.a.engine.totals() != live.b.engine.totals()  # the two futures part
+
+
+def test_fork_from_a_moment_of_a_comparison_copies_a_and_leaves_bs_log_behind():
+    live, clock = session_of(LINK + "&b.policy=reject")
+    run_for(live, clock, 2)
+    act(live, clock, {"set": {"workers": 2}, "to": "b"})
+    run_for(live, clock, 2)
+    answer = act(live, clock, {"continue_from": 3, "compare": "fork"})
+    assert "b.policy" not in answer["link"] and "b.workers=2" not in answer["link"]
+    assert live.a.engine.totals() == live.b.engine.totals()
+
+
+@pytest.mark.parametrize("value", ["start", True, "FORK", None])
+def test_fork_from_a_moment_names_compare_when_it_is_not_fork(value):
+    from playground.web.errors import Invalid
+    live, clock = session_of(LINK)
+    run_for(live, clock, 2)
+    before = live.a.engine.totals()
+    with pytest.raises(Invalid) as error:
+        act(live, clock, {"continue_from": 1, "compare": value})
+    assert error.value.field == "compare" and 'compare may only be "fork"' in str(error.value)
+    assert live.a.engine.totals() == before and live.b is None
