@@ -814,9 +814,8 @@ class Session:
         kept = tuple(entry for entry in run.entries if entry.t <= t)
         start = run.comparison
         if fork:
-            a = start.a
             kept = tuple(script.Entry(entry.t, None, entry.control) for entry in kept if entry.side in (None, "a"))
-            start = Comparison.of(a, a)
+            start = Comparison.of(start.a, start.a)
         await self.begin(RunLink(start, kept, at=t))  # budgeted, refused past REWIND_FRAMES
         self.opened_at = None
         self.dropped = len(run.entries) - len(kept)

@@ -22,6 +22,9 @@ export class Timeline {
     this.label = $('timeline-at');
     this.live = $('timeline-live');
     this.go = $('timeline-continue');
+    // Fork B reads "from here" while a past moment is shown; its words when live are the page's own.
+    this.fork = $('compare-fork');
+    this.forkLive = { words: this.fork?.textContent, title: this.fork?.title };
     this.range.addEventListener('input', () => this.seek(Number(this.range.value)));
     this.live.addEventListener('click', () => this.backToLive());
     this.go.addEventListener('click', () => this.continueHere());
@@ -119,12 +122,10 @@ export class Timeline {
     this.go.hidden = this.at === null;
     this.go.disabled = false;
     document.body.classList.toggle('rewound', this.at !== null);
-    const fork = $('compare-fork');
-    if (fork) {
-      const words = this.at === null ? 'Fork B here' : 'Fork B from here';
-      if (fork.textContent !== words) fork.textContent = words;
-      fork.title = this.at === null
-        ? 'Make B a copy of this run as it is now, then change B and watch both futures'
+    if (this.fork) {
+      const words = this.at === null ? this.forkLive.words : 'Fork B from here';
+      if (this.fork.textContent !== words) this.fork.textContent = words;
+      this.fork.title = this.at === null ? this.forkLive.title
         : `Make B a copy of this run at ${timeText(this.at)} s (the moment shown): both go on from there`;
     }
   }

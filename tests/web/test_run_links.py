@@ -264,13 +264,19 @@ def test_every_v1_link_means_what_it_meant():
         assert run.to_link() == Comparison.from_link(link).to_link()
 
 
-def test_continue_from_a_moment_makes_it_the_present_and_discards_the_future():
+def a_run_that_changed_then_burst(after: float) -> tuple[Session, Clock]:
+    """LINK with queue=5 set at about 2 s and a burst of 40 at about 5 s, played ``after`` s on."""
     live, clock = session_of(LINK)
     run_for(live, clock, 2)
     act(live, clock, {"set": {"queue": 5}})
     run_for(live, clock, 3)
     act(live, clock, {"action": "burst", "n": 40})
-    run_for(live, clock, 3)
+    run_for(live, clock, after)
+    return live, clock
+
+
+def test_continue_from_a_moment_makes_it_the_present_and_discards_the_future():
+    live, clock = a_run_that_changed_then_burst(3)
     at_three = cli_json("run", LINK + "&do=" + live.link().split("do=")[1].split(",")[0], "--until", "3", "--json")
     answer = act(live, clock, {"continue_from": 3})
     assert answer["continued_from"] == 3 and answer["t"] == 3.0 and answer["dropped"] == 1
@@ -302,12 +308,7 @@ def test_continue_from_refuses_what_is_not_a_moment_of_this_run(body, words):
 def test_fork_from_a_moment_makes_b_a_copy_of_a_there_and_the_link_a_comparison():
     """Fork B from here: B is A as it was at T (A's own log up to T), the link is a comparison
     that reopens as one, and what A did after T is gone from both."""
-    live, clock = session_of(LINK)
-    run_for(live, clock, 2)
-    act(live, clock, {"set": {"queue": 5}})
-    run_for(live, clock, 3)
-    act(live, clock, {"action": "burst", "n": 40})
-    run_for(live, clock, 2)
+    live, clock = a_run_that_changed_then_burst(2)
     answer = act(live, clock, {"continue_from": 3, "compare": "fork", "paused": True})
     assert answer["continued_from"] == 3 and answer["dropped"] == 1
     assert live.b is not None and live.paused
