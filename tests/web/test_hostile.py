@@ -368,7 +368,8 @@ def test_one_address_cannot_hold_the_sweep_queue(make_server):
 def test_links_with_logs_and_moments_are_paced_and_slow_no_one(make_server):
     """Issue 22's new paths under attack: sessions opened at a late moment of the heaviest preset
     (each rebuilt by replay), Continue from here sent as fast as allowed, and links whose log
-    bursts 10,000 items 200 times at one instant, all beside 20 normal streams. Replays are paced
+    bursts 10,000 items 200 times at one instant, all beside 20 normal streams (one continue in
+    three is a Fork B from that moment: two sides rebuilt). Replays are paced
     (a few budgets a frame), at most two at once (503 past it), and refused past their work cap
     (422); scripted bursts pass the item cap as live ones do."""
     server = make_server(max_items=20_000, max_sessions_per_client=200)
@@ -385,8 +386,8 @@ def test_links_with_logs_and_moments_are_paced_and_slow_no_one(make_server):
             if response.status_code == 201:
                 session = response.json()
                 session["control_url"] = server.url + session["control"]
-                for _ in range(3):
-                    answers.append(("continue", _post(session, {"continue_from": 30}, client).status_code))
+                for body in ({"continue_from": 30}, {"continue_from": 30, "compare": "fork"}, {"continue_from": 20}):
+                    answers.append(("continue", _post(session, body, client).status_code))
                 client.delete(server.url + f"/api/sessions/{session['id']}",
                               headers={"Authorization": f"Bearer {session['token']}"})
 
