@@ -23,6 +23,11 @@ from httpx_sse import connect_sse
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: Seconds a test client keeps an idle connection for reuse: under the server's keep-alive
+#: (5 s), so a pooled connection is never reused just as the server closes it. That race
+#: reset one student's send in a CI run of the 100-address flood (ECONNRESET on a POST).
+KEEPALIVE_EXPIRY = 2.0
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from server_helpers import StreamReader
+from server_helpers import KEEPALIVE_EXPIRY, StreamReader
 
 CLASS = 60
 
@@ -31,7 +31,7 @@ def test_a_class_of_60_behind_one_address_joins_presses_and_answers(make_server)
 
         # Everyone presses Send at once (one press each: within a student's 1 a second).
         barrier = threading.Barrier(CLASS)
-        pool_client = httpx.Client(base_url=server.url, timeout=10, limits=httpx.Limits(max_connections=CLASS))
+        pool_client = httpx.Client(base_url=server.url, timeout=10, limits=httpx.Limits(max_connections=CLASS, keepalive_expiry=KEEPALIVE_EXPIRY))
 
         def press(student):
             barrier.wait()

@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from server_helpers import StreamReader
+from server_helpers import KEEPALIVE_EXPIRY, StreamReader
 from test_sandbox import FLOODING_LINK, FREEZING_LINK
 
 NORMAL = 20
@@ -228,7 +228,7 @@ def test_forks_are_paced_one_budget_a_frame_and_slow_no_one(make_server):
 
     def attack(stop):
         answers = []
-        client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=40))
+        client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=40, keepalive_expiry=KEEPALIVE_EXPIRY))
 
         def fork(session):
             answer = _post(session, {"compare": "fork"}, client)
@@ -266,7 +266,7 @@ def test_a_room_flooded_by_a_hundred_addresses_slows_no_one(make_server):
 
     def attack(stop):
         answers = []
-        client = httpx.Client(base_url=server.url, timeout=10, limits=httpx.Limits(max_connections=100))
+        client = httpx.Client(base_url=server.url, timeout=10, limits=httpx.Limits(max_connections=100, keepalive_expiry=KEEPALIVE_EXPIRY))
 
         def student(n):
             address = {"X-Forwarded-For": f"10.1.{n // 250}.{n % 250 + 1}"}
@@ -377,7 +377,7 @@ def test_links_with_logs_and_moments_are_paced_and_slow_no_one(make_server):
 
     def attack(stop):
         answers = []
-        client = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=20))
+        client = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY))
 
         def open_late(n):
             link = f"preset=retry-storm&seed={n}&do=5:hiccup=5x3&at={60 + n}"
