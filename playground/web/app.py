@@ -21,8 +21,6 @@ import anyio
 import segno
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sse_starlette import EventSourceResponse
-from sse_starlette.sse import SendTimeoutError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.exceptions import HTTPException
@@ -72,7 +70,7 @@ from playground.web.rooms import RoomManager
 from playground.web.sessions import Cursor, SessionManager
 from playground.web.settings import Settings
 from playground.web.store import open_store
-from playground.web.stream import frame_events, room_events
+from playground.web.stream import FrameStreamResponse, RoomViewer, SessionStream, Ticker
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: templates/ and static/ beside the package
 TEMPLATES = ROOT / "templates"
@@ -121,28 +119,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class FrameStreamResponse(EventSourceResponse):
-    """An SSE response whose send timeout (a client that stopped reading) just ends the
-    stream, and which calls ``on_close`` however it ends (even if never started)."""
-
-    def __init__(self, *args, on_timeout=None, on_close=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.on_timeout = on_timeout
-        self.on_close = on_close
-
-    async def __call__(self, scope, receive, send):
-        try:
-            await super().__call__(scope, receive, send)
-        except SendTimeoutError:
-            # The generator's finally has run; uvicorn closes the connection.
-            logger.info("closed a frame stream whose client stopped reading (send timeout)")
-            if self.on_timeout:
-                self.on_timeout()
-        finally:
-            if self.on_close:
-                self.on_close()
 
 
 class _QuietStuckClients(logging.Filter):
@@ -471,8 +447,7 @@ async def room_stream(request: Request):
     if room.session.ended:
         raise Gone(room.session.ended)
     manager.open_stream(room.session, client, viewer=True)
-    return frame_stream(manager, lambda shutdown: room_events(room, manager, shutdown), room.session, client,
-                        viewer=True)
+    return frame_stream(request, RoomViewer(room, manager), room.session, client, viewer=True)
 
 
 async def room_join(request: Request):
@@ -631,19 +606,15 @@ def session_answer(session) -> dict:
     }
 
 
-def frame_stream(manager: SessionManager, frames_of, session, client: str, viewer: bool = False):
-    """An SSE response of ``frames_of(shutdown)``, counted out of ``session``'s streams (and its
-    room's viewers) however it ends; the caller has counted it in (``manager.open_stream``)."""
-    shutdown = anyio.Event()
+def frame_stream(request: Request, stream, session, client: str, viewer: bool = False):
+    """The response of a frame stream fed by the app's ticker, counted out of ``session``'s
+    streams (and its room's viewers) however it ends; the caller has counted it in
+    (``manager.open_stream``)."""
+    manager: SessionManager = request.app.state.manager
     return FrameStreamResponse(
-        frames_of(shutdown),
-        ping=15,
-        send_timeout=manager.settings.send_timeout,
-        shutdown_event=shutdown,
-        shutdown_grace_period=0.5,
+        stream, request.app.state.ticker, session,
         on_timeout=manager.note_send_timeout,
         on_close=lambda: manager.close_stream(session, client, viewer=viewer),
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
@@ -652,7 +623,7 @@ async def stream(request: Request):
     session = manager.get(request.path_params["session_id"])
     client = client_address(request)
     manager.open_stream(session, client)  # refuses past the per-session and per-client caps
-    return frame_stream(manager, lambda shutdown: frame_events(session, manager, shutdown), session, client)
+    return frame_stream(request, SessionStream(session, manager), session, client)
 
 
 async def control(request: Request):
@@ -838,6 +809,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     room_manager = RoomManager(manager)
     store, stored_sessions, stored_rooms = open_store(settings.state)  # never raises: warns
     kept = keeper.Keeper(store, manager, room_manager)
+    ticker = Ticker(manager)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -870,6 +842,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             tasks.start_soon(reaper)
             tasks.start_soon(lag_probe)
             tasks.start_soon(flusher)
+            tasks.start_soon(ticker.run)
             yield
             tasks.cancel_scope.cancel()
         kept.flush(checkpoint=True)  # a clean stop keeps every run where it was
@@ -914,6 +887,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.collector = collector
     app.state.rooms = room_manager
     app.state.keeper = kept
+    app.state.ticker = ticker
     app.state.settings = settings
     app.state.registry = _registry(manager)
     app.state.templates = Jinja2Templates(directory=TEMPLATES)  # autoescape is on for .html

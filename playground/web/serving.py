@@ -199,4 +199,15 @@ def serve(app, settings: Settings, sockets: list[socket.socket] | None = None) -
     uvicorn shuts down cleanly on both, then re-raises the signal (KeyboardInterrupt)."""
     if sockets is None:
         sockets = listen(settings)
-    uvicorn.Server(config(app, settings)).run(sockets=sockets)
+    _Server(config(app, settings)).run(sockets=sockets)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which tells the app's frame ticker when it starts shutting down: every
+    stream then gets a ``bye`` and completes, before uvicorn's graceful wait (1 s) runs out."""
+
+    def handle_exit(self, sig, frame):
+        ticker = getattr(getattr(self.config.app, "state", None), "ticker", None)
+        if ticker is not None:
+            ticker.stop()
+        super().handle_exit(sig, frame)

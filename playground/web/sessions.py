@@ -900,6 +900,17 @@ class Cursor:
         self.a = SideCursor()
         self.b = SideCursor()
 
+    def state(self) -> tuple:
+        """All a frame reads from this cursor, hashable (the scenarios by identity: the cursor holds them)."""
+        a, b = self.a, self.b
+        return (self.run, self.layout, tuple(map(id, self.scenarios)), a.window, a.event, b.window, b.event)
+
+    def copy_from(self, other: "Cursor") -> None:
+        """Take the state another cursor reached (two streams of one session sent the same frame)."""
+        self.run, self.layout, self.scenarios = other.run, other.layout, other.scenarios
+        self.a.window, self.a.event = other.a.window, other.a.event
+        self.b.window, self.b.event = other.b.window, other.b.event
+
 
 class SessionManager:
     """Every live session of this process, under caps, reaped when unwatched."""
