@@ -148,4 +148,9 @@ def test_four_clients_of_hostile_queries_slow_no_one_else(make_server):
     assert {status for status, _, _ in answered} <= {200, 414}
     assert max(size for _, size, _ in answered) < 60_000  # the page itself is about 46 KB
     assert min(rates) >= 15, rates
-    assert max(health_times) < 0.5, health_times
+    # The reproduction's requests held the loop 1 to 2.6 s each. One /healthz sample can wait half a
+    # second on this shared two-core machine for reasons of its own (a new connection from a test
+    # process of 25 threads; CI saw 532 ms once while the streams kept 20 fps and the worst hostile
+    # request took 252 ms), so the typical answer is held to 100 ms and the worst to a second.
+    assert statistics.median(health_times) < 0.1, health_times
+    assert max(health_times) < 1.0, health_times
