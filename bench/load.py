@@ -286,7 +286,7 @@ async def time_healthz(port: int, window: float, every: float) -> tuple[list[flo
 def start_profiler(pid: int, seconds: float, out: Path):
     try:
         return subprocess.Popen(["py-spy", "record", "-d", str(int(round(seconds))), "-p", str(pid),
-                                 "-o", str(out), "--format", "raw", "--nonblocking"],
+                                 "-o", str(out), "--format", "raw", "--nonblocking", "--rate", "400"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     except FileNotFoundError:
         print("  (py-spy is not installed: pip install py-spy)", file=sys.stderr)

@@ -273,7 +273,7 @@ SERVER_OPTIONS = [
     ("--max-streams-per-client", "max_streams_per_client", "open frame streams per client address"),
     ("--max-rooms", "max_rooms", "rooms (a class watching one session) at most; past it 503"),
     ("--max-rooms-per-client", "max_rooms_per_client", "live rooms one client address may hold; past it 429"),
-    ("--max-room-viewers", "max_room_viewers", "viewers one room may have"),
+    ("--max-room-viewers", "max_room_viewers", "viewers one room may have, and viewer streams per address"),
     ("--frame-rate", "frame_rate", "frames per second per stream"),
     ("--grace", "grace", "seconds an unwatched session lives on"),
     ("--lifetime", "lifetime", "seconds a session lives at most"),

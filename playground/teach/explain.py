@@ -78,16 +78,16 @@ class Explainer:
     def __init__(self) -> None:
         self.samples: deque = deque()
 
-    def block(self, engine: Engine) -> dict:
-        scenario = engine.scenario
+    def observe(self, engine: Engine) -> Sample:
+        """Take the run's totals now into the span's samples (every frame: the spans the block
+        reads start at a sample, so samples as dense as frames keep them near 30 s and 5 s)."""
         metrics = engine.metrics
         now = engine.now
-        area = metrics.area(now)
         outcomes = metrics.outcomes
-        sample = Sample(now, area, metrics.sojourn_sum, metrics.left, outcomes["completed"],
+        sample = Sample(now, metrics.area(now), metrics.sojourn_sum, metrics.left, outcomes["completed"],
                         metrics.latency_sum, metrics.arrived, outcomes["rejected"],
                         engine.busy_call_seconds(), engine.useful_call_seconds, engine.attempts,
-                        outcomes["timeout"], engine.metrics.in_system)
+                        outcomes["timeout"], metrics.in_system)
         samples = self.samples
         if samples and (now < samples[-1].t or samples[-1].left > metrics.left):
             samples.clear()  # a new run (reset): its numbers start again
@@ -97,6 +97,15 @@ class Explainer:
         start = now - SPAN
         while len(samples) > 2 and (samples[1].t <= start or abs(samples[1].t - start) < abs(samples[0].t - start)):
             samples.popleft()
+        return sample
+
+    def block(self, engine: Engine) -> dict:
+        """The panel's figures and sentences now (after taking this instant's sample)."""
+        scenario = engine.scenario
+        metrics = engine.metrics
+        now = engine.now
+        sample = self.observe(engine)
+        samples = self.samples
         first = samples[0]
         span = now - first.t
         c = servers(scenario)

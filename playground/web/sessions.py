@@ -391,9 +391,10 @@ class Session:
             "windows": windows,
             "events": events,
             "events_skipped": skipped,
-            "theory": self.a.explainer.block(engine),
         }
         over = frame["status"] in ("finished", "halted")
+        if (theory := self.a.theory(self.wall, force=full)) is not None:
+            frame["theory"] = theory
         if over:
             # The run is over: its exact run-wide figures (the CLI's summary), for the page's
             # end-of-run panel, rather than the worst of its metrics windows.
@@ -411,8 +412,9 @@ class Session:
                 "windows": b_windows,
                 "events": b_events,
                 "events_skipped": b_skipped,
-                "theory": self.b.explainer.block(b),
             }
+            if (theory := self.b.theory(self.wall, force=full)) is not None:
+                frame["b"]["theory"] = theory
             frame["outcomes"] = {"a": self.a.outcomes(self.wall), "b": self.b.outcomes(self.wall)}
             if over:
                 frame["b"]["summary"] = _run_summary(b)
@@ -935,7 +937,8 @@ class SessionManager:
         # together (the interval widens) and new sessions are refused, so the
         # server degrades instead of falling over (see governor.py).
         self.governor = Governor(1 / settings.frame_rate, clock=clock)
-        self.streams_by_client: Counter = Counter()
+        self.streams_by_client: Counter = Counter()  # a tab's own streams, per address
+        self.viewers_by_client: Counter = Counter()  # room viewers' streams, per address
         self.replays = Replays(lambda: self.governor.interval)
         self.on_end: list = []  # called with each session that ends (the store forgets it)
 
@@ -948,38 +951,49 @@ class SessionManager:
         return self.governor.overloaded
 
     def open_stream(self, session: Session, client: str, viewer: bool = False) -> None:
-        """Count a new stream in, under the per-session and per-client caps (a room's viewer:
-        under the room's viewer cap instead of the per-session one)."""
+        """Count a new stream in, under the per-session and per-address caps. A room's viewer
+        counts under the room's viewer cap and its address's viewer cap instead: a lecture hall
+        behind one school address is a whole room of viewers (each costs one write of bytes made
+        once per room), while one address still cannot open more than a room's worth."""
         settings = self.settings
         if viewer:
             if session.room.viewers >= settings.max_room_viewers:
                 self.refused["room_viewers"] += 1
                 raise TooManyRequests(f"this room already has {session.room.viewers} viewers, the most a room "
                                       f"may ({settings.max_room_viewers}).", retry_after=30)
-        elif session.streams - (session.room.viewers if session.room else 0) >= settings.max_streams_per_session:
-            self.refused["streams_per_session"] += 1
-            raise TooManyRequests(
-                f"this session already has {session.streams} open streams, the most one session may "
-                f"({settings.max_streams_per_session}); close a tab that shows it.", retry_after=5)
-        if self.streams_by_client[client] >= settings.max_streams_per_client:
-            self.refused["streams_per_client"] += 1
-            raise TooManyRequests(
-                f"this address already has {self.streams_by_client[client]} open streams, the most "
-                f"one address may ({settings.max_streams_per_client}).", retry_after=10)
+            if self.viewers_by_client[client] >= settings.max_room_viewers:
+                self.refused["viewers_per_client"] += 1
+                raise TooManyRequests(
+                    f"this address already watches rooms with {self.viewers_by_client[client]} streams, the "
+                    f"most one address may ({settings.max_room_viewers}, a room's worth).", retry_after=30)
+        else:
+            if session.streams - (session.room.viewers if session.room else 0) >= settings.max_streams_per_session:
+                self.refused["streams_per_session"] += 1
+                raise TooManyRequests(
+                    f"this session already has {session.streams} open streams, the most one session may "
+                    f"({settings.max_streams_per_session}); close a tab that shows it.", retry_after=5)
+            if self.streams_by_client[client] >= settings.max_streams_per_client:
+                self.refused["streams_per_client"] += 1
+                raise TooManyRequests(
+                    f"this address already has {self.streams_by_client[client]} open streams, the most "
+                    f"one address may ({settings.max_streams_per_client}).", retry_after=10)
         session.streams += 1
+        self.streams += 1
         if viewer:
             session.room.viewers += 1
-        self.streams += 1
-        self.streams_by_client[client] += 1
+            self.viewers_by_client[client] += 1
+        else:
+            self.streams_by_client[client] += 1
 
     def close_stream(self, session: Session, client: str, viewer: bool = False) -> None:
-        if viewer:
-            session.room.viewers -= 1
         session.streams -= 1
         self.streams -= 1
-        self.streams_by_client[client] -= 1
-        if self.streams_by_client[client] <= 0:
-            del self.streams_by_client[client]
+        counts = self.viewers_by_client if viewer else self.streams_by_client
+        if viewer:
+            session.room.viewers -= 1
+        counts[client] -= 1
+        if counts[client] <= 0:
+            del counts[client]
         if session.streams == 0:
             session.idle_since = self.clock()
 

@@ -34,8 +34,9 @@ class Settings:
     max_rooms: int = 50
     #: Live rooms one client address may hold; past it 429 (a teacher needs one, a spare or two).
     max_rooms_per_client: int = 3
-    #: Viewers one room may have (each counts against its address's stream cap too).
-    max_room_viewers: int = 500
+    #: Viewers one room may have: a lecture hall. Also the viewer streams one address may hold
+    #: (a hall behind one school address); viewers do not count against max_streams_per_client.
+    max_room_viewers: int = 1000
     #: Frames per second each stream gets.
     frame_rate: float = 20.0
     #: Seconds a session with no open stream lives on before it is reaped.

@@ -62,11 +62,11 @@ export function onFrame(frame) {
       if (app.windowsB.length > 2000) app.windowsB.splice(0, app.windowsB.length - 2000);
     }
     app.log.add(b.events, b.events_skipped, 'B');
-    app.theoryB.update(b.theory, app.compare.b_scenario, { force: Boolean(frame.full) });
+    app.theoryB.update(b.theory, app.compare.b_scenario);
     app.compareView.update(frame.outcomes);
   }
   if (!rewound) app.questions.update(app.scenario, frame.state, b ? app.compare.b_scenario : null, b?.state);
-  app.theory.update(frame.theory, app.scenario, { force: Boolean(frame.full) });
+  app.theory.update(frame.theory, app.scenario);
   if (frame.theory) app.charts.setReferences(theoryReferences(frame.theory.model));
   if (app.session) app.curve.update(frame.sweep, app.session, app.link);
   if (frame.room) {

@@ -2,24 +2,19 @@
  * Theory beside the data: the frame's `theory` block (playground/teach/explain.py) carries its
  * sentences: utilisation, nominal and as the downstream now runs, Little's law over the last 30 s,
  * the growth of an unbounded queue and when memory runs out, and the M/M/c(/K) prediction beside
- * the measurement where one applies. This view shows them, at a pace a reader can follow.
+ * the measurement where one applies. This view shows them as they come: the server sends a block
+ * every half second (side.py's THEORY_EVERY) and in every full frame, a pace a reader can follow.
  */
-
-const EVERY_MS = 500; // sentences a reader can follow; numbers that do not flicker
 
 export class TheoryView {
   /** @param {HTMLElement} list the <ul> the sentences go in */
   constructor(list) {
     this.list = list;
-    this.shownAt = 0;
     this.key = '';
   }
 
-  update(theory, scenario, { force = false } = {}) {
+  update(theory, scenario) {
     if (!theory || !scenario) return;
-    const now = performance.now();
-    if (!force && now - this.shownAt < EVERY_MS) return;
-    this.shownAt = now;
     const lines = this.sentences(theory);
     const key = lines.join('\n');
     if (key === this.key) return;

@@ -416,3 +416,71 @@ def test_a_short_lesson_step_opens_paused_at_t_0_in_a_room(make_client):
     assert bad.status_code == 422 and bad.json()["field"] == "paused"
     alone = client.post(session["control"], headers=teacher, json={"paused": True})
     assert alone.status_code == 422 and alone.json()["field"] == "paused"
+
+
+def test_a_lecture_hall_behind_one_address_is_one_room_s_worth_of_viewers():
+    """Issue 23, item 2: viewers count under the room's cap and their address's viewer cap (a
+    room's worth), not under the per-address stream cap a tab's own streams have."""
+    room, manager, clock = room_of(max_room_viewers=5, max_streams_per_client=3)
+    other = RoomManager(manager, clock=clock).create(manager.create(Scenario.from_link("v=1"), "t2"), "t2")
+    for _ in range(5):
+        manager.open_stream(room.session, "school", viewer=True)  # more than 3: viewers are not streams
+    with pytest.raises(TooManyRequests, match="this room already has 5 viewers"):
+        manager.open_stream(room.session, "elsewhere", viewer=True)
+    with pytest.raises(TooManyRequests, match=r"this address already watches rooms with 5 streams, the most one "
+                                              r"address may \(5, a room's worth\)"):
+        manager.open_stream(other.session, "school", viewer=True)
+    manager.open_stream(other.session, "elsewhere", viewer=True)  # another address still joins
+    # The school's own tabs still have their own cap.
+    tabs = [manager.create(Scenario.from_link("v=1"), "school") for _ in range(4)]
+    for tab in tabs[:3]:
+        manager.open_stream(tab, "school")
+    with pytest.raises(TooManyRequests, match="this address already has 3 open streams"):
+        manager.open_stream(tabs[3], "school")
+    # A viewer that leaves frees its place, and the counts go back to nothing.
+    manager.close_stream(room.session, "school", viewer=True)
+    manager.open_stream(other.session, "school", viewer=True)
+    for _ in range(4):
+        manager.close_stream(room.session, "school", viewer=True)
+    manager.close_stream(other.session, "school", viewer=True)
+    manager.close_stream(other.session, "elsewhere", viewer=True)
+    assert not manager.viewers_by_client and room.viewers == other.viewers == 0
+    assert manager.streams_by_client["school"] == 3
+
+
+def test_three_hundred_phones_behind_one_address_all_watch_the_room(make_server):
+    """One NAT address, more viewers than its stream cap (200): every phone gets frames at the
+    room's pace. (A thousand is bench/room.py's: this machine's test runs share its cores.)"""
+    import asyncio
+    import time
+
+    server = make_server()
+    made = httpx.post(server.url + "/api/rooms", json={"link": "v=1&preset=webhook-ingestion"}, timeout=5).json()
+    host, port = server.url.removeprefix("http://").split(":")
+    path = f"/api/rooms/{made['code']}/stream".encode()
+    phones = 300
+
+    async def watch(counts: list, index: int, until: float) -> int:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"GET %s HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n" % path)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split()[1])
+        while status == 200 and time.monotonic() < until:
+            data = await asyncio.wait_for(reader.read(65536), 5)
+            if not data:
+                break
+            counts[index] += data.count(b"event: frame")
+        writer.close()
+        return status
+
+    async def hall():
+        counts = [0] * phones
+        until = time.monotonic() + 6
+        statuses = await asyncio.gather(*(watch(counts, i, until) for i in range(phones)))
+        return statuses, counts
+
+    statuses, counts = asyncio.run(hall())
+    print(f"{phones} viewers from one address: statuses {set(statuses)}, frames min {min(counts)}, "
+          f"median {sorted(counts)[phones // 2]} in about 6 s")
+    assert set(statuses) == {200}
+    assert min(counts) >= 30  # at 20 frames/s, well over 1.5 s of frames each (a loaded CI runner)
