@@ -930,6 +930,7 @@ class SessionManager:
         self.refused: Counter = Counter()
         self.frames_sent = 0
         self.late_ticks = 0
+        self.round = 0  # the frame ticker's rounds so far (stream.py): one frame per stream each
         self.send_timeouts = 0  # streams ended because their client stopped reading
         self.controls: Counter = Counter()
         self.lateness: deque = deque(maxlen=2000)  # (wall time, seconds late) of recent ticks

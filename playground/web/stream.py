@@ -154,13 +154,13 @@ class RoomViewer(Stream):
         self.last = -1
 
     def first(self, now: float) -> bytes:
-        tick = math.floor(now / self.manager.frame_interval)
+        tick = self.manager.round
         self.last = tick
         self.manager.frames_sent += 1
         return event(self.room.full_frame(tick, now), tick, retry=True)
 
     def tick(self, ticker: "Ticker", now: float) -> bytes | None:
-        tick = math.floor(now / self.manager.frame_interval)
+        tick = self.manager.round
         if tick <= self.last:
             return None
         room = self.room
@@ -244,6 +244,12 @@ class Ticker:
             await asyncio.sleep(max(0.0, k * slot - now))
             now = clock()
             manager.note_lateness(now, max(0.0, now - k * slot))
+            if k % PHASES == 0:
+                # A new round: room broadcasts are numbered by it. (A count, not now / interval:
+                # that quotient, a float, fell a hair short of a round's start now and then and
+                # a phase's viewers skipped a frame; and it went back when the governor widened
+                # the interval.)
+                manager.round += 1
             streams = self.phases[k % PHASES]
             k += 1
             if streams:
