@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import weakref
 from datetime import datetime, timezone
 
@@ -230,28 +229,29 @@ class Ticker:
     async def run(self) -> None:
         manager = self.manager
         clock = manager.clock
-        interval = manager.frame_interval
-        k = math.floor(clock() / (interval / PHASES)) + 1
+        phase = 0
+        due = clock() + manager.frame_interval / PHASES  # when the next phase is due
         while True:
-            # The governor may widen the interval when the process is saturated.
+            # The governor may widen the interval when the process is saturated: the next slot
+            # is a fifth of the interval now. (The slots are a running sum, not k × slot: with
+            # a wider slot that product jumped hours ahead and every stream stopped.)
             interval = manager.frame_interval
-            slot = interval / PHASES
             now = clock()
-            if k * slot < now - interval:  # late by a whole interval: start again from now
-                k = math.floor(now / slot) + 1
+            if due < now - interval:  # late by a whole interval: start again from now
+                due = now
             # Always yield to the event loop, even when late: the ticker must not starve the
             # requests, the reaper, the governor, disconnects and signal handling.
-            await asyncio.sleep(max(0.0, k * slot - now))
+            await asyncio.sleep(max(0.0, due - now))
             now = clock()
-            manager.note_lateness(now, max(0.0, now - k * slot))
-            if k % PHASES == 0:
+            manager.note_lateness(now, max(0.0, now - due))
+            if phase == 0:
                 # A new round: room broadcasts are numbered by it. (A count, not now / interval:
                 # that quotient, a float, fell a hair short of a round's start now and then and
-                # a phase's viewers skipped a frame; and it went back when the governor widened
-                # the interval.)
+                # a phase's viewers skipped a frame.)
                 manager.round += 1
-            streams = self.phases[k % PHASES]
-            k += 1
+            streams = self.phases[phase]
+            phase = (phase + 1) % PHASES
+            due += interval / PHASES
             if streams:
                 self.tick(list(streams), now)
 
