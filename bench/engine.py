@@ -144,6 +144,66 @@ def run_simpy(scenario: Scenario) -> dict:
     }
 
 
+def run_simpy_lean(scenario: Scenario) -> dict:
+    """The lean SimPy model: c worker processes taking items from one ``Store``, the source
+    rejecting an arrival that finds K − c waiting. (The bar of issue 23: one process per
+    worker, as the asyncio program has, not one per arrival.)"""
+    lam = scenario.rate
+    c = scenario.workers
+    waiting_room = scenario.queue  # K - c
+    n = scenario.items
+    seed = scenario.seed
+    mean = scenario.service_time
+    arrival_rng = draws.arrival_stream(seed)
+    luck = draws.luck
+    log = math.log
+
+    env = simpy.Environment()
+    store = simpy.Store(env)
+    waiting = store.items
+    stats = {"completed": 0, "rejected": 0, "latency_sum": 0.0}
+
+    def source(env):
+        timeout = env.timeout
+        expovariate = arrival_rng.expovariate
+        put = store.put
+        for item in range(n):
+            yield timeout(expovariate(lam))
+            if len(waiting) >= waiting_room:
+                stats["rejected"] += 1
+            else:
+                put((item, env.now))
+
+    def worker(env):
+        timeout = env.timeout
+        get = store.get
+        while True:
+            item, arrived = yield get()
+            yield timeout(-log(1.0 - luck(seed, item, 0)) * mean)
+            stats["completed"] += 1
+            stats["latency_sum"] += env.now - arrived
+
+    env.process(source(env))
+    for _ in range(c):
+        env.process(worker(env))
+    env.run()
+    now = env.now
+    completed = stats["completed"]
+    return {
+        "arrived": n,
+        "completed": completed,
+        "rejected": stats["rejected"],
+        "blocking": stats["rejected"] / n,
+        "throughput": completed / now,
+        "mean_in_system": stats["latency_sum"] / now,
+        "latency_mean": stats["latency_sum"] / completed if completed else None,
+        "sim_time": now,
+    }
+
+
+SIMPY_MODELS = {"lean": run_simpy_lean, "resource": run_simpy}
+
+
 # -- measuring ------------------------------------------------------------------------------
 
 
@@ -184,6 +244,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline", help="another checkout whose engine is timed too, interleaved")
     parser.add_argument("--quick", action="store_true", help="20k arrivals, 3 repeats")
+    parser.add_argument("--simpy", choices=sorted(SIMPY_MODELS), default="lean",
+                        help="the SimPy model: lean (c worker processes and a Store, the default) or "
+                             "resource (one process per arrival holding a Resource)")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile (top 15 by tottime) of one engine run at the middle load")
     args = parser.parse_args(argv)
@@ -193,7 +256,8 @@ def main(argv=None) -> int:
     c, q = args.workers, args.queue
     print(f"Python {platform.python_version()} ({platform.python_implementation()}) on "
           f"{platform.platform()}, {platform.machine()}, {platform.processor() or 'cpu ?'}")
-    print(f"SimPy {simpy.__version__}; M/M/{c}/{c + q}, service mean {args.service_time} s, "
+    simpy_model = SIMPY_MODELS[args.simpy]
+    print(f"SimPy {simpy.__version__} ({args.simpy} model); M/M/{c}/{c + q}, service mean {args.service_time} s, "
           f"{args.arrivals} arrivals, {args.repeats} interleaved repeats, medians; seed {args.seed}")
     print()
 
@@ -213,7 +277,7 @@ def main(argv=None) -> int:
         for _ in range(args.repeats):
             dt, res_eng = timed(run_engine, scenario)
             t_eng.append(dt)
-            dt, res_simpy = timed(run_simpy, scenario)
+            dt, res_simpy = timed(simpy_model, scenario)
             t_simpy.append(dt)
             if baseline:
                 dt, res_base = timed(lambda sc: run_engine(sc, baseline[1]), base_scenario)

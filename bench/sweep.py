@@ -5,6 +5,7 @@ numbers; it is not a test. Target: under 10 s on the 2-core machine.
     python bench/sweep.py                         # the default links, pool of 1 and 2, 3 repeats
     python bench/sweep.py --workers 1 --repeats 5 'v=1&preset=retry-storm'
     python bench/sweep.py --profile 'v=1&preset=retry-storm'   # cProfile its slowest point
+    python bench/sweep.py --presets --workers 1 --repeats 1 --no-sequential   # every preset
 """
 
 from __future__ import annotations
@@ -53,18 +54,28 @@ def sequential(link: str, arrivals: int) -> tuple[float, list[tuple[float, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("links", nargs="*", default=LINKS)
+    parser.add_argument("--presets", action="store_true", help="every preset's link (comparisons too)")
     parser.add_argument("--arrivals", type=int, default=sweep.ARRIVALS)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="pool sizes to time")
     parser.add_argument("--no-sequential", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile each link's slowest point")
     args = parser.parse_args()
+    if args.presets:
+        from playground.model.presets import PRESETS
+        args.links = [f"v=1&preset={name}" for name in PRESETS]
 
     load = os.getloadavg()
     print(f"cpus {os.cpu_count()}  load avg {load[0]:.2f} {load[1]:.2f}  arrivals {args.arrivals}  "
           f"points {sweep.POINTS}  repeats {args.repeats} (median shown, all in brackets)")
-    print(f"{'link':<44} {'pool':>5} {'median s':>9}  {'runs':<22} {'capped':>6}  {'slowest point':>13}")
+    print(f"{'link':<44} {'pool':>5} {'median s':>9}  {'runs':<22} {'capped':>6}  {'slowest point':>13}",
+          flush=True)
     for link in args.links:
+        try:
+            sweep.Sweep(link)
+        except Exception as refused:  # a preset without an arrival rate to vary (asap, closed)
+            print(f"{link[:44]:<44} {'':>5} {'-':>9}  (no sweep: {str(refused)[:70]})", flush=True)
+            continue
         for workers in args.workers:
             sweep.shutdown()
             sweep.POOL_WORKERS = workers
@@ -76,7 +87,8 @@ def main() -> None:
                 times.append(elapsed)
                 capped = sum(1 for side in ("a", "b") for p in run.result[side] or () if p["capped"])
             runs = " ".join(f"{t:.2f}" for t in times)
-            print(f"{link[:44]:<44} {workers:>5} {statistics.median(times):>9.2f}  [{runs:<20}] {capped:>6}")
+            print(f"{link[:44]:<44} {workers:>5} {statistics.median(times):>9.2f}  [{runs:<20}] {capped:>6}",
+                  flush=True)
         if not args.no_sequential:
             times = []
             for _ in range(args.repeats):

@@ -449,12 +449,14 @@ class Queue:
         self.put_nowait(item)
 
     def put_nowait(self, item) -> None:
-        if self.full():
+        items = self.items
+        if 0 < self.maxsize <= len(items):  # full() (inlined here and below: per item)
             raise QueueFull
-        self.items.append(item)
+        items.append(item)
         self.unfinished += 1
-        self.finished.clear()
-        _wakeup_next(self.getters)
+        self.finished.value = False  # finished.clear()
+        if self.getters:
+            _wakeup_next(self.getters)
 
     def get(self):
         while not self.items:
@@ -475,7 +477,8 @@ class Queue:
 
     def get_nowait(self):
         item = self.items.popleft()
-        _wakeup_next(self.putters)
+        if self.putters:
+            _wakeup_next(self.putters)
         return item
 
     def task_done(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import io
 import json
 import logging
@@ -838,6 +839,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             kept.restore(stored_sessions, stored_rooms)
             stored_sessions.clear()
             stored_rooms.clear()
+            # What exists now (modules, classes, templates, the app) lives as long as the
+            # process: out of every later collection, so the reaper's full collections and the
+            # automatic ones walk only what sessions made (bench/pauses.py: a full collection
+            # with 50,000 items held, 31.6 ms -> 4.0 ms).
+            gc.collect()
+            gc.freeze()
             tasks.start_soon(kept.rebuild)
             tasks.start_soon(reaper)
             tasks.start_soon(lag_probe)
