@@ -345,7 +345,7 @@ def shield(loop: Loop, inner: Task) -> Future:
     return outer
 
 
-class _Deadline:
+class Deadline:
     """The state of one ``asyncio.timeout`` block; calling it is the timer firing."""
 
     __slots__ = ("task", "expiring", "armed")
@@ -368,7 +368,7 @@ def timeout(loop: Loop, task: Task, delay: float, body):
     The deadline cancels the task; on the way out the cancellation becomes
     TimeoutError unless someone else also cancelled the task.
     """
-    deadline = _Deadline(task)
+    deadline = Deadline(task)
     loop.call_at(loop.now + delay, deadline)
     cancelling = task.cancel_requests
     try:

@@ -308,6 +308,10 @@ def scenarios(draw):
         values["queue"] = max(1, values["queue"])
         if values["policy"] not in ("block", "timeout"):
             values["policy"] = "block"
+        if values["rate_limit"]:
+            # a throttled call failing at once would make the next item at the same instant:
+            # asap with a rate limit needs a finite run (or retries without a budget)
+            values["items"] = max(1, values["items"])
     preset = draw(st.none() | st.sampled_from(list(PRESETS)))
     return Scenario(**values, preset=preset)
 
