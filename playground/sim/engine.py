@@ -530,7 +530,7 @@ class Service:
                 queue.task_done()
                 continue
             slot.item = item
-            if retrying(scenario):
+            if scenario.retries and (scenario.timeout or scenario.rate_limit):  # retrying(scenario)
                 yield from self.attempts(slot, item)
             else:
                 self.end_call(slot, item, (yield from self.call(slot, item)))
@@ -960,7 +960,7 @@ class Engine:
         metrics = self.metrics
         if now >= metrics._end:
             self._close_windows(now)
-        if self._full_refuses and self.service.queue.full():
+        if self._full_refuses and 0 < (queue := self.service.queue).maxsize <= len(queue.items):  # full()
             # put_nowait will raise QueueFull right away: a refused request never held memory.
             metrics.refused_arrival(now)
             return item

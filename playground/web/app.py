@@ -124,7 +124,7 @@ class SecurityHeaders:
 
 class _QuietStuckClients(logging.Filter):
     """uvicorn reports a response it had to cut off as an ERROR; for a frame stream
-    ended by its send timeout that is expected (logged above as INFO), not a fault."""
+    ended by its send timeout that is expected (stream.py logs it as INFO), not a fault."""
 
     def filter(self, record):
         return record.getMessage() != "ASGI callable returned without completing response."

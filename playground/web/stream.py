@@ -72,7 +72,7 @@ def ping() -> bytes:
 class Stream:
     """One open frame stream: where its bytes go and what it has been sent."""
 
-    __slots__ = ("send", "done", "writing", "writing_since", "next_ping", "__weakref__")
+    __slots__ = ("send", "done", "writing", "writing_since", "next_ping", "phase", "__weakref__")
 
     def __init__(self, now: float):
         self.send = None  # the connection's ASGI send, once its response begins
@@ -80,6 +80,7 @@ class Stream:
         self.writing: asyncio.Task | None = None  # a write the socket could not take at once
         self.writing_since = 0.0
         self.next_ping = now + PING_EVERY
+        self.phase = 0  # the ticker's phase it is written in (Ticker.add)
 
     def end(self, why) -> None:
         if self.done is not None and not self.done.done():
@@ -212,11 +213,11 @@ class Ticker:
             self._next = (phase + 1) % PHASES
             if group is not None:
                 self._phase_of[group] = phase
+        stream.phase = phase
         self.phases[phase][stream] = None
 
     def remove(self, stream: Stream) -> None:
-        for phase in self.phases:
-            phase.pop(stream, None)
+        self.phases[stream.phase].pop(stream, None)
 
     def room_bytes(self, room, tick: int, now: float) -> bytes:
         """The SSE bytes of a room's broadcast for ``tick``: made once for all its viewers."""
@@ -256,7 +257,6 @@ class Ticker:
                 self.tick(list(streams), now)
 
     def tick(self, streams: list[Stream], now: float) -> None:
-        self.made.clear()
         send_timeout = self.manager.settings.send_timeout
         for stream in streams:
             if stream.done is None or stream.done.done():
@@ -281,7 +281,7 @@ class Ticker:
                 stream.next_ping = now + PING_EVERY
                 data = ping() + data
             self.write(stream, data, now)
-        self.made.clear()
+        self.made.clear()  # the frames of one phase share nothing with the next's: let them go
 
     def write(self, stream: Stream, data: bytes, now: float) -> None:
         """Write ``data`` to the stream now if its socket takes it (nearly always: the ASGI send
