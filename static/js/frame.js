@@ -8,7 +8,7 @@ import { setCompare } from './comparemode.js';
 import { setPaused } from './actions.js';
 import { updateRunOver, updateStepPrompt } from './runend.js';
 import { showKeyNumbers, showRoom } from './presenter.js';
-import { showStep } from './lessons.js';
+import { showStep, stepRequested } from './lessons.js';
 
 export function onFrame(frame) {
   playground.frames += 1;
@@ -72,7 +72,7 @@ export function onFrame(frame) {
   if (frame.room) {
     showRoom(frame.room);
     showKeyNumbers(frame);
-    if (frame.room.step && app.lesson && frame.room.step.index !== app.lesson.index) {
+    if (frame.room.step && app.lesson && !stepRequested() && frame.room.step.index !== app.lesson.index) {
       app.lesson.index = frame.room.step.index; // after a reload, the room knows where the lesson is
       showStep();
     }

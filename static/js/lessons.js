@@ -19,6 +19,16 @@ export function showStep() {
   $('lesson-next').disabled = lesson.index === lesson.steps.length - 1;
 }
 
+let stepRequests = Promise.resolve(); // the room's step requests, one after another
+let stepsPending = 0;
+
+/** Whether this page has asked the room for a step it has not been answered yet: until then the
+ * room's frames still name the step before, and must not move the page back to it (a second
+ * quick → then went from that step again and was lost). */
+export function stepRequested() {
+  return stepsPending > 0;
+}
+
 export async function goStep(index) {
   const lesson = app.lesson;
   if (!lesson || index < 0 || index >= lesson.steps.length) return;
@@ -31,10 +41,18 @@ export async function goStep(index) {
     // does solo: the server opens it paused, before any frame moves it on.
     const paused = opensPaused(step.link);
     app.stepFirst = paused;
+    // One step request at a time, in the order pressed: two quick → sent at once could be
+    // handled out of order, and the room ended a step behind the teacher's last press.
+    const send = () => api.roomControl(app.room, app.session, { step: { lesson: lesson.name, index, paused } });
+    const sent = stepRequests.then(send, send);
+    stepRequests = sent.catch(() => {});
+    stepsPending += 1;
     try {
-      await api.roomControl(app.room, app.session, { step: { lesson: lesson.name, index, paused } });
+      await sent;
     } catch (error) {
       showNotice(`The room did not move to that step: ${clip(error.message)}`);
+    } finally {
+      stepsPending -= 1;
     }
   } else {
     showPresetNotice(step.link);

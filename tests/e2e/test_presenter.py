@@ -192,3 +192,45 @@ def test_the_standalone_lesson_keeps_its_step_across_a_reload(new_page, server):
     expect(other.locator("#lesson-step")).to_have_text(re.compile(r"^Step 8 of 8"))
     other.goto(f"{server.url}/lesson/{LESSON}?step=x")
     expect(other.locator("#lesson-step")).to_have_text(re.compile(r"^Step 1 of 8"))
+
+
+def test_two_quick_steps_reach_the_room_in_the_order_pressed(new_page, server):
+    """CI saw a teacher's → → end a step short. The first press's request is held here: the
+    second press must go on from the step the teacher chose (the room's frames, still at the step
+    before, moved the page back to it and the press was lost), and its request must wait for the
+    first's answer (two at once could be handled out of order)."""
+    teacher = new_page(viewport={"width": 1280, "height": 720})
+    held, seen = [], []
+
+    def hold_the_first_step(route):
+        body = route.request.post_data or ""
+        if '"step"' not in body:
+            route.continue_()
+            return
+        index = json.loads(body)["step"]["index"]
+        seen.append(index)
+        if index == 1 and not held:
+            held.append(route)  # the first press's: answered below, after the second press
+        else:
+            route.continue_()
+
+    teacher.route("**/api/rooms/*/control", hold_the_first_step)
+    teacher.goto(f"{server.url}/present?lesson=handbook-in-fifteen-minutes")
+    wait_js(teacher, "() => /^[A-Z2-9]{6}$/.test(document.querySelector('#join-code').textContent)",
+            what="the join screen's code")
+    teacher.click("#join-start")
+    expect(teacher.locator("#lesson-step")).to_contain_text("Step 1 of 8")
+    wait_js(teacher, "() => window.playground.lastFrame?.room?.step?.index === 0", what="the first step")
+    teacher.locator("body").press("ArrowRight")
+    teacher.wait_for_timeout(400)  # frames of the room, still at step 1, arrive meanwhile
+    teacher.locator("body").press("ArrowRight")
+    teacher.wait_for_timeout(400)
+    assert seen == [0, 1], f"the second press went out before the first was answered: {seen}"
+    held[0].continue_()
+    expect(teacher.locator("#lesson-step")).to_contain_text("Step 3 of 8")
+    wait_js(teacher, "() => window.playground.lastFrame?.room?.step?.index === 2",
+            what="the room's frames at the third step")
+    assert seen == [0, 1, 2]
+    teacher.wait_for_timeout(1000)  # and it stays there: no late answer moves it back
+    assert teacher.evaluate("() => window.playground.lastFrame.room.step.index") == 2
+    expect(teacher.locator("#lesson-step")).to_contain_text("Step 3 of 8")
