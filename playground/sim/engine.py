@@ -22,7 +22,6 @@ from . import draws, world
 from . import trace as ev
 from .kernel import (
     Cancelled,
-    Deadline,
     Killed,
     Loop,
     Queue,
@@ -356,15 +355,12 @@ class Service:
             except Cancelled:
                 return
             burst = engine.scenario.burst
-            first = engine.issued
-            # next_id() burst times, at once: the ids up to the items cap (none when draining).
-            made = int(max(0, min(burst, engine._id_limit - first)))
-            engine.issued = first + made
-            if made:
+            ids = engine.next_ids(burst)
+            if ids:
                 # burst × requests.create_task(request(item)), as one entry of the ready queue.
-                self.requests.light += made
-                self.loop.ready.append(_Requests(self, first, engine.issued))
-            if made < burst:
+                self.requests.light += len(ids)
+                self.loop.ready.append(_Requests(self, ids.start, ids.stop))
+            if len(ids) < burst:
                 return
 
     def request(self, item_id: int):
@@ -408,8 +404,7 @@ class Service:
     def put_would_wait(self) -> bool:
         """Whether a put must become a task: it waits for room, or (with client retries) it
         may be refused and come back after a backoff."""
-        queue = self.queue
-        if not 0 < queue.maxsize <= len(queue.items):  # not queue.full()
+        if not self.queue.full():
             return False
         scenario = self.engine.scenario
         return scenario.policy in WAITING_POLICIES or client_retrying(scenario)
@@ -465,7 +460,7 @@ class Service:
         (With room, asyncio.timeout would arm and disarm a timer that never fires.)"""
         engine = self.engine
         queue = self.queue
-        if 0 < queue.maxsize <= len(queue.items):  # queue.full()
+        if queue.full():
             if engine.scenario.policy == "reject":  # put_nowait raised QueueFull
                 engine.record(ev.REJECTED, item.id, None)
                 engine.outcome(item, "rejected")
@@ -530,7 +525,7 @@ class Service:
                 queue.task_done()
                 continue
             slot.item = item
-            if scenario.retries and (scenario.timeout or scenario.rate_limit):  # retrying(scenario)
+            if retrying(scenario):
                 yield from self.attempts(slot, item)
             else:
                 self.end_call(slot, item, (yield from self.call(slot, item)))
@@ -560,44 +555,17 @@ class Service:
         if scenario.rate_limit and not engine.admit_call():
             return "throttled"
         if scenario.timeout:
-            if scenario.abandon == "continue":
-                try:
-                    yield from self.timed_call(slot, item.id, attempt)
-                except TimeoutError:
-                    return "timeout"
-            else:
-                # timeout(loop, slot.task, scenario.timeout, self.downstream(item.id, attempt)),
-                # inlined, line for line: per attempt, three generators fewer (a retry storm
-                # makes four attempts an item).
-                task = slot.task
-                deadline = Deadline(task)
-                loop.call_at(loop.now + scenario.timeout, deadline)
-                cancelling = task.cancel_requests
-                try:
-                    try:
-                        yield self.call_downstream(item.id, attempt)
-                    finally:
-                        self.flight(-1)
-                except Cancelled:
-                    if deadline.expiring:
-                        deadline.expiring = False
-                        if task.uncancel() <= cancelling:
-                            return "timeout"  # timeout() raised TimeoutError; call() returned this
-                    raise
-                finally:
-                    deadline.armed = False
-                    if deadline.expiring:  # expired as the call finished: nothing to convert
-                        task.uncancel()
+            try:
+                yield from self.timed_call(slot, item.id, attempt)
+            except TimeoutError:
+                return "timeout"
             engine.useful_call_seconds += loop.now - slot.since
             return None
         # downstream() without the try/finally: nothing cancels this call
         # (a crash discards the whole service, in_flight included).
         yield self.call_downstream(item.id, attempt)
-        now = loop.now
-        engine.call_seconds += self.in_flight * (now - engine.flight_since)  # self.flight(-1), inlined
-        engine.flight_since = now
-        self.in_flight -= 1
-        engine.useful_call_seconds += now - slot.since
+        self.flight(-1)
+        engine.useful_call_seconds += loop.now - slot.since
         return None
 
     def end_call(self, slot: WorkerSlot, item: Item, failed: str | None) -> None:
@@ -698,11 +666,7 @@ class Service:
         per second: past capacity, throughput falls."""
         engine = self.engine
         scenario = engine.scenario
-        loop = self.loop
-        now = loop.now
-        engine.call_seconds += self.in_flight * (now - engine.flight_since)  # self.flight(+1), inlined
-        engine.flight_since = now
-        self.in_flight += 1
+        self.flight(+1)
         dist = scenario.service_dist
         duration = (scenario.service_time if dist == "constant" else
                     draws.service_time(draws.luck(scenario.seed, item_id, attempt), dist, scenario.service_time))
@@ -712,9 +676,9 @@ class Service:
             duration = duration * max(1, n / capacity)
             if scenario.contention and n > capacity:
                 duration *= 1 + scenario.contention * (n - capacity)
-        if engine.hiccup_until > now:
+        if engine.hiccup_until > self.loop.now:
             duration *= engine.hiccup_factor
-        return sleep(loop, duration)
+        return sleep(self.loop, duration)
 
     # Live changes -------------------------------------------------------------------
 
@@ -945,6 +909,12 @@ class Engine:
         self.issued = item_id + 1
         return item_id
 
+    def next_ids(self, n: int) -> range:
+        """next_id() ``n`` times at once: the ids issued, fewer than ``n`` once producing is over."""
+        first = self.issued
+        self.issued = first + int(max(0, min(n, self._id_limit - first)))
+        return range(first, self.issued)
+
     def _update_id_limit(self) -> None:
         """Recompute what produce() reads per item from the scenario and the drain flag."""
         scenario = self.scenario
@@ -960,7 +930,7 @@ class Engine:
         metrics = self.metrics
         if now >= metrics._end:
             self._close_windows(now)
-        if self._full_refuses and 0 < (queue := self.service.queue).maxsize <= len(queue.items):  # full()
+        if self._full_refuses and self.service.queue.full():
             # put_nowait will raise QueueFull right away: a refused request never held memory.
             metrics.refused_arrival(now)
             return item

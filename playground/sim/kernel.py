@@ -345,7 +345,7 @@ def shield(loop: Loop, inner: Task) -> Future:
     return outer
 
 
-class Deadline:
+class _Deadline:
     """The state of one ``asyncio.timeout`` block; calling it is the timer firing."""
 
     __slots__ = ("task", "expiring", "armed")
@@ -368,7 +368,7 @@ def timeout(loop: Loop, task: Task, delay: float, body):
     The deadline cancels the task; on the way out the cancellation becomes
     TimeoutError unless someone else also cancelled the task.
     """
-    deadline = Deadline(task)
+    deadline = _Deadline(task)
     loop.call_at(loop.now + delay, deadline)
     cancelling = task.cancel_requests
     try:
@@ -449,14 +449,12 @@ class Queue:
         self.put_nowait(item)
 
     def put_nowait(self, item) -> None:
-        items = self.items
-        if 0 < self.maxsize <= len(items):  # full() (inlined here and below: per item)
+        if self.full():
             raise QueueFull
-        items.append(item)
+        self.items.append(item)
         self.unfinished += 1
-        self.finished.value = False  # finished.clear()
-        if self.getters:
-            _wakeup_next(self.getters)
+        self.finished.clear()
+        _wakeup_next(self.getters)
 
     def get(self):
         while not self.items:
@@ -477,8 +475,7 @@ class Queue:
 
     def get_nowait(self):
         item = self.items.popleft()
-        if self.putters:
-            _wakeup_next(self.putters)
+        _wakeup_next(self.putters)
         return item
 
     def task_done(self) -> None:

@@ -44,8 +44,6 @@ class Histogram:
 
     __slots__ = ("values", "counts", "total", "low", "high")
     EXACT = 4096
-    _LOG_STEP = _LOG_STEP
-    _FLOOR = _FLOOR
 
     def __init__(self):
         self.values: list[float] | None = []
@@ -75,15 +73,13 @@ class Histogram:
                     self._count(kept)
                 self.values = None
         else:
-            # _count(value), inlined: it runs for every completed item of a long run.
-            floor = _FLOOR
-            index = int(_log((value if value > floor else floor) / floor) / _LOG_STEP)
-            counts = self.counts
-            counts[index] = counts.get(index, 0) + 1
+            self._count(value)
 
     def _count(self, value: float) -> None:
-        index = int(_log(max(value, _FLOOR) / _FLOOR) / _LOG_STEP)
-        self.counts[index] = self.counts.get(index, 0) + 1
+        # Runs for every completed item of a long run: module constants, no max() call.
+        index = int(_log((_FLOOR if _FLOOR > value else value) / _FLOOR) / _LOG_STEP)  # max(value, _FLOOR)
+        counts = self.counts
+        counts[index] = counts.get(index, 0) + 1
 
     def quantiles(self, *qs: float) -> list[float | None]:
         """Several q-quantiles (0..1, nearest rank, as ``percentile``), sorting the kept values
@@ -108,7 +104,7 @@ class Histogram:
         for index in sorted(self.counts):
             seen += self.counts[index]
             while wanted and seen >= wanted[0]:
-                middle = self._FLOOR * math.exp((index + 0.5) * self._LOG_STEP)
+                middle = _FLOOR * math.exp((index + 0.5) * _LOG_STEP)
                 out[wanted.pop(0)] = min(max(middle, self.low), self.high)
             if not wanted:
                 break

@@ -54,7 +54,7 @@ class Side:
 
     def theory(self, wall: float, force: bool = False) -> dict | None:
         """The theory block for a frame at ``wall``, when one is due (every THEORY_EVERY, or
-        ``force``: a full frame, a run that ended); else None, once this instant is sampled.
+        ``force``: a full frame); else None, once this instant is sampled.
         Frames of the same instant get the same block."""
         last = self._theory
         if last is not None and last[0] == wall:
