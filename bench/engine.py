@@ -128,20 +128,7 @@ def run_simpy(scenario: Scenario) -> dict:
 
     env.process(source(env))
     env.run()
-    now = env.now
-    completed = stats["completed"]
-    return {
-        "arrived": n,
-        "completed": completed,
-        "rejected": stats["rejected"],
-        "blocking": stats["rejected"] / n,
-        "throughput": completed / now,
-        # Everyone has left by the end, so the time integral of the number in system
-        # equals the sum of sojourn times (rejected items stay 0 s).
-        "mean_in_system": stats["latency_sum"] / now,
-        "latency_mean": stats["latency_sum"] / completed if completed else None,
-        "sim_time": now,
-    }
+    return simpy_result(n, stats, env.now)
 
 
 def run_simpy_lean(scenario: Scenario) -> dict:
@@ -187,7 +174,11 @@ def run_simpy_lean(scenario: Scenario) -> dict:
     for _ in range(c):
         env.process(worker(env))
     env.run()
-    now = env.now
+    return simpy_result(n, stats, env.now)
+
+
+def simpy_result(n: int, stats: dict, now: float) -> dict:
+    """A SimPy run's figures, in run_engine's shape."""
     completed = stats["completed"]
     return {
         "arrived": n,
@@ -195,6 +186,8 @@ def run_simpy_lean(scenario: Scenario) -> dict:
         "rejected": stats["rejected"],
         "blocking": stats["rejected"] / n,
         "throughput": completed / now,
+        # Everyone has left by the end, so the time integral of the number in system
+        # equals the sum of sojourn times (rejected items stay 0 s).
         "mean_in_system": stats["latency_sum"] / now,
         "latency_mean": stats["latency_sum"] / completed if completed else None,
         "sim_time": now,
