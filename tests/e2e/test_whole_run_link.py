@@ -139,8 +139,12 @@ def test_the_timeline_shows_a_moment_a_minute_back_and_continues_from_it(new_pag
         el.value = String(t); el.dispatchEvent(new Event('input', {bubbles: true})); }""", back)
     expect(page.locator("#timeline-at")).to_contain_text("Showing")
     shown = float(re.search(r"Showing ([0-9.]+) s", page.inner_text("#timeline-at")).group(1))
-    # The last recorded moment at or before it (at 20x a frame is a second of the run).
-    assert back - 1.5 <= shown <= back, (shown, back)
+    # The slider snaps what it is given to its nearest step (a quarter second from its first moment),
+    # and shows the last recorded moment at or before that (at 20x a frame is a second of the run;
+    # the label rounds to the millisecond).
+    asked = float(page.eval_on_selector("#timeline-range", "el => el.value"))
+    assert abs(asked - back) <= 0.125 + 1e-6, (asked, back)
+    assert asked - 1.5 <= shown <= asked + 0.0005, (shown, asked)
     at_moment = cli_run(link, shown)
     expect(page.locator("#questions")).to_contain_text(f"({at_moment['rejected']} rejected so far)")
     drawn = page.evaluate("window.playground.pipeline.lastLayout && window.playground.lastFrame.t")
