@@ -76,6 +76,17 @@ SCENARIOS = [
      "&arrivals=steady&rate=20&backoff=0.1", 4),
     ("retries-steady-budget-one", "retries=1&retry_budget=1&jitter=none&rate_limit=5&rate_burst=1"
      "&arrivals=steady&rate=10&workers=2&limit=1", 12),
+    # Past the handbook (issue 24): queue orders and CoDel.
+    ("codel-overload", "rate=80&workers=4&limit=4&service_time=0.1&queue=0&codel=on&codel_target=0.05"
+     "&codel_interval=0.2", 10),
+    ("codel-lifo-steady-ties", "rate=60&arrivals=steady&service_dist=constant&service_time=0.1&queue=30"
+     "&discipline=lifo&codel=on&codel_target=0.005&codel_interval=0.1", 8),
+    ("codel-max-age-memory", "rate=90&queue=0&codel=on&codel_target=0.1&codel_interval=0.3&max_age=0.6"
+     "&memory=60&restart=0.5", 8),
+    ("lifo-reject", "policy=reject&discipline=lifo&rate=80&queue=8", 8),
+    ("adaptive-lifo", "rate=60&queue=20&discipline=adaptive-lifo&codel_interval=0.3", 8),
+    ("adaptive-lifo-codel-finite", "rate=70&queue=0&discipline=adaptive-lifo&codel=on&codel_target=0.03"
+     "&codel_interval=0.2&items=300&workers=3&limit=3", None),
     ("retries-finite-drain", "retries=2&timeout=0.1&rate=50&items=200&workers=3&limit=2"
      "&service_dist=lognormal", None),
     ("abandon-continue", "abandon=continue&timeout=0.1&rate=40&service_dist=lognormal", 6),

@@ -256,6 +256,20 @@ FIELDS: dict[str, Field] = {
                "Queue", unit="s"),
         _float("max_age", 0, 0, 3600, "Max age", "A worker discards an item older than this when it takes it.",
                "Queue", unit="s", zero_means="off"),
+        _choice("discipline", "fifo", ("fifo", "lifo", "adaptive-lifo"), "Queue order",
+                "Which item a worker takes next: the oldest (fifo, asyncio.Queue), the newest (lifo, "
+                "asyncio.LifoQueue), or the oldest until a queue forms and the newest while it stands "
+                "(adaptive-lifo, Facebook's: LIFO once the queue has not been empty for codel_interval).",
+                "Queue"),
+        _choice("codel", "off", ("off", "on"), "CoDel",
+                "Controlled Delay (RFC 8289): a worker drops the item it takes once the time items "
+                "spend in the queue has stayed above codel_target for codel_interval, and drops again "
+                "at intervals shrinking as interval/sqrt(drops) while it stays above.", "Queue"),
+        _float("codel_target", 0.005, 0.001, 60, "CoDel target",
+               "The queueing delay CoDel accepts (RFC 8289: 5 ms).", "Queue", unit="s"),
+        _float("codel_interval", 0.1, 0.001, 600, "CoDel interval",
+               "How long the queueing delay may stay above the target before CoDel drops (RFC 8289: "
+               "100 ms); adaptive-lifo's window too.", "Queue", unit="s"),
         _int("workers", 4, 1, 256, "Workers", "Worker tasks taking items from the queue.", "Workers"),
         _int("limit", 4, 0, 256, "Semaphore limit", "Semaphore permits around the downstream call.",
              "Workers", zero_means="no semaphore"),
@@ -328,6 +342,10 @@ class Scenario:
     policy: str = FIELDS["policy"].default
     put_timeout: float = FIELDS["put_timeout"].default
     max_age: float = FIELDS["max_age"].default
+    discipline: str = FIELDS["discipline"].default
+    codel: str = FIELDS["codel"].default
+    codel_target: float = FIELDS["codel_target"].default
+    codel_interval: float = FIELDS["codel_interval"].default
     workers: int = FIELDS["workers"].default
     limit: int = FIELDS["limit"].default
     service_time: float = FIELDS["service_time"].default
@@ -390,6 +408,15 @@ class Scenario:
                 "asap",
             )
 
+        if self.policy == "drop-oldest" and self.discipline != "fifo":
+            # The program drops with queue.get_nowait(), which takes the newest item from a LIFO queue.
+            raise ScenarioError(
+                f"policy=drop-oldest needs discipline=fifo: with discipline={self.discipline} the queue "
+                "hands out its newest item, so making room would drop the newest, not the oldest; "
+                "set discipline=fifo or choose policy block, timeout or reject.",
+                "discipline",
+                self.discipline,
+            )
         if self.join == "at-start" and (self.producer != "closed" or self.arrivals != "asap" or not self.items):
             raise ScenarioError(
                 "join=at-start is the handbook's main() as printed, which joins the queue before its "

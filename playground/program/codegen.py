@@ -63,7 +63,7 @@ def generate(scenario: Scenario, *, python: str = "3.13", ideal_clock: bool = Fa
                             "join", "at-start")
     parts: list[str] = []
     for block in (partial(_header, python=python), _constants, _state, _clock, _draws, _memory, _world,
-                  _downstream, _submit, _producers, partial(_worker, python=python),
+                  _downstream, _queue, _submit, _producers, partial(_worker, python=python),
                   partial(_main, python=python)):
         parts += block(scenario)
     source = _two_blank_lines("\n\n".join(part.strip("\n") for part in parts)) + "\n"
@@ -123,7 +123,7 @@ def _header(s: Scenario, python: str) -> list[str]:
     imports = ["asyncio"]
     if s.items == 0:
         imports.append("itertools")
-    if s.arrivals == "wave" or s.service_dist != "constant":
+    if s.arrivals == "wave" or s.service_dist != "constant" or s.codel == "on":
         imports.append("math")
     if _needs_arrival_random(s) or _needs_retry_random(s):
         imports.append("random")
@@ -190,6 +190,13 @@ def _constants(s: Scenario) -> list[str]:
         const("PUT_TIMEOUT", s.put_timeout, "seconds a put may wait for room")
     if s.max_age:
         const("MAX_AGE", s.max_age, "seconds; older items are stale when a worker takes them")
+    if s.codel == "on":
+        const("CODEL_TARGET", s.codel_target, "seconds of queueing delay CoDel accepts")
+    if s.codel == "on" or s.discipline == "adaptive-lifo":
+        const("CODEL_INTERVAL", s.codel_interval,
+              "seconds the delay may stand above target" if s.codel == "on" and s.discipline != "adaptive-lifo" else
+              "seconds a queue may stand before LIFO" if s.codel != "on" else
+              "seconds the delay may stand above target; a queue, before LIFO")
     const("WORKERS", s.workers, "worker tasks")
     if s.limit:
         const("LIMIT", s.limit, "semaphore permits: downstream calls at once")
@@ -502,6 +509,133 @@ def _after_docstring(function: str, lines: str) -> str:
     return head + '"""' + doc + '"""\n' + indent(lines, "    ") + "\n" + body
 
 
+def queue_class(s: Scenario) -> str:
+    """What serve() makes its queue with: asyncio's own class, or the one _queue writes."""
+    if s.codel != "on" and s.discipline == "fifo":
+        return "asyncio.Queue"
+    if s.codel != "on" and s.discipline == "lifo":
+        return "asyncio.LifoQueue"
+    return {"fifo": "TimedQueue", "lifo": "TimedLifoQueue", "adaptive-lifo": "AdaptiveLifoQueue"}[s.discipline]
+
+
+def _queue(s: Scenario) -> list[str]:
+    """The queue's class when asyncio has none for it, and CoDel (mirror kernel.Queue's order
+    and sim/codel.py)."""
+    parts: list[str] = []
+    add = parts.append
+    name = queue_class(s)
+    timed = s.codel == "on"
+    adaptive = s.discipline == "adaptive-lifo"
+    if timed:
+        add(dedent('''
+            class CoDel:
+                """Controlled Delay (RFC 8289, section 5), asked by a worker for each item it takes.
+
+                Once the time items wait in the queue has stood above CODEL_TARGET for a whole
+                CODEL_INTERVAL, the item taken is dropped, and the next ones too, a drop every
+                CODEL_INTERVAL / sqrt(drops so far), until an item has waited less than the target
+                or the queue is empty. The RFC drops in a loop inside dequeue(); here that loop is
+                the worker's: a dropped item is logged and the worker takes the next at once."""
+
+                def __init__(self):
+                    self.first_above = 0.0  # when the delay will have stood above target an interval
+                    self.dropping = False
+                    self.drop_next = 0.0
+                    self.count = 0  # drops in this (or the last) dropping state
+                    self.last_count = 0
+                    self.after = ""  # "enter" or "drop": the item before was dropped
+
+                def ok_to_drop(self, waited, left):
+                    """The RFC's dodequeue(): has the delay stood above the target an interval?"""
+                    if waited < CODEL_TARGET or left == 0:
+                        self.first_above = 0.0
+                        return False
+                    if self.first_above == 0.0:
+                        self.first_above = now() + CODEL_INTERVAL
+                        return False
+                    return now() >= self.first_above
+
+                def drop(self, waited, left):
+                    """Drop the item just taken, which waited `waited` s with `left` behind it?"""
+                    ok = self.ok_to_drop(waited, left)
+                    after, self.after = self.after, ""
+                    if after == "enter":  # the item after the drop that began dropping: served
+                        return False
+                    if self.dropping:
+                        if not ok:
+                            self.dropping = False
+                            return False
+                        if after == "drop":  # still above target: the next drop comes sooner
+                            self.drop_next = self.drop_next + CODEL_INTERVAL / math.sqrt(self.count)
+                        if now() >= self.drop_next:
+                            self.count += 1
+                            self.after = "drop"
+                            self.emptied(left)
+                            return True
+                        return False
+                    if ok:
+                        self.dropping = True
+                        delta = self.count - self.last_count
+                        recent = now() - self.drop_next < 16 * CODEL_INTERVAL
+                        self.count = delta if delta > 1 and recent else 1
+                        self.drop_next = now() + CODEL_INTERVAL / math.sqrt(self.count)
+                        self.last_count = self.count
+                        self.after = "enter"
+                        self.emptied(left)
+                        return True
+                    return False
+
+                def emptied(self, left):
+                    """Nothing left after a drop: the RFC's next dodequeue() finds the queue empty."""
+                    if left == 0:
+                        self.first_above = 0.0
+                        if self.after == "drop":
+                            self.dropping = False
+                        self.after = ""
+        '''))
+    if not name.startswith("asyncio."):
+        doc = {
+            "fifo": "An asyncio.Queue that notes how long the item taken waited in it (CoDel reads it).",
+            "lifo": "An asyncio.LifoQueue (newest first) that notes how long the item taken waited in it\n"
+                    "    (CoDel reads it).",
+            "adaptive-lifo": "Adaptive LIFO (Facebook's, in \"Fail at scale\", 2015): oldest first while the\n"
+                             "    queue keeps emptying; newest first once it has not been empty for\n"
+                             "    CODEL_INTERVAL, because under a backlog the newest requests are the ones\n"
+                             "    whose callers are still waiting.",
+        }[s.discipline]
+        if timed and adaptive:
+            doc += " It notes how long the item taken\n    waited in it (CoDel reads it)."
+        lines = [f"class {name}(asyncio.Queue):", f'    """{doc}"""', ""]
+        if adaptive or timed:
+            lines += ["    def _init(self, maxsize):", "        super()._init(maxsize)"]
+            if adaptive:
+                lines += ["        self.last_empty = now()  # the last moment it was empty"]
+            if timed:
+                lines += ["        self.codel = CoDel()  # the workers ask it of every item they take"]
+            lines += [""]
+        lines += ["    def _put(self, item):"]
+        if adaptive:
+            lines += ["        if not self._queue:", "            self.last_empty = now()"]
+        lines += ["        self._queue.append((now(), item))  # when it went in" if timed else
+                  "        self._queue.append(item)", ""]
+        lines += ["    def _get(self):"]
+        took = "entry" if timed else "item"
+        if adaptive:
+            lines += ["        if now() - self.last_empty > CODEL_INTERVAL:  # a queue stands: newest first",
+                      f"            {took} = self._queue.pop()",
+                      "        else:",
+                      f"            {took} = self._queue.popleft()",
+                      "        if not self._queue:",
+                      "            self.last_empty = now()"]
+        else:
+            lines += [f"        {took} = self._queue.{'pop' if s.discipline == 'lifo' else 'popleft'}()"]
+        if timed:
+            lines += ["        put_at, item = entry", "        self.waited = now() - put_at"]
+        lines += ["        return item"]
+        add("\n".join(lines) + "\n")
+    return parts
+
+
 def _submit(s: Scenario) -> list[str]:
     """submit(): produce one item and put it, per policy (mirrors Service.request and put)."""
     parts: list[str] = []
@@ -686,6 +820,14 @@ def _worker(s: Scenario, python: str) -> list[str]:
             "    queue.task_done()",
             "    continue",
         ]) + "\n"
+    if s.codel == "on":
+        stale += "\n".join([
+            "if queue.codel.drop(queue.waited, queue.qsize()):",
+            '    log(f"{name} codel-dropped {item}")',
+            *(["    forget()"] if s.memory else []),
+            "    queue.task_done()",
+            "    continue",
+        ]) + "\n"
     signature = "name, queue, semaphore" if s.limit else "name, queue"
     if python == "3.11":
         take = ('    """Take items one at a time until the shutdown sentinel arrives."""\n'
@@ -758,7 +900,7 @@ def _main(s: Scenario, python: str) -> list[str]:
     else:
         start_producers = "producers = [tg.create_task(arrivals(queue))]"
     worker_args = "queue, semaphore" if s.limit else "queue"
-    serve = ["queue = asyncio.Queue(maxsize=QUEUE_SIZE)"]
+    serve = [f"queue = {queue_class(s)}(maxsize=QUEUE_SIZE)"]
     if s.limit:
         serve.append("semaphore = asyncio.Semaphore(LIMIT)")
     start_workers = ["    for n in range(WORKERS):",

@@ -26,6 +26,7 @@ PRINTED_BY: dict[str, tuple[str, ...]] = {
     ev.DROPPED: ('log(f"dropped {oldest}',),
     ev.PUT_TIMEOUT: ('log(f"put-timeout {item}")',),
     ev.STALE: ('log(f"{name} stale {item}")',),
+    ev.CODEL_DROP: ('log(f"{name} codel-dropped {item}")',),
     ev.TIMEOUT: ('log(f"{name} timeout {item}")', 'log(f"{name} {failed} {item}")'),
     ev.THROTTLED: ('log(f"{name} throttled {item}")', 'log(f"{name} {failed} {item}")'),
     ev.RETRY: ('log(f"{name} retry {item}',),

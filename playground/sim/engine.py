@@ -19,6 +19,7 @@ from playground.model.scenario import Scenario, ScenarioError, shown
 from playground.model.script import HICCUP_FACTOR, HICCUP_SECONDS, check_hiccup  # noqa: F401 (the CLI's)
 
 from . import draws, world
+from .codel import CoDel
 from . import trace as ev
 from .kernel import (
     Cancelled,
@@ -192,6 +193,9 @@ class Service:
         loop = self.loop = engine.loop
         scenario = engine.scenario
         self.queue = (ShutdownQueue if scenario.join == "at-start" else Queue)(loop, scenario.queue)
+        self.queue.order, self.queue.forming = scenario.discipline, scenario.codel_interval
+        # codel=on: the queue's CoDel state, asked by every worker for every item it takes.
+        self.codel = CoDel(scenario.codel_target, scenario.codel_interval) if scenario.codel == "on" else None
         self.errors: list[str] = []  # exceptions that ended tasks (only the printed handbook has any)
         self.semaphore = Semaphore(loop, scenario.limit or None)
         self.in_flight = 0  # downstream calls under way
@@ -524,6 +528,11 @@ class Service:
                 engine.outcome(item, "stale")
                 queue.task_done()
                 continue
+            if self.codel is not None and self.codel.drop(now - item.enqueued, now, len(items)):
+                engine.record(ev.CODEL_DROP, item.id, index)
+                engine.outcome(item, "dropped")
+                queue.task_done()
+                continue
             slot.item = item
             if retrying(scenario):
                 yield from self.attempts(slot, item)
@@ -686,6 +695,13 @@ class Service:
         """Give running tasks a changed scenario the way asyncio would."""
         if new.queue != old.queue:
             self.queue.resize(new.queue)
+        self.queue.order, self.queue.forming = new.discipline, new.codel_interval
+        if new.codel == "off":
+            self.codel = None
+        elif self.codel is None:  # turned on: it starts as the RFC's does, with no history
+            self.codel = CoDel(new.codel_target, new.codel_interval)
+        else:
+            self.codel.target, self.codel.interval = new.codel_target, new.codel_interval
         if new.limit != old.limit:
             self.semaphore.set_limit(new.limit or None)
         if new.workers != old.workers and not self.shutting_down:

@@ -400,11 +400,18 @@ class QueueFull(Exception):
 class Queue:
     """asyncio.Queue, line for line, with a maxsize that may change while it runs."""
 
-    __slots__ = ("loop", "maxsize", "items", "getters", "putters", "unfinished", "finished")
+    __slots__ = ("loop", "maxsize", "items", "getters", "putters", "unfinished", "finished", "order",
+                 "forming", "last_empty")
 
-    def __init__(self, loop: Loop, maxsize: int):
+    def __init__(self, loop: Loop, maxsize: int, order: str = "fifo", forming: float = 0.0):
         self.loop = loop
         self.maxsize = maxsize  # 0 = unbounded, as in asyncio
+        # Which item get takes: "fifo" (asyncio.Queue), "lifo" (asyncio.LifoQueue) or
+        # "adaptive-lifo": the newest once the queue has not been empty for ``forming`` seconds
+        # (the program's AdaptiveLifoQueue: its _put and _get, here put_nowait and get_nowait).
+        self.order = order
+        self.forming = forming
+        self.last_empty = loop.now
         self.items = deque()
         self.getters = deque()  # futures of tasks waiting in get(), FIFO
         self.putters = deque()  # futures of tasks waiting in put(), FIFO
@@ -451,6 +458,8 @@ class Queue:
     def put_nowait(self, item) -> None:
         if self.full():
             raise QueueFull
+        if not self.items:
+            self.last_empty = self.loop.now
         self.items.append(item)
         self.unfinished += 1
         self.finished.clear()
@@ -474,7 +483,14 @@ class Queue:
         return self.get_nowait()
 
     def get_nowait(self):
-        item = self.items.popleft()
+        items = self.items
+        order = self.order
+        if order == "fifo" or (order == "adaptive-lifo" and self.loop.now - self.last_empty <= self.forming):
+            item = items.popleft()
+        else:
+            item = items.pop()
+        if not items:
+            self.last_empty = self.loop.now
         _wakeup_next(self.putters)
         return item
 

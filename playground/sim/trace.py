@@ -15,6 +15,7 @@ REJECTED = "rejected"  # a: item
 DROPPED = "dropped"  # a: evicted item, b: the item that took its place
 PUT_TIMEOUT = "put-timeout"  # a: item
 STALE = "stale"  # a: item, b: worker
+CODEL_DROP = "codel-drop"  # a: item, b: worker (CoDel dropped it as the worker took it)
 TIMEOUT = "timeout"  # a: item, b: worker
 THROTTLED = "throttled"  # a: item, b: worker
 RETRY = "retry"  # a: item, b: (worker, seconds of backoff)
@@ -32,6 +33,7 @@ _TEXT = {
     DROPPED: "dropped {a} to make room for {b}",
     PUT_TIMEOUT: "put-timeout {a}",
     STALE: "worker-{b} stale {a}",
+    CODEL_DROP: "worker-{b} codel-dropped {a}",
     TIMEOUT: "worker-{b} timeout {a}",
     THROTTLED: "worker-{b} throttled {a}",
     RETRY: "worker-{b[0]} retry {a} in {b[1]:.3f}",

@@ -51,6 +51,8 @@ def why_no_formula(scenario: Scenario) -> str | None:
                        " (only reject makes the M/M/c/K loss system)")
     if s.timeout or s.max_age or s.rate_limit or retrying(s) or client_retrying(s):
         reasons.append("timeouts, stale drops, rate limits or retries end or repeat work")
+    if s.codel == "on":
+        reasons.append("CoDel drops work that has waited too long")
     if s.memory:
         reasons.append("a memory limit crashes the service")
     if not reasons:

@@ -15,6 +15,7 @@ const FALLBACK = {
 const OUTCOMES = {
   "rejected": { color: "out_rejected", label: "rejected", from: "entry" },
   "dropped": { color: "out_dropped", label: "dropped", from: "head" },
+  "codel-drop": { color: "out_dropped", label: "dropped by CoDel", from: "head" },
   "put-timeout": { color: "out_put_timeout", label: "put timed out", from: "entry" },
   "stale": { color: "out_stale", label: "stale", from: "head" },
   "timeout": { color: "out_timeout", label: "timed out", from: "downstream" },

@@ -74,6 +74,14 @@ export function answers(scenario, state) {
     full = 'The producer waits until there is room: a full queue itself loses nothing';
   }
   if (scenario.max_age > 0) full += `; work older than ${seconds(scenario.max_age)} is dropped as stale (${totals.stale || 0} so far)`;
+  if (scenario.codel === 'on') {
+    full += `; CoDel drops work as it is taken once the wait in the queue has stayed above `
+      + `${seconds(scenario.codel_target)} for ${seconds(scenario.codel_interval)} (${totals.dropped || 0} dropped so far)`;
+  }
+  if (scenario.discipline === 'lifo') full += '; the newest work is served first (LIFO)';
+  if (scenario.discipline === 'adaptive-lifo') {
+    full += `; the newest work is served first once a queue has stood for ${seconds(scenario.codel_interval)} (adaptive LIFO)`;
+  }
   out.push(['What happens when it is full?', full]);
 
   // 3b. What has been lost, every way at once: never "nothing is lost" while anything is.

@@ -25,7 +25,8 @@ def test_defaults():
     assert s.to_dict() == {
         "arrivals": "poisson", "rate": 20.0, "burst": 50, "period": 5.0, "producer": "open",
         "producers": 1, "items": 0, "join": "after-producers", "queue": 20, "policy": "block", "put_timeout": 1.0,
-        "max_age": 0.0, "workers": 4, "limit": 4, "service_time": 0.1,
+        "max_age": 0.0, "discipline": "fifo", "codel": "off", "codel_target": 0.005, "codel_interval": 0.1,
+        "workers": 4, "limit": 4, "service_time": 0.1,
         "service_dist": "exponential", "timeout": 0.0, "abandon": "stop", "capacity": 0, "contention": 0.0, "rate_limit": 0.0, "rate_burst": 0, "retries": 0,
         "backoff": 0.1, "backoff_cap": 10.0, "jitter": "full", "client_retries": 0, "retry_budget": 0.0, "memory": 0,
         "restart": 2.0, "seed": 1, "preset": None,
@@ -312,6 +313,8 @@ def scenarios(draw):
             # a throttled call failing at once would make the next item at the same instant:
             # asap with a rate limit needs a finite run (or retries without a budget)
             values["items"] = max(1, values["items"])
+    if values["policy"] == "drop-oldest":
+        values["discipline"] = "fifo"  # making room takes the oldest only from a FIFO queue
     preset = draw(st.none() | st.sampled_from(list(PRESETS)))
     return Scenario(**values, preset=preset)
 

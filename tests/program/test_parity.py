@@ -41,6 +41,8 @@ def test_scenarios_cover_every_policy_and_feature():
     assert {s.arrivals for s in scenarios} == {"steady", "poisson", "bursts", "wave", "asap"}
     assert {s.service_dist for s in scenarios} == {"constant", "exponential", "lognormal"}
     assert any(s.max_age for s in scenarios)
+    assert {s.discipline for s in scenarios} == {"fifo", "lifo", "adaptive-lifo"}
+    assert {s.discipline for s in scenarios if s.codel == "on"} == {"fifo", "lifo", "adaptive-lifo"}
     assert any(s.timeout for s in scenarios)
     assert any(s.capacity for s in scenarios)
     assert any(s.contention for s in scenarios)
@@ -84,5 +86,5 @@ def test_parity_traces_show_every_kind_of_event():
         engine.run(until)
         kinds |= {event[1] for event in engine.read_events()}
     assert kinds == {trace.PRODUCE, trace.ENQUEUED, trace.HANDLED, trace.SHUTDOWN, trace.REJECTED,
-                     trace.DROPPED, trace.PUT_TIMEOUT, trace.STALE, trace.TIMEOUT, trace.CRASH,
+                     trace.DROPPED, trace.PUT_TIMEOUT, trace.STALE, trace.CODEL_DROP, trace.TIMEOUT, trace.CRASH,
                      trace.RESTART, trace.THROTTLED, trace.RETRY, trace.REQUEST_RETRY}
