@@ -337,6 +337,29 @@ PRESETS: dict[str, Preset] = _presets(
             ("Apply the fix: await the producer, then join", "preset=handbook"),
         ),
     ),
+    Preset(
+        name="standing-queue",
+        title="A standing queue: twice the load, served oldest first",
+        notice=(
+            "Eighty requests a second reach four workers that serve forty, through a queue with no "
+            "bound that hands out the oldest first. A minute in, the p99 latency is past 25 seconds, "
+            "and it keeps growing. Turn CoDel on and the p99 latency stays under a second while it "
+            "completes at least nine tenths as much: it drops what has waited too long."
+        ),
+        overrides=dict(
+            rate=80,
+            queue=0,
+            policy="block",
+            workers=4,
+            limit=4,
+            service_time=0.1,
+        ),
+        try_this=(
+            ("Turn CoDel on", {"codel": "on"}),
+            ("Serve the newest first (LIFO)", {"discipline": "lifo"}),
+            ("Adaptive LIFO", {"discipline": "adaptive-lifo"}),
+        ),
+    ),
 )
 
 
@@ -385,4 +408,11 @@ PRESETS.update(_presets(
         "After one Hiccup, A's goodput stays under a third of what it was for minutes. "
         "B is back to what it was within ten seconds of the hiccup's end.",
         of="retry-storm", b={"retry_budget": 0.1}),
+    _comparing(
+        "fifo-vs-codel", "Compare: keep every request vs. CoDel",
+        "Eighty requests a second reach two services that each serve forty, through queues with no "
+        "bound; B runs CoDel (RFC 8289: a 5 ms target, a 100 ms interval). "
+        "A's p99 latency is past 25 seconds a minute in. "
+        "B's p99 latency stays under a second, and it completes at least nine tenths of what A completes.",
+        of="standing-queue", b={"codel": "on"}),
 ))

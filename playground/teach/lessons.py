@@ -394,6 +394,32 @@ def _b_budget_recovers(link):
     return _budget_recovers(_sides(link)[1])
 
 
+def _fifo_p99_past_25_s_and_growing(link):
+    seen = run(link, 60)
+    early = max(w["latency"]["p99"] or 0 for w in seen.spans(20, 30))
+    late = max(w["latency"]["p99"] or 0 for w in seen.spans(50, 60))
+    return _ok(seen["latency_p99"] > 25 and late > 1.5 * early,
+               f"p99 {seen['latency_p99']:.2f} s; window p99 at 20-30 s {early:.2f} s, at 50-60 s {late:.2f} s")
+
+
+def _codel_p99_under_a_second(link):
+    kept, codel = run(changed(link, codel="off"), 60), run(changed(link, codel="on"), 60)
+    return _ok(codel["latency_p99"] < 1 and codel["completed"] >= 0.9 * kept["completed"],
+               f"CoDel p99 {codel['latency_p99']:.2f} s, completed {codel['completed']} against "
+               f"{kept['completed']} without it")
+
+
+def _a_fifo_p99_past_25_s(link):
+    seen = run(_sides(link)[0], 60)
+    return _ok(seen["latency_p99"] > 25, f"A: p99 {seen['latency_p99']:.2f} s")
+
+
+def _b_codel_p99_under_a_second(link):
+    a, b = (run(side, 60) for side in _sides(link))
+    return _ok(b["latency_p99"] < 1 and b["completed"] >= 0.9 * a["completed"],
+               f"B: p99 {b['latency_p99']:.2f} s, completed {b['completed']} against A's {a['completed']}")
+
+
 def _both(*keys: str) -> tuple[str, ...]:
     """Keys a comparison's claim depends on, whether the link changes them for both or B alone."""
     return keys + tuple(f"b.{key}" for key in keys)
@@ -514,6 +540,25 @@ CLAIMS: dict[str, tuple[Claim, ...]] = {
               _both(*_WORLD), _a_storm_stays_down),
         Claim("B is back to what it was within ten seconds of the hiccup's end.", _both(*_WORLD),
               _b_budget_recovers),
+    ),
+    "standing-queue": (
+        Claim("A minute in, the p99 latency is past 25 seconds, and it keeps growing.",
+              ("rate", "workers", "limit", "service_time", "queue", "policy", "max_age", "discipline", "codel",
+               "capacity", "contention", "timeout", "memory"), _fifo_p99_past_25_s_and_growing),
+        Claim("Turn CoDel on and the p99 latency stays under a second while it completes at least nine "
+              "tenths as much: it drops what has waited too long.",
+              ("rate", "workers", "limit", "service_time", "queue", "policy", "max_age", "discipline",
+               "codel_target", "codel_interval", "capacity", "contention", "timeout", "memory"),
+              _codel_p99_under_a_second),
+    ),
+    "fifo-vs-codel": (
+        Claim("A's p99 latency is past 25 seconds a minute in.",
+              _both("rate", "workers", "limit", "service_time", "queue", "policy", "max_age", "discipline", "codel",
+                    "capacity", "contention", "timeout", "memory"), _a_fifo_p99_past_25_s),
+        Claim("B's p99 latency stays under a second, and it completes at least nine tenths of what A completes.",
+              _both("rate", "workers", "limit", "service_time", "queue", "policy", "max_age", "discipline", "codel",
+                    "codel_target", "codel_interval", "capacity", "contention", "timeout", "memory"),
+              _b_codel_p99_under_a_second),
     ),
     "unbounded-oom": (
         Claim("Memory climbs until the service crashes out of memory within 40 seconds.",

@@ -29,6 +29,9 @@ const NOT_APPLICABLE = {
   period: (s) => (!['bursts', 'wave'].includes(s.arrivals) ? 'Only used when arrivals are bursts or wave.' : ''),
   producers: (s) => (s.producer === 'open' ? 'Only used with closed producers (producer = closed).' : ''),
   put_timeout: (s) => (s.policy !== 'timeout' ? 'Only used when the queue policy is timeout.' : ''),
+  codel_target: (s) => (s.codel !== 'on' ? 'Only used when CoDel is on.' : ''),
+  codel_interval: (s) => (s.codel !== 'on' && s.discipline !== 'adaptive-lifo'
+    ? 'Only used when CoDel is on or the queue order is adaptive-lifo.' : ''),
   contention: (s) => (!s.capacity ? 'Only used with a downstream capacity (capacity above 0).' : ''),
   abandon: (s) => (!s.timeout ? 'Only used with a call timeout.' : ''),
   rate_burst: (s) => (!s.rate_limit ? 'Only used with a rate limit.' : ''),
