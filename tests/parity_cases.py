@@ -87,6 +87,15 @@ SCENARIOS = [
     ("adaptive-lifo", "rate=60&queue=20&discipline=adaptive-lifo&codel_interval=0.3", 8),
     ("adaptive-lifo-codel-finite", "rate=70&queue=0&discipline=adaptive-lifo&codel=on&codel_target=0.03"
      "&codel_interval=0.2&items=300&workers=3&limit=3", None),
+    # Adaptive limits (issue 24): Netflix's AIMD.
+    ("aimd-timeouts-contention", "workers=32&limit=4&limiter=aimd&capacity=8&contention=0.1&rate=65"
+     "&timeout=0.3", 10),
+    ("aimd-retries-throttled", "limiter=aimd&limit=3&limit_min=2&limit_max=12&aimd_backoff=0.5&rate_limit=20"
+     "&rate=30&workers=10&retries=2&backoff=0.05", 8),
+    ("aimd-steady-ties", "limiter=aimd&limit=1&workers=8&rate=40&service_dist=constant&arrivals=steady"
+     "&service_time=0.1", 6),
+    ("aimd-abandon-memory-finite", "limiter=aimd&limit=4&workers=12&timeout=0.15&abandon=continue&capacity=4"
+     "&contention=0.3&rate=50&memory=40&restart=0.5&items=400&queue=0", None),
     ("retries-finite-drain", "retries=2&timeout=0.1&rate=50&items=200&workers=3&limit=2"
      "&service_dist=lognormal", None),
     ("abandon-continue", "abandon=continue&timeout=0.1&rate=40&service_dist=lognormal", 6),

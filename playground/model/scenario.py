@@ -273,6 +273,15 @@ FIELDS: dict[str, Field] = {
         _int("workers", 4, 1, 256, "Workers", "Worker tasks taking items from the queue.", "Workers"),
         _int("limit", 4, 0, 256, "Semaphore limit", "Semaphore permits around the downstream call.",
              "Workers", zero_means="no semaphore"),
+        _choice("limiter", "fixed", ("fixed", "aimd"), "Limiter",
+                "How many downstream calls may run at once: a fixed semaphore of limit permits, or "
+                "aimd (Netflix concurrency-limits' AIMDLimit): limit is where it starts; a call that "
+                "fails (timed out, throttled) multiplies it by aimd_backoff, one that succeeds while "
+                "at least half of it is in use adds one.", "Workers"),
+        _int("limit_min", 1, 1, 256, "Least limit", "The lowest the aimd limiter's limit goes.", "Workers"),
+        _int("limit_max", 256, 1, 256, "Most limit", "The highest the aimd limiter's limit goes.", "Workers"),
+        _float("aimd_backoff", 0.9, 0.5, 0.99, "AIMD backoff",
+               "What a failed call multiplies the aimd limit by (Netflix's default 0.9).", "Workers"),
         _float("service_time", 0.1, 0.001, 60, "Service time", "Mean seconds of one downstream call.",
                "Downstream", unit="s"),
         _choice("service_dist", "exponential", ("constant", "exponential", "lognormal"), "Service time spread",
@@ -348,6 +357,10 @@ class Scenario:
     codel_interval: float = FIELDS["codel_interval"].default
     workers: int = FIELDS["workers"].default
     limit: int = FIELDS["limit"].default
+    limiter: str = FIELDS["limiter"].default
+    limit_min: int = FIELDS["limit_min"].default
+    limit_max: int = FIELDS["limit_max"].default
+    aimd_backoff: float = FIELDS["aimd_backoff"].default
     service_time: float = FIELDS["service_time"].default
     service_dist: str = FIELDS["service_dist"].default
     timeout: float = FIELDS["timeout"].default
@@ -408,6 +421,14 @@ class Scenario:
                 "asap",
             )
 
+        if self.limiter == "aimd" and not self.limit_min <= self.limit <= self.limit_max:
+            raise ScenarioError(
+                f"limiter=aimd starts at limit and stays from limit_min to limit_max; got limit={self.limit}, "
+                f"limit_min={self.limit_min}, limit_max={self.limit_max}: set limit_min <= limit <= limit_max "
+                "(limit=0, no semaphore, has nothing to adapt).",
+                "limit",
+                self.limit,
+            )
         if self.policy == "drop-oldest" and self.discipline != "fifo":
             # The program drops with queue.get_nowait(), which takes the newest item from a LIFO queue.
             raise ScenarioError(

@@ -180,7 +180,7 @@ def parse_do(text: str, comparison: Comparison) -> list[Entry]:
         side, control = _control(what, name, comparing)
         if "set" in control:
             for key in control["set"]:
-                if key in ("seed", "join", "preset"):
+                if key in ("seed", "join", "preset", "limiter"):
                     raise ScenarioError(f"{name}: {key} cannot change while running; open a link with the new "
                                         "value instead.", "do", piece)
             for s in ("a", "b") if side is None else (side,):

@@ -63,7 +63,7 @@ def generate(scenario: Scenario, *, python: str = "3.13", ideal_clock: bool = Fa
                             "join", "at-start")
     parts: list[str] = []
     for block in (partial(_header, python=python), _constants, _state, _clock, _draws, _memory, _world,
-                  _downstream, _queue, _submit, _producers, partial(_worker, python=python),
+                  _downstream, _queue, _submit, _producers, _limiter, partial(_worker, python=python),
                   partial(_main, python=python)):
         parts += block(scenario)
     source = _two_blank_lines("\n\n".join(part.strip("\n") for part in parts)) + "\n"
@@ -129,7 +129,7 @@ def _header(s: Scenario, python: str) -> list[str]:
         imports.append("random")
     if s.service_dist == "lognormal":
         imports.append("statistics")
-    if retrying(s) and s.retry_budget:
+    if (retrying(s) and s.retry_budget) or (s.limit and s.limiter == "aimd"):
         imports.insert(1, "collections")
     if python == "3.13":
         imports.append("sys")
@@ -199,7 +199,13 @@ def _constants(s: Scenario) -> list[str]:
               "seconds the delay may stand above target; a queue, before LIFO")
     const("WORKERS", s.workers, "worker tasks")
     if s.limit:
-        const("LIMIT", s.limit, "semaphore permits: downstream calls at once")
+        if s.limiter == "aimd":
+            const("LIMIT", s.limit, "the limiter's permits at the start: downstream calls at once")
+            const("LIMIT_MIN", s.limit_min, "the fewest permits it goes down to")
+            const("LIMIT_MAX", s.limit_max, "the most permits it goes up to")
+            const("AIMD_BACKOFF", s.aimd_backoff, "a failed call multiplies the permits by this")
+        else:
+            const("LIMIT", s.limit, "semaphore permits: downstream calls at once")
     const("SERVICE_TIME", s.service_time, f"seconds of one downstream call ({s.service_dist})")
     if _lucky(s):
         const("SEED", s.seed, "the run's seed: every call's luck comes from it")
@@ -787,6 +793,79 @@ def _producers(s: Scenario) -> list[str]:
     return parts
 
 
+def _limiter_name(s: Scenario) -> str:
+    return "limiter" if s.limiter == "aimd" else "semaphore"
+
+
+def _permit(s: Scenario) -> str:
+    """The line that holds a permit around one call."""
+    return "async with limiter.permit() as permit:" if s.limiter == "aimd" else "async with semaphore:"
+
+
+def _limiter(s: Scenario) -> list[str]:
+    """AIMDLimiter and Permit, with limiter=aimd (mirrors kernel.AIMDLimiter)."""
+    if not (s.limit and s.limiter == "aimd"):
+        return []
+    return [dedent('''
+        class AIMDLimiter:
+            """Like asyncio.Semaphore(LIMIT), but the number of permits moves with how the calls
+            went (Netflix concurrency-limits' AIMDLimit): a call that failed (timed out, throttled)
+            multiplies the limit by AIMD_BACKOFF, one that succeeded while at least half the limit
+            was in use adds one; it stays from LIMIT_MIN to LIMIT_MAX. First come, first served."""
+
+            def __init__(self):
+                self.limit = LIMIT
+                self.in_use = 0
+                self.waiters = collections.deque()
+
+            def permit(self):
+                return Permit(self)
+
+            async def acquire(self):
+                """Wait for a permit; return the calls in flight with it (what the limit samples)."""
+                if self.in_use < self.limit and not self.waiters:
+                    self.in_use += 1
+                    return self.in_use
+                waiter = asyncio.get_running_loop().create_future()
+                self.waiters.append(waiter)
+                try:
+                    return await waiter
+                except asyncio.CancelledError:  # (the service is torn down: a crash, the end)
+                    if waiter.done() and not waiter.cancelled():
+                        self.in_use -= 1  # handed a permit it will not use
+                    raise
+
+            def release(self, in_flight, failed):
+                self.in_use -= 1
+                if failed:  # multiplicative decrease
+                    self.limit = int(self.limit * AIMD_BACKOFF)
+                elif in_flight * 2 >= self.limit:  # additive increase, while the limit is in use
+                    self.limit = self.limit + 1
+                self.limit = min(LIMIT_MAX, max(LIMIT_MIN, self.limit))
+                while self.waiters and self.in_use < self.limit:
+                    waiter = self.waiters.popleft()
+                    if not waiter.done():  # (a cancelled waiter gets nothing)
+                        self.in_use += 1
+                        waiter.set_result(self.in_use)
+
+
+        class Permit:
+            """One permit, held by `async with limiter.permit() as permit:`. Set permit.failed
+            when the call failed: the limiter learns it as the permit goes back."""
+
+            def __init__(self, limiter):
+                self.limiter = limiter
+                self.failed = False
+
+            async def __aenter__(self):
+                self.in_flight = await self.limiter.acquire()
+                return self
+
+            async def __aexit__(self, *exc_info):
+                self.limiter.release(self.in_flight, self.failed)
+    ''')]
+
+
 def _worker(s: Scenario, python: str) -> list[str]:
     """worker() (mirrors Service.worker)."""
     parts: list[str] = []
@@ -798,18 +877,18 @@ def _worker(s: Scenario, python: str) -> list[str]:
         if s.timeout or s.rate_limit:
             call = ["try:"]
             if s.timeout:
-                call += [*_timed_call(s), "except TimeoutError:", '    log(f"{name} timeout {item}")',
-                         *("    " + line for line in done)]
+                call += [*_timed_call(s), "except TimeoutError:", *(["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else []),
+                         '    log(f"{name} timeout {item}")', *("    " + line for line in done)]
             else:
                 call += ["    await downstream(item)"]
             if s.rate_limit:
-                call += ["except Throttled:", '    log(f"{name} throttled {item}")',
+                call += ["except Throttled:", *(["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else []), '    log(f"{name} throttled {item}")',
                          *("    " + line for line in done)]
             call += ["else:", '    log(f"{name} handled {item}")', *("    " + line for line in done)]
         else:
             call = ["await downstream(item)", 'log(f"{name} handled {item}")', *done]
         if s.limit:
-            call = ["async with semaphore:", *("    " + line for line in call)]
+            call = [_permit(s), *("    " + line for line in call)]
     call = "\n".join(call)
     stale = ""
     if s.max_age:
@@ -828,7 +907,7 @@ def _worker(s: Scenario, python: str) -> list[str]:
             "    queue.task_done()",
             "    continue",
         ]) + "\n"
-    signature = "name, queue, semaphore" if s.limit else "name, queue"
+    signature = f"name, queue, {_limiter_name(s)}" if s.limit else "name, queue"
     if python == "3.11":
         take = ('    """Take items one at a time until the shutdown sentinel arrives."""\n'
                 "    while True:\n"
@@ -865,14 +944,14 @@ def _retry_loop(s: Scenario) -> list[str]:
     args = "item, attempt" if _lucky(s) else "item"  # a retry is a new call, with its own luck
     attempt = ["try:"]
     if s.timeout:
-        attempt += [*_timed_call(s, args), "except TimeoutError:", '    failed = "timeout"']
+        attempt += [*_timed_call(s, args), "except TimeoutError:", '    failed = "timeout"', *(["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else [])]
     else:
         attempt += [f"    await downstream({args})"]
     if s.rate_limit:
-        attempt += ["except Throttled:", '    failed = "throttled"']
+        attempt += ["except Throttled:", '    failed = "throttled"', *(["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else [])]
     attempt += ["else:", '    log(f"{name} handled {item}")', *("    " + line for line in done), "    break"]
     if s.limit:
-        attempt = ["async with semaphore:", *("    " + line for line in attempt)]
+        attempt = [_permit(s), *("    " + line for line in attempt)]
     give_up = "if attempt == RETRIES or not budget.may_retry():" if s.retry_budget else "if attempt == RETRIES:"
     loop = [*attempt,
             give_up,
@@ -899,10 +978,10 @@ def _main(s: Scenario, python: str) -> list[str]:
         start_producers = "producers = [tg.create_task(producer(queue)) for _ in range(PRODUCERS)]"
     else:
         start_producers = "producers = [tg.create_task(arrivals(queue))]"
-    worker_args = "queue, semaphore" if s.limit else "queue"
+    worker_args = f"queue, {_limiter_name(s)}" if s.limit else "queue"
     serve = [f"queue = {queue_class(s)}(maxsize=QUEUE_SIZE)"]
     if s.limit:
-        serve.append("semaphore = asyncio.Semaphore(LIMIT)")
+        serve.append("limiter = AIMDLimiter()" if s.limiter == "aimd" else "semaphore = asyncio.Semaphore(LIMIT)")
     start_workers = ["    for n in range(WORKERS):",
                      f'        tg.create_task(worker(f"worker-{{n}}", {worker_args}))']
     if s.join == "at-start":  # the handbook as printed

@@ -22,6 +22,7 @@ from . import draws, world
 from .codel import CoDel
 from . import trace as ev
 from .kernel import (
+    AIMDLimiter,
     Cancelled,
     Killed,
     Loop,
@@ -65,11 +66,12 @@ class WorkerSlot:
     a semaphore permit), ``calling`` (in the downstream call), ``done``.
     """
 
-    __slots__ = ("index", "task", "state", "item", "since", "retiring")
+    __slots__ = ("index", "task", "state", "item", "since", "retiring", "permit")
 
     def __init__(self, index: int):
         self.index = index
         self.task = None
+        self.permit = 0  # with an aimd limiter: the calls in flight when its permit was granted
         self.state = "idle"
         self.item = None
         self.since = 0.0
@@ -197,7 +199,11 @@ class Service:
         # codel=on: the queue's CoDel state, asked by every worker for every item it takes.
         self.codel = CoDel(scenario.codel_target, scenario.codel_interval) if scenario.codel == "on" else None
         self.errors: list[str] = []  # exceptions that ended tasks (only the printed handbook has any)
-        self.semaphore = Semaphore(loop, scenario.limit or None)
+        # serve()'s semaphore, or with limiter=aimd its AIMDLimiter (a limit that moves).
+        self.adaptive = scenario.limiter == "aimd"
+        self.semaphore = (AIMDLimiter(loop, scenario.limit, scenario.limit_min, scenario.limit_max,
+                                      scenario.aimd_backoff) if self.adaptive else
+                          Semaphore(loop, scenario.limit or None))
         self.in_flight = 0  # downstream calls under way
         self.calls: list[Task] = []  # with abandon=continue: calls running in tasks of their own
         self.abandoned: list[Task] = []  # the ones whose caller timed out and walked away
@@ -553,8 +559,10 @@ class Service:
         slot.state = "permit"
         slot.since = loop.now
         semaphore = self.semaphore
-        if not semaphore.try_acquire():
-            yield from semaphore.acquire()
+        granted = semaphore.try_acquire()
+        if not granted:
+            granted = yield from semaphore.acquire()
+        slot.permit = granted
         slot.state = "calling"
         slot.since = loop.now
         if not attempt:
@@ -587,7 +595,14 @@ class Service:
         else:
             engine.record(ev.THROTTLED if failed == "throttled" else ev.TIMEOUT, item.id, slot.index)
             engine.outcome(item, failed)
-        self.semaphore.release()
+        self.release(slot, failed)
+
+    def release(self, slot: WorkerSlot, failed: str | None) -> None:
+        """The permit back (``async with``'s exit): an aimd limiter learns how the call went."""
+        if self.adaptive:
+            self.semaphore.release(slot.permit, failed is not None)
+        else:
+            self.semaphore.release()
 
     def attempts(self, slot: WorkerSlot, item: Item):
         """worker()'s retry loop: attempt the call; a failure (timed out, throttled) is
@@ -605,9 +620,9 @@ class Service:
             if failed is None:
                 engine.record(ev.HANDLED, item.id, index)
                 engine.completed(item)
-                self.semaphore.release()
+                self.release(slot, None)
                 return
-            self.semaphore.release()
+            self.release(slot, failed)
             scenario = engine.scenario
             if attempt >= scenario.retries or (
                     scenario.retry_budget and not engine.budget.may_retry(loop.now, scenario.retry_budget)):
@@ -702,7 +717,12 @@ class Service:
             self.codel = CoDel(new.codel_target, new.codel_interval)
         else:
             self.codel.target, self.codel.interval = new.codel_target, new.codel_interval
-        if new.limit != old.limit:
+        if self.adaptive:
+            limiter = self.semaphore
+            limiter.low, limiter.high, limiter.backoff = new.limit_min, new.limit_max, new.aimd_backoff
+            if (new.limit, new.limit_min, new.limit_max) != (old.limit, old.limit_min, old.limit_max):
+                limiter.set_limit(new.limit)
+        elif new.limit != old.limit:
             self.semaphore.set_limit(new.limit or None)
         if new.workers != old.workers and not self.shutting_down:
             live = [w for w in self.workers if not w.retiring and w.state != "done"]
@@ -1057,6 +1077,10 @@ class Engine:
             if "join" in changes:
                 raise ScenarioError("join cannot change while running: main() joins the queue once; "
                                     "open a link with the new value instead.", "join", changes["join"])
+            if "limiter" in changes:
+                raise ScenarioError("limiter cannot change while running: serve() makes its semaphore or "
+                                    "limiter once; open a link with the new value instead.", "limiter",
+                                    changes["limiter"])
             if "preset" in changes:
                 raise ScenarioError("preset cannot change while running; open its link instead.",
                                     "preset", changes["preset"])
@@ -1247,7 +1271,8 @@ class Engine:
                 for w in service.workers if w.state != "done"
             ] if not down else [],
             "semaphore": {
-                "limit": scenario.limit,
+                # An aimd limiter's limit now (it moves); a fixed semaphore's is the scenario's.
+                "limit": service.semaphore.limit if service.adaptive and not down else scenario.limit,
                 "held": service.semaphore.holders if not down else 0,
                 "waiting": sum(1 for w in service.workers if w.state == "permit") if not down else 0,
             },

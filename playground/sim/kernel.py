@@ -694,6 +694,77 @@ class Semaphore:
             self._wake_up_next()
 
 
+class _Grant(Future):
+    """A permit's future: set with the calls in flight once the permit is handed over."""
+
+    __slots__ = ("in_flight",)
+
+    def __init__(self, loop: Loop):
+        Future.__init__(self, loop)
+        self.in_flight = 0
+
+
+class AIMDLimiter:
+    """The generated program's AIMDLimiter, line for line: a semaphore whose number of permits
+    moves with what the calls report (Netflix concurrency-limits' AIMDLimit, ``_update``). A
+    call that failed multiplies the limit by ``backoff`` (truncated); one that succeeded while at
+    least half the limit was in use when it got its permit adds one; always within
+    [``low``, ``high``]. Waiters are served first come, first served; a permit is handed over
+    with the calls in flight counted at that moment (what AIMDLimit's sample is given).
+
+    The Service reads ``limit``, ``holders`` and ``waiters`` as it does a Semaphore's."""
+
+    __slots__ = ("loop", "limit", "holders", "waiters", "low", "high", "backoff")
+
+    def __init__(self, loop: Loop, limit: int, low: int, high: int, backoff: float):
+        self.loop = loop
+        self.limit = limit
+        self.holders = 0  # permits in use
+        self.waiters = deque()  # futures of tasks waiting for a permit, FIFO
+        self.low, self.high, self.backoff = low, high, backoff
+
+    def try_acquire(self) -> int:
+        """A permit now if one is free and nobody waits: the calls in flight with it; else 0."""
+        if self.holders >= self.limit or self.waiters:
+            return 0
+        self.holders += 1
+        return self.holders
+
+    def acquire(self):
+        """Wait for a permit (``try_acquire`` failed); returns the calls in flight with it."""
+        waiter = _Grant(self.loop)
+        self.waiters.append(waiter)
+        try:
+            yield waiter  # the releaser counted this call in and set the count
+        except Cancelled:
+            if waiter.state == DONE:
+                self.holders -= 1  # handed a permit it will not use
+            raise
+        return waiter.in_flight
+
+    def release(self, in_flight: int, failed: bool) -> None:
+        self.holders -= 1
+        if failed:
+            self.limit = int(self.limit * self.backoff)
+        elif in_flight * 2 >= self.limit:
+            self.limit = self.limit + 1
+        self.limit = min(self.high, max(self.low, self.limit))
+        self._hand_over()
+
+    def set_limit(self, limit: int) -> None:
+        """A live change of the starting limit: the limit is that now."""
+        self.limit = min(self.high, max(self.low, limit))
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        while self.waiters and self.holders < self.limit:
+            waiter = self.waiters.popleft()
+            if waiter.state == PENDING:  # (a cancelled waiter gets nothing)
+                self.holders += 1
+                waiter.in_flight = self.holders
+                waiter.set_result()
+
+
 class _GroupDone:
     """TaskGroup._on_task_done for one finished task, as a ready-queue callback."""
 

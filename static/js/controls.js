@@ -32,6 +32,9 @@ const NOT_APPLICABLE = {
   codel_target: (s) => (s.codel !== 'on' ? 'Only used when CoDel is on.' : ''),
   codel_interval: (s) => (s.codel !== 'on' && s.discipline !== 'adaptive-lifo'
     ? 'Only used when CoDel is on or the queue order is adaptive-lifo.' : ''),
+  limit_min: (s) => (s.limiter !== 'aimd' ? 'Only used with the aimd limiter.' : ''),
+  limit_max: (s) => (s.limiter !== 'aimd' ? 'Only used with the aimd limiter.' : ''),
+  aimd_backoff: (s) => (s.limiter !== 'aimd' ? 'Only used with the aimd limiter.' : ''),
   contention: (s) => (!s.capacity ? 'Only used with a downstream capacity (capacity above 0).' : ''),
   abandon: (s) => (!s.timeout ? 'Only used with a call timeout.' : ''),
   rate_burst: (s) => (!s.rate_limit ? 'Only used with a rate limit.' : ''),
@@ -131,7 +134,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 /** Keys that cannot change while running (besides the seed): changing one starts a new run. */
-const NEW_RUN_KEYS = ['join'];
+const NEW_RUN_KEYS = ['join', 'limiter'];
 const GROUP_ORDER = ['Arrivals', 'Queue', 'Workers', 'Downstream', 'Memory', 'Run'];
 
 export class Controls {

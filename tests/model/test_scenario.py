@@ -26,7 +26,8 @@ def test_defaults():
         "arrivals": "poisson", "rate": 20.0, "burst": 50, "period": 5.0, "producer": "open",
         "producers": 1, "items": 0, "join": "after-producers", "queue": 20, "policy": "block", "put_timeout": 1.0,
         "max_age": 0.0, "discipline": "fifo", "codel": "off", "codel_target": 0.005, "codel_interval": 0.1,
-        "workers": 4, "limit": 4, "service_time": 0.1,
+        "workers": 4, "limit": 4, "limiter": "fixed", "limit_min": 1, "limit_max": 256, "aimd_backoff": 0.9,
+        "service_time": 0.1,
         "service_dist": "exponential", "timeout": 0.0, "abandon": "stop", "capacity": 0, "contention": 0.0, "rate_limit": 0.0, "rate_burst": 0, "retries": 0,
         "backoff": 0.1, "backoff_cap": 10.0, "jitter": "full", "client_retries": 0, "retry_budget": 0.0, "memory": 0,
         "restart": 2.0, "seed": 1, "preset": None,
@@ -313,6 +314,9 @@ def scenarios(draw):
             # a throttled call failing at once would make the next item at the same instant:
             # asap with a rate limit needs a finite run (or retries without a budget)
             values["items"] = max(1, values["items"])
+    if values["limiter"] == "aimd":  # it starts at limit, within [limit_min, limit_max]
+        low, high = sorted((values["limit_min"], values["limit_max"]))
+        values.update(limit_min=low, limit_max=high, limit=min(high, max(low, values["limit"])))
     if values["policy"] == "drop-oldest":
         values["discipline"] = "fifo"  # making room takes the oldest only from a FIFO queue
     preset = draw(st.none() | st.sampled_from(list(PRESETS)))
@@ -333,6 +337,8 @@ def test_link_round_trip(s):
 def test_replace_round_trip(s, keys):
     # Take some values from another scenario: replace keeps the preset and the link still works.
     other = Scenario.from_preset("handbook") if s.producer == "closed" else Scenario()
+    if s.limiter == "aimd":  # another limit may fall outside this one's [limit_min, limit_max]
+        keys = [key for key in keys if key not in ("limit", "limit_min", "limit_max")]
     t = s.replace(**{key: getattr(other, key) for key in keys})
     assert t.preset == s.preset
     assert Scenario.from_link(t.to_link()) == t

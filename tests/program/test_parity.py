@@ -41,6 +41,8 @@ def test_scenarios_cover_every_policy_and_feature():
     assert {s.arrivals for s in scenarios} == {"steady", "poisson", "bursts", "wave", "asap"}
     assert {s.service_dist for s in scenarios} == {"constant", "exponential", "lognormal"}
     assert any(s.max_age for s in scenarios)
+    assert {(s.timeout > 0, s.rate_limit > 0, s.retries > 0) for s in scenarios if s.limiter == "aimd"} >= {
+        (True, False, False), (False, True, True), (False, False, False)}
     assert {s.discipline for s in scenarios} == {"fifo", "lifo", "adaptive-lifo"}
     assert {s.discipline for s in scenarios if s.codel == "on"} == {"fifo", "lifo", "adaptive-lifo"}
     assert any(s.timeout for s in scenarios)

@@ -1,0 +1,87 @@
+"""Adaptive limits (issue 24): Netflix's AIMD in place of a fixed semaphore, each claim checked at
+seeds 1-5 against a sweep of fixed limits on the same downstream (the README says the same)."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.model.scenario import Scenario, ScenarioError
+from playground.sim.engine import Engine
+from playground.sim.kernel import AIMDLimiter, Loop
+
+# The no-semaphore preset's world: 32 workers, 65 items/s, a downstream fast up to 8 calls at once
+# and slower with every call past them (contention); here its calls also time out at 0.3 s.
+DOWNSTREAM = "workers=32&capacity=8&contention=0.1&rate=65&service_time=0.1"
+TIMED = DOWNSTREAM + "&timeout=0.3"
+SEEDS = range(1, 6)
+
+
+def run(link: str, until: float = 60) -> Engine:
+    engine = Engine(Scenario.from_link(link))
+    engine.run(until)
+    return engine
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_aimd_with_timeouts_finds_a_limit_near_the_best_fixed_ones(seed):
+    fixed = {limit: run(f"{TIMED}&limit={limit}&seed={seed}").summary()["completed"] for limit in range(2, 17)}
+    best = max(fixed.values())
+    aimd = run(f"{TIMED}&limit=4&limiter=aimd&seed={seed}")
+    assert aimd.summary()["completed"] >= 0.8 * best, (aimd.summary()["completed"], fixed)
+    # It is no better than the best fixed limit: it pays for its probing above the knee.
+    assert aimd.summary()["completed"] <= best
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_aimd_without_failures_never_backs_off_and_collapses_like_no_semaphore(seed):
+    aimd = run(f"{DOWNSTREAM}&limit=4&limiter=aimd&seed={seed}")
+    unlimited = run(f"{DOWNSTREAM}&limit=0&seed={seed}")
+    assert aimd.service.semaphore.limit > 32  # past every worker: it limits nothing
+    assert aimd.summary()["completed"] == pytest.approx(unlimited.summary()["completed"], rel=0.02)
+    assert aimd.summary()["timeouts"] == 0 and aimd.summary()["throttled"] == 0
+
+
+def test_the_limit_moves_as_netflix_aimdlimit_moves_it():
+    """_update(): a drop multiplies (truncating), a success with at least half the limit in use
+    adds one, anything else leaves it; then it is clamped to [min, max]."""
+    limiter = AIMDLimiter(Loop(), limit=10, low=2, high=12, backoff=0.9)
+    for _ in range(3):
+        assert limiter.try_acquire()
+    limiter.release(in_flight=5, failed=False)  # 5 * 2 >= 10: +1
+    assert limiter.limit == 11
+    limiter.release(in_flight=3, failed=False)  # 3 * 2 < 11: unchanged
+    assert limiter.limit == 11
+    limiter.release(in_flight=3, failed=True)  # int(11 * 0.9) = 9
+    assert limiter.limit == 9
+    limiter.limit = 2
+    assert limiter.try_acquire()
+    limiter.release(in_flight=1, failed=True)  # int(2 * 0.9) = 1, clamped to 2
+    assert limiter.limit == 2
+    limiter.limit = 12
+    assert limiter.try_acquire()
+    limiter.release(in_flight=12, failed=False)  # 13, clamped to 12
+    assert limiter.limit == 12
+
+
+def test_the_page_sees_the_limit_move():
+    from playground.web.frames import snapshot
+
+    engine = run(f"{TIMED}&limit=4&limiter=aimd&seed=1", until=20)
+    semaphore = snapshot(engine)["semaphore"]
+    assert semaphore["limiter"] == "aimd" and semaphore["initial"] == 4
+    assert semaphore["limit"] == engine.service.semaphore.limit != 4
+
+
+def test_a_limiter_that_cannot_hold_its_start_is_refused():
+    with pytest.raises(ScenarioError, match="limit_min <= limit <= limit_max") as refused:
+        Scenario.from_link("limiter=aimd&limit=0")
+    assert refused.value.field == "limit"
+    with pytest.raises(ScenarioError, match="limit_min=5"):
+        Scenario.from_link("limiter=aimd&limit=4&limit_min=5")
+
+
+def test_the_limiter_cannot_change_while_running():
+    engine = run(f"{TIMED}&limit=4", until=1)
+    with pytest.raises(ScenarioError, match="limiter cannot change while running"):
+        engine.apply({"set": {"limiter": "aimd"}})
+    assert engine.scenario.limiter == "fixed"
