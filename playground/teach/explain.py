@@ -41,7 +41,9 @@ def why_no_formula(scenario: Scenario) -> str | None:
         reasons.append(f"arrivals are {s.arrivals}, not Poisson")
     if s.service_dist != "exponential":
         reasons.append(f"call times are {s.service_dist}, not exponential")
-    if s.limit and s.limit < s.workers:
+    if s.limiter == "aimd":
+        reasons.append("an AIMD limiter moves the number of calls at once")
+    elif s.limit and s.limit < s.workers:
         reasons.append("the semaphore is smaller than the worker pool (workers hold items while "
                        "they wait for a permit)")
     if s.capacity:

@@ -93,7 +93,14 @@ export function answers(scenario, state) {
   const abandoned = state?.downstream?.abandoned ?? 0;
   const walkAway = scenario.abandon === 'continue' && scenario.timeout > 0;
   let calls;
-  if (scenario.limit > 0 && walkAway) {
+  const sem = state?.semaphore;
+  if (sem?.limiter === 'aimd') {
+    // The limit moves: say what it is now, where it started and why it moves.
+    calls = `An AIMD limiter allows ${sem.limit} downstream ${sem.limit === 1 ? 'call' : 'calls'} at once now `
+      + `(it started at ${sem.initial}; a failed call cuts it to ${formatNumber(scenario.aimd_backoff)} of itself, `
+      + `a call that succeeds while at least half of it is in use adds one; ${inFlight} in flight now)`;
+    if (walkAway) calls += `, ${abandoned} of them abandoned by callers that timed out`;
+  } else if (scenario.limit > 0 && walkAway) {
     // The semaphore bounds the calls workers wait on; abandoned calls are outside it.
     calls = `At most ${scenario.limit} downstream ${scenario.limit === 1 ? 'call' : 'calls'} waited on at once, `
       + `but calls that time out go on: ${inFlight} in flight now, ${abandoned} of them abandoned`;
