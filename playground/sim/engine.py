@@ -1051,10 +1051,12 @@ class Engine:
                 # Down after a crash: the dead service's queue and calls are gone with it (its
                 # objects still hold their last counts; what the service holds now is nothing).
                 queue = in_flight = 0
+                limit = None
             else:
                 service = self.service
                 queue, in_flight = service.queue.qsize(), service.in_flight
-            closed = self.metrics.close_until(now, queue, in_flight)
+                limit = service.semaphore.limit if service.adaptive else None
+            closed = self.metrics.close_until(now, queue, in_flight, limit)
             self._unread_windows += len(closed)
 
     # Controls ----------------------------------------------------------------------------

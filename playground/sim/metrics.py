@@ -148,7 +148,7 @@ class Window:
 
     __slots__ = (
         "index", "start", "end", "arrived", "outcomes", "_sample", "_latency_mean", "_latency",
-        "_parts", "queue", "in_flight", "memory", "memory_peak", "calls_done",
+        "_parts", "queue", "in_flight", "memory", "memory_peak", "calls_done", "limit",
     )
 
     @property
@@ -200,6 +200,7 @@ class Window:
             "in_flight": self.in_flight,
             "memory": self.memory,
             "memory_peak": self.memory_peak,
+            "limit": self.limit,
         }
 
 
@@ -313,11 +314,12 @@ class Metrics:
 
     # Windows ---------------------------------------------------------------
 
-    def close_until(self, now: float, queue: int, in_flight: int) -> list[Window]:
-        """Close every window that ended at or before ``now``; return them."""
+    def close_until(self, now: float, queue: int, in_flight: int, limit: int | None = None) -> list[Window]:
+        """Close every window that ended at or before ``now``; return them. ``limit``: an
+        adaptive limiter's limit then (None with a fixed semaphore)."""
         closed = []
         while self._end <= now:
-            window = self.open_window(self._end, queue, in_flight)
+            window = self.open_window(self._end, queue, in_flight, limit)
             self.windows.append(window)
             closed.append(window)
             self.closed += 1
@@ -325,10 +327,11 @@ class Metrics:
             self._reset_open()
         return closed
 
-    def open_window(self, end: float, queue: int, in_flight: int) -> Window:
+    def open_window(self, end: float, queue: int, in_flight: int, limit: int | None = None) -> Window:
         """The open window as if it closed at ``end`` (changes nothing)."""
         done = self._completed
         window = Window()
+        window.limit = limit
         window.index = self.closed
         window.start = self._end - self.window
         window.end = end

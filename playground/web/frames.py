@@ -147,9 +147,11 @@ def final_window(engine: Engine) -> list | None:
     # It ends with the last completion in it (the run's end), or now if nothing completed.
     end = done[-1][1] if done else now
     down = engine.restart_at is not None
+    service = engine.service
     w = metrics.open_window(end if end > start + 1e-9 else now,
-                            0 if down else engine.service.queue.qsize(),
-                            0 if down else engine.service.in_flight)
+                            0 if down else service.queue.qsize(),
+                            0 if down else service.in_flight,
+                            service.semaphore.limit if not down and service.adaptive else None)
     row = window(w)
     _FINAL[engine] = (key, row)
     return row
@@ -171,6 +173,7 @@ def window(w) -> list:
         data["queue"], data["in_flight"], data["memory"], data["memory_peak"],
         _r(data["parts"]["permit"]["p95"], 4),
         outcomes["throttled"],
+        data["limit"],
     ]
 
 
@@ -183,6 +186,7 @@ WINDOW_COLUMNS = [
     # Added after the others, at the end, so older readers' indexes still hold:
     "permit_p95",
     "throttled",
+    "limit",  # an aimd limiter's limit as the window closed; null with a fixed semaphore
 ]
 
 

@@ -20,6 +20,8 @@ const SPECS = [
     series: [
       { col: "queue", label: "queued", color: "accent" },
       { col: "in_flight", label: "in flight", color: "warn", dash: [6, 4] },
+      // An aimd limiter's limit as it moves (null with a fixed semaphore: then not drawn at all).
+      { col: "limit", label: "AIMD limit", color: "violet", dash: [2, 3], optional: true },
     ],
   },
   {
@@ -188,9 +190,19 @@ class Chart {
     this.canvas.title = text;
   }
 
+  /** The series to draw: an optional one only while some row has a value for it. */
+  active(rows) {
+    const has = (s, list) => list.some((r) => r[s.idx] != null);
+    return this.spec.series.filter((s) => {
+      if (!s.optional) return true;
+      if (s.idx < 0) return false; // a server without the column
+      return has(s, rows) || (this.owner.comparing && has(s, this.owner.viewB));
+    });
+  }
+
   describe(row, prevRow, prefix, rowB = null, prevB = null) {
     const parts = [];
-    for (const s of this.spec.series) {
+    for (const s of this.active(this.owner.view)) {
       const text = fmt(this.value(row, s, prevRow), this.spec.digits);
       if (this.owner.comparing) {
         const textB = rowB ? fmt(this.value(rowB, s, prevB), this.spec.digits) : "–";
@@ -246,7 +258,8 @@ class Chart {
     ctx.fillText(`${spec.title} (${inSeconds ? "s" : spec.unit})`, u * 0.5, u * 0.3, titleW);
     ctx.font = fSmall;
     let lx = u * 0.5, ly = u * 1.6;
-    for (const s of spec.series) {
+    const series = this.active(rows);
+    for (const s of series) {
       const w = ctx.measureText(s.label).width + u * 2.2;
       if (lx + w > W - u * 0.5) { lx = u * 0.5; ly += u * 1.1; }
       ctx.strokeStyle = C[s.color];
@@ -289,7 +302,7 @@ class Chart {
     const tEnd = tStart + span;
     // y range
     let ymax = 0;
-    const ser = spec.series;
+    const ser = series;
     for (const [list] of sets) {
       for (let i = 0; i < list.length; i++) {
         if (list[i][tI] < tStart) continue;

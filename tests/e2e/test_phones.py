@@ -16,6 +16,8 @@ import httpx
 import pytest
 from test_page import wait_js
 
+from playground.teach import course
+
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True}
 SMALL_PHONE = {**PHONE, "viewport": {"width": 360, "height": 640}}
@@ -127,7 +129,11 @@ def phone(browser):
 
 
 def _links(server) -> list[str]:
-    return [p["link"] for p in _presets(server)] + LIMITS
+    """Every preset, the limits, and every step of every shipped lesson (steps that are not a
+    preset's own link: the ones a class sees only in a lesson)."""
+    links = [p["link"] for p in _presets(server)] + LIMITS
+    steps = [step.link for lesson in course.lessons().values() for step in lesson.steps]
+    return links + [link for link in dict.fromkeys(steps) if link not in links]
 
 
 def test_every_preset_comparison_and_limit_draws_on_a_phone(server, phone, artifacts):

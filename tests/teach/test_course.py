@@ -72,3 +72,14 @@ def test_a_room_follows_its_lesson_step_by_step(make_client):
     assert bad.status_code == 422 and "index must be from 0 to" in bad.json()["error"]
     assert client.get("/lesson/handbook-in-fifteen-minutes").status_code == 200
     assert client.get("/lesson/nope").status_code == 404
+
+
+def test_the_second_lesson_goes_past_the_handbook():
+    """Issue 24: a second shipped lesson uses CoDel and an adaptive limit, each step a valid link."""
+    lesson = course.lesson("past-the-handbook")
+    assert lesson.title == "Past the handbook" and len(lesson.steps) >= 3
+    sides = [Comparison.from_link(step.link) for step in lesson.steps]
+    assert any(side.b is not None and side.b.codel == "on" for side in sides)
+    assert any(side.a.limiter == "aimd" for side in sides)
+    assert any(step.question for step in lesson.steps)
+
