@@ -24,6 +24,9 @@ CASES = [
     ("policy=reject&queue=5&rate=80&client_retries=2&memory=60&restart=0.5", 6),
     ("arrivals=steady&rate=100&service_dist=constant&service_time=0.05&items=100&queue=1&workers=3"
      "&limit=2&policy=reject", None),
+    # Past the handbook (issue 24): an AIMD limiter, CoDel under adaptive LIFO.
+    ("workers=32&capacity=8&contention=0.1&rate=65&timeout=0.3&limit=4&limiter=aimd&retries=1", 6),
+    ("preset=standing-queue&codel=on&discipline=adaptive-lifo&codel_target=0.05&memory=80", 8),
 ]
 
 
