@@ -137,15 +137,45 @@ class Explainer:
             recent = _nearest(samples, now - RECENT)
             if now - recent.t > 0:
                 out["downstream"] = downstream(engine, sample, recent, now - recent.t, c, out.get("rho"))
-        if scenario.producer == "open" and not scenario.queue and out["rho"] >= 1:
+        # (Nothing sheds what waits: CoDel and max_age drop from the queue, so it need not grow.)
+        if (scenario.producer == "open" and not scenario.queue and out["rho"] >= 1
+                and scenario.codel != "on" and not scenario.max_age):
             growth = scenario.rate - c / scenario.service_time
             out["growth"] = round(growth, 3)
             if scenario.memory and growth > 0:
                 out["memory_in"] = round(max(0, scenario.memory - metrics.in_system) / growth, 1)
+        mechanisms = past_the_handbook(engine)
+        if mechanisms:
+            out["mechanisms"] = mechanisms
         out["model"] = model(scenario)
         out["why_not"] = why_no_formula(scenario)
         out["lines"] = sentences(out, scenario)
         return out
+
+
+def past_the_handbook(engine: Engine) -> dict:
+    """What the mechanisms past the handbook are doing now: the AIMD limit, CoDel's state, the
+    queue's order (issue 24). Empty when the scenario uses none of them, or the service is down."""
+    scenario = engine.scenario
+    if engine.restart_at is not None:
+        return {}
+    service = engine.service
+    out: dict = {}
+    if service.adaptive:
+        out["limit"] = {"now": service.semaphore.limit, "initial": scenario.limit,
+                        "in_flight": service.in_flight}
+    codel = service.codel
+    if codel is not None:
+        out["codel"] = {"dropping": codel.dropping, "count": codel.count if codel.dropping else 0,
+                        "next_drop_in": round(max(0.0, codel.drop_next - engine.now), 3) if codel.dropping else None,
+                        "above_since": (round(codel.first_above - codel.interval, 3)
+                                        if codel.first_above and not codel.dropping else None)}
+    if scenario.discipline != "fifo":
+        queue = service.queue
+        standing = round(engine.now - queue.last_empty, 3) if queue.items else 0.0
+        out["order"] = {"discipline": scenario.discipline, "standing": standing,
+                        "newest_first": scenario.discipline == "lifo" or standing > scenario.codel_interval}
+    return out
 
 
 def _nearest(samples, t: float) -> "Sample":
@@ -355,4 +385,44 @@ def sentences(t: dict, s: Scenario) -> list[str]:
                    if m["stable"] else f"{m['name']} is unstable here (ρ ≥ 1, no limit): no steady state to predict.")
     elif t.get("why_not"):
         out.append(t["why_not"])
+    out += _mechanism_sentences(t, s)
+    return out
+
+
+def _mechanism_sentences(t: dict, s: Scenario) -> list[str]:
+    """What the limiter, CoDel and the queue order are doing, each in a sentence."""
+    out = []
+    now = t.get("mechanisms") or {}
+    limit = now.get("limit")
+    if limit:
+        measured = (t.get("measured") or {}).get("throughput")
+        line = (f"The AIMD limiter allows {limit['now']} calls at once now (it started at {limit['initial']}; "
+                f"{limit['in_flight']} in flight).")
+        if measured:
+            need = measured * s.service_time
+            line += (f" Little's law puts the calls this throughput needs at {_n(measured)}/s × {_s(s.service_time)} "
+                     f"(a call at no load) = {_n(need)}: a limit above that queues calls inside the downstream, "
+                     "and only failures bring it down.")
+        out.append(line)
+    codel = now.get("codel")
+    if codel:
+        if codel["dropping"]:
+            due = (f"the next in {_s(codel['next_drop_in'])}" if codel["next_drop_in"]
+                   else "the next due with the next item taken")
+            out.append(f"CoDel is dropping: its drop count is {codel['count']}, {due} (sooner each drop), "
+                       f"until an item has waited less than {_s(s.codel_target)}.")
+        elif codel["above_since"] is not None:
+            out.append(f"CoDel is watching: the wait in the queue has been above {_s(s.codel_target)} since "
+                       f"{_n(codel['above_since'], 1)} s; it drops once that lasts {_s(s.codel_interval)}.")
+        else:
+            out.append(f"CoDel is not dropping: the wait in the queue is under {_s(s.codel_target)} "
+                       "(or the queue keeps emptying).")
+    order = now.get("order")
+    if order and order["discipline"] == "adaptive-lifo":
+        out.append(f"Adaptive LIFO serves the newest first now: the queue has not been empty for "
+                   f"{_s(order['standing'])}, more than {_s(s.codel_interval)}." if order["newest_first"] else
+                   f"Adaptive LIFO serves the oldest first now: the queue has stood {_s(order['standing'])}, "
+                   f"not more than {_s(s.codel_interval)}.")
+    elif order:
+        out.append("LIFO: the newest item is served first, always; the oldest wait as long as newer ones keep coming.")
     return out

@@ -133,3 +133,30 @@ def test_littles_law_names_the_span_it_read():
     assert any(line.startswith("Little's law over the last 0.5 s") for line in lines), lines  # not "0 s"
     spans = {round(block["span"]) for t, block in _watched("rate=30&workers=4&limit=0&service_time=0.1", 45) if t > 31}
     assert spans == {30}
+
+
+def _block(link: str, until: float) -> tuple[dict, Engine]:
+    engine, explainer = Engine(Scenario.from_link(link)), Explainer()
+    for n in range(1, int(until * 2) + 1):
+        engine.run(n * 0.5)
+        block = explainer.block(engine)
+    return block, engine
+
+
+def test_the_panel_says_what_the_aimd_limiter_allows_now():
+    block, engine = _block("workers=32&capacity=8&contention=0.1&rate=65&timeout=0.3&limit=4&limiter=aimd", 20)
+    line = next(line for line in block["lines"] if line.startswith("The AIMD limiter"))
+    assert f"allows {engine.service.semaphore.limit} calls at once now (it started at 4;" in line
+    assert "Little's law puts the calls this throughput needs at" in line
+
+
+def test_the_panel_says_what_codel_and_adaptive_lifo_are_doing():
+    block, engine = _block("preset=standing-queue&codel=on", 20)
+    assert engine.service.codel.dropping
+    assert any(line.startswith("CoDel is dropping: its drop count is") for line in block["lines"])
+    # CoDel sheds what waits: the panel does not say the unbounded queue grows without end.
+    assert not any("grows by about" in line for line in block["lines"])
+    block, engine = _block("preset=standing-queue&discipline=adaptive-lifo", 20)
+    assert any(line.startswith("Adaptive LIFO serves the newest first now") for line in block["lines"])
+    block, _ = _block("preset=standing-queue&discipline=adaptive-lifo&rate=10", 20)
+    assert not any("newest first now" in line for line in block["lines"])
