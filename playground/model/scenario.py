@@ -424,8 +424,8 @@ class Scenario:
         if self.limiter == "aimd" and not self.limit_min <= self.limit <= self.limit_max:
             raise ScenarioError(
                 f"limiter=aimd starts at limit and stays from limit_min to limit_max; got limit={self.limit}, "
-                f"limit_min={self.limit_min}, limit_max={self.limit_max}: set limit_min <= limit <= limit_max "
-                "(limit=0, no semaphore, has nothing to adapt).",
+                f"limit_min={self.limit_min}, limit_max={self.limit_max}: set limit_min <= limit <= limit_max"
+                + (" (limit=0, no semaphore, has nothing to adapt)." if self.limit == 0 else "."),
                 "limit",
                 self.limit,
             )

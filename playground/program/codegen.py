@@ -553,7 +553,7 @@ def _queue(s: Scenario) -> list[str]:
 
                 def ok_to_drop(self, waited, left):
                     """The RFC's dodequeue(): has the delay stood above the target an interval?"""
-                    if waited < CODEL_TARGET or left == 0:
+                    if waited < CODEL_TARGET or left <= 1:  # at most one item behind it
                         self.first_above = 0.0
                         return False
                     if self.first_above == 0.0:

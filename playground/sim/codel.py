@@ -6,8 +6,8 @@ for ``interval``, drops it and takes the next, in one loop. Here a worker takes 
 ``get()`` does not suspend while items are there), so the RFC's loop is the worker's loop, one
 decision an item. The state moves exactly as the RFC's pseudocode (section 5) moves it:
 
-- ``dodequeue``'s test: the item's sojourn under ``target``, or the queue empty after it (the
-  RFC's "backlog below one MTU"), resets ``first_above``; a first sojourn above it starts the
+- ``dodequeue``'s test: the item's sojourn under ``target``, or at most one item left behind it
+  (the RFC's ``bytes() <= MAXPACKET``: a backlog of one packet at most), resets ``first_above``; a first sojourn above it starts the
   ``interval`` clock; past it, it is OK to drop.
 - In the dropping state each drop moves ``drop_next`` on by ``interval / sqrt(count)``,
   the control law; an item that is not OK to drop leaves the state.
@@ -28,7 +28,7 @@ class CoDel:
     so a live change applies at the next item."""
 
     __slots__ = ("target", "interval", "first_above", "dropping", "drop_next", "count", "last_count",
-                 "after")
+                 "after", "above_since")
 
     def __init__(self, target: float, interval: float):
         self.target = target
@@ -39,14 +39,16 @@ class CoDel:
         self.count = 0  # drops in this (or the last) dropping episode
         self.last_count = 0
         self.after = ""  # "enter" or "drop": the last item was dropped, this one continues the RFC's dequeue
+        self.above_since = 0.0  # (for the page) when the delay was first seen above target, this time
 
     def _ok_to_drop(self, sojourn: float, now: float, left: int) -> bool:
         """The RFC's dodequeue(): has the delay stood above target for an interval?"""
-        if sojourn < self.target or left == 0:
+        if sojourn < self.target or left <= 1:
             self.first_above = 0.0
             return False
         if self.first_above == 0.0:
             self.first_above = now + self.interval
+            self.above_since = now
             return False
         return now >= self.first_above
 

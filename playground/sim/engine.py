@@ -536,6 +536,7 @@ class Service:
                 continue
             if self.codel is not None and self.codel.drop(now - item.enqueued, now, len(items)):
                 engine.record(ev.CODEL_DROP, item.id, index)
+                engine.codel_dropped += 1
                 engine.outcome(item, "dropped")
                 queue.task_done()
                 continue
@@ -720,8 +721,8 @@ class Service:
         if self.adaptive:
             limiter = self.semaphore
             limiter.low, limiter.high, limiter.backoff = new.limit_min, new.limit_max, new.aimd_backoff
-            if (new.limit, new.limit_min, new.limit_max) != (old.limit, old.limit_min, old.limit_max):
-                limiter.set_limit(new.limit)
+            # A new starting limit starts it again there; new bounds keep what it learned, clamped.
+            limiter.set_limit(new.limit if new.limit != old.limit else limiter.limit)
         elif new.limit != old.limit:
             self.semaphore.set_limit(new.limit or None)
         if new.workers != old.workers and not self.shutting_down:
@@ -817,6 +818,7 @@ class Engine:
         self.hiccup_factor = 1.0
         self.retries = 0  # retries slept for
         self.request_retries = 0  # open requests sent again after a refused put
+        self.codel_dropped = 0  # of the dropped items, the ones CoDel dropped (the rest: drop-oldest)
         self.abandoned_calls = 0  # calls left running in the downstream after a timeout
         # The downstream's work: calls in flight integrated over time (up to flight_since), and
         # the part of it spent on calls that completed an item (the rest timed out or was abandoned).
@@ -1205,6 +1207,7 @@ class Engine:
             "abandoned_calls": self.abandoned_calls,
             "downstream_in_flight": self.service.in_flight if self.restart_at is None else 0,
             "task_errors": len(self.service.errors),  # tasks ended by an exception
+            "codel_dropped": self.codel_dropped,  # of "dropped", the items CoDel dropped
         }
 
     def summary(self) -> dict:

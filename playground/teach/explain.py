@@ -168,12 +168,15 @@ def past_the_handbook(engine: Engine) -> dict:
     if codel is not None:
         out["codel"] = {"dropping": codel.dropping, "count": codel.count if codel.dropping else 0,
                         "next_drop_in": round(max(0.0, codel.drop_next - engine.now), 3) if codel.dropping else None,
-                        "above_since": (round(codel.first_above - codel.interval, 3)
+                        "above_since": (round(codel.above_since, 3)
+                                        if codel.first_above and not codel.dropping else None),
+                        "may_drop_at": (round(codel.first_above, 3)
                                         if codel.first_above and not codel.dropping else None)}
     if scenario.discipline != "fifo":
         queue = service.queue
-        standing = round(engine.now - queue.last_empty, 3) if queue.items else 0.0
-        out["order"] = {"discipline": scenario.discipline, "standing": standing,
+        standing = engine.now - queue.last_empty if queue.items else 0.0
+        out["order"] = {"discipline": scenario.discipline, "standing": round(standing, 3),
+                        # (decided on the exact figure, as the queue's get decides it)
                         "newest_first": scenario.discipline == "lifo" or standing > scenario.codel_interval}
     return out
 
@@ -400,9 +403,11 @@ def _mechanism_sentences(t: dict, s: Scenario) -> list[str]:
                 f"{limit['in_flight']} in flight).")
         if measured:
             need = measured * s.service_time
+            past = (f"; past the downstream's capacity of {s.capacity} the extra calls slow every call"
+                    if s.capacity and limit["now"] > s.capacity else "")
             line += (f" Little's law puts the calls this throughput needs at {_n(measured)}/s × {_s(s.service_time)} "
-                     f"(a call at no load) = {_n(need)}: a limit above that queues calls inside the downstream, "
-                     "and only failures bring it down.")
+                     f"(a call at no load) = {_n(need)}. AIMD does not read latency: only failed calls bring "
+                     f"its limit down{past}.")
         out.append(line)
     codel = now.get("codel")
     if codel:
@@ -412,11 +417,11 @@ def _mechanism_sentences(t: dict, s: Scenario) -> list[str]:
             out.append(f"CoDel is dropping: its drop count is {codel['count']}, {due} (sooner each drop), "
                        f"until an item has waited less than {_s(s.codel_target)}.")
         elif codel["above_since"] is not None:
-            out.append(f"CoDel is watching: the wait in the queue has been above {_s(s.codel_target)} since "
-                       f"{_n(codel['above_since'], 1)} s; it drops once that lasts {_s(s.codel_interval)}.")
+            out.append(f"CoDel is watching: the items taken since {_n(codel['above_since'], 1)} s had waited more "
+                       f"than {_s(s.codel_target)}; if that lasts until {_n(codel['may_drop_at'], 1)} s it drops.")
         else:
-            out.append(f"CoDel is not dropping: the wait in the queue is under {_s(s.codel_target)} "
-                       "(or the queue keeps emptying).")
+            out.append(f"CoDel is not dropping: the last item taken had waited under {_s(s.codel_target)}, or "
+                       "had at most one item behind it (CoDel looks only as workers take items).")
     order = now.get("order")
     if order and order["discipline"] == "adaptive-lifo":
         out.append(f"Adaptive LIFO serves the newest first now: the queue has not been empty for "

@@ -60,14 +60,17 @@ export function answers(scenario, state) {
 
   // 3. What happens to new work when it is full?
   let full;
-  if (unbounded) {
+  const shed = scenario.codel === 'on' || scenario.max_age > 0; // what waits is dropped at the get
+  if (unbounded && shed) {
+    full = 'The queue is never full: it has no bound, but what has waited too long is dropped as workers take it';
+  } else if (unbounded) {
     full = scenario.memory > 0
       ? `The queue is never full: it grows until memory runs out at ${plural(scenario.memory, 'item')} (${plural(state?.memory?.crashes || 0, 'crash', 'crashes')} so far)`
       : 'The queue is never full: it grows without limit';
   } else if (policy === 'reject') {
     full = `New work is rejected when full (${totals.rejected || 0} rejected so far)`;
   } else if (policy === 'drop-oldest') {
-    full = `The oldest work is dropped when full (${totals.dropped || 0} dropped so far)`;
+    full = `The oldest work is dropped when full (${(totals.dropped || 0) - (totals.codel_dropped || 0)} dropped so far)`;
   } else if (policy === 'timeout') {
     full = `New work waits when full, and is turned away after ${seconds(scenario.put_timeout)}`;
   } else {
@@ -76,7 +79,7 @@ export function answers(scenario, state) {
   if (scenario.max_age > 0) full += `; work older than ${seconds(scenario.max_age)} is dropped as stale (${totals.stale || 0} so far)`;
   if (scenario.codel === 'on') {
     full += `; CoDel drops work as it is taken once the wait in the queue has stayed above `
-      + `${seconds(scenario.codel_target)} for ${seconds(scenario.codel_interval)} (${totals.dropped || 0} dropped so far)`;
+      + `${seconds(scenario.codel_target)} for ${seconds(scenario.codel_interval)} (${totals.codel_dropped || 0} dropped so far)`;
   }
   if (scenario.discipline === 'lifo') full += '; the newest work is served first (LIFO)';
   if (scenario.discipline === 'adaptive-lifo') {
@@ -98,6 +101,7 @@ export function answers(scenario, state) {
     // The limit moves: say what it is now, where it started and why it moves.
     calls = `An AIMD limiter allows ${sem.limit} downstream ${sem.limit === 1 ? 'call' : 'calls'} at once now `
       + `(it started at ${sem.initial}; a failed call cuts it to ${formatNumber(scenario.aimd_backoff)} of itself, `
+      + `rounded down and never below ${scenario.limit_min}, `
       + `a call that succeeds while at least half of it is in use adds one; ${inFlight} in flight now)`;
     if (walkAway) calls += `, ${abandoned} of them abandoned by callers that timed out`;
   } else if (scenario.limit > 0 && walkAway) {

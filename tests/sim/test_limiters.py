@@ -85,3 +85,15 @@ def test_the_limiter_cannot_change_while_running():
     with pytest.raises(ScenarioError, match="limiter cannot change while running"):
         engine.apply({"set": {"limiter": "aimd"}})
     assert engine.scenario.limiter == "fixed"
+
+
+def test_new_bounds_keep_the_limit_it_learned_and_a_new_start_resets_it():
+    engine = run("limiter=aimd&limit=4&limit_min=2&limit_max=40&rate=100&workers=30&service_time=0.1", until=10)
+    learned = engine.service.semaphore.limit
+    assert learned > 20
+    engine.apply({"set": {"limit_max": 60}})
+    assert engine.service.semaphore.limit == learned  # raising the ceiling does not lower it
+    engine.apply({"set": {"limit_max": 20}})
+    assert engine.service.semaphore.limit == 20  # a lower ceiling clamps it
+    engine.apply({"set": {"limit": 5}})
+    assert engine.service.semaphore.limit == 5  # a new starting limit starts it there again
