@@ -330,6 +330,26 @@ FIELDS: dict[str, Field] = {
 
 _LINK_KEYS = ("v", "preset", *FIELDS)
 
+#: The keys each cross-field rule (Scenario.__post_init__) reads besides the one it names: a
+#: change that breaks a rule through one of these is refused under the key that was changed.
+CROSS_FIELD = {
+    "arrivals": ("producer", "queue", "policy", "rate_limit", "retries", "retry_budget", "items"),
+    "join": ("producer", "arrivals", "items"),
+    "limit": ("limit_min", "limit_max", "limiter"),
+    "discipline": ("policy",),
+}
+
+
+def as_changed(error: ScenarioError, changes: Mapping[str, object]) -> ScenarioError:
+    """``error`` under the changed key that broke its rule, when the key it names was not changed
+    (a control that lowers limit_max below limit is refused as limit_max, not as limit)."""
+    if error.field in changes:
+        return error
+    for key in CROSS_FIELD.get(error.field, ()):
+        if key in changes:
+            return ScenarioError(str(error), key, changes[key])
+    return error
+
 
 @dataclass(frozen=True, slots=True)
 class Scenario:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from playground.model.scenario import Scenario, ScenarioError, shown
+from playground.model.scenario import Scenario, ScenarioError, as_changed, shown
 from playground.model.script import HICCUP_FACTOR, HICCUP_SECONDS, check_hiccup  # noqa: F401 (the CLI's)
 
 from . import draws, world
@@ -1088,7 +1088,10 @@ class Engine:
             if "preset" in changes:
                 raise ScenarioError("preset cannot change while running; open its link instead.",
                                     "preset", changes["preset"])
-            return self.scenario.replace(**changes)
+            try:
+                return self.scenario.replace(**changes)
+            except ScenarioError as error:
+                raise as_changed(error, changes) from None
         action = control.get("action")
         if action == "burst":
             n = control.get("n", 10)

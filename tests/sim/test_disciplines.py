@@ -84,3 +84,11 @@ def test_drop_oldest_needs_a_fifo_queue():
     with pytest.raises(ScenarioError, match="policy=drop-oldest needs discipline=fifo") as refused:
         Scenario.from_link("policy=drop-oldest&discipline=lifo")
     assert refused.value.field == "discipline"
+
+
+def test_switching_to_drop_oldest_on_a_lifo_queue_is_refused_as_the_policy():
+    engine = Engine(Scenario.from_link("discipline=lifo&rate=40"))
+    engine.run(1)
+    with pytest.raises(ScenarioError, match="policy=drop-oldest needs discipline=fifo") as refused:
+        engine.apply({"set": {"policy": "drop-oldest"}})
+    assert refused.value.field == "policy" and engine.scenario.policy == "block"

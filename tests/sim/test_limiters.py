@@ -97,3 +97,13 @@ def test_new_bounds_keep_the_limit_it_learned_and_a_new_start_resets_it():
     assert engine.service.semaphore.limit == 20  # a lower ceiling clamps it
     engine.apply({"set": {"limit": 5}})
     assert engine.service.semaphore.limit == 5  # a new starting limit starts it there again
+
+
+@pytest.mark.parametrize("control, field", [
+    ({"limit_max": 3}, "limit_max"), ({"limit_min": 9}, "limit_min"), ({"limit": 0}, "limit")])
+def test_a_control_that_breaks_the_bounds_is_refused_under_the_key_it_changed(control, field):
+    engine = run(f"{TIMED}&limit=4&limiter=aimd", until=1)
+    before = engine.scenario
+    with pytest.raises(ScenarioError, match="limit_min <= limit <= limit_max") as refused:
+        engine.apply({"set": control})
+    assert refused.value.field == field and engine.scenario == before
