@@ -793,6 +793,11 @@ def _producers(s: Scenario) -> list[str]:
     return parts
 
 
+def _limiter_learns_failure(s: Scenario) -> list[str]:
+    """In an except branch of a call under an aimd limiter: the line that tells it the call failed."""
+    return ["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else []
+
+
 def _limiter_name(s: Scenario) -> str:
     return "limiter" if s.limiter == "aimd" else "semaphore"
 
@@ -877,12 +882,12 @@ def _worker(s: Scenario, python: str) -> list[str]:
         if s.timeout or s.rate_limit:
             call = ["try:"]
             if s.timeout:
-                call += [*_timed_call(s), "except TimeoutError:", *(["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else []),
+                call += [*_timed_call(s), "except TimeoutError:", *_limiter_learns_failure(s),
                          '    log(f"{name} timeout {item}")', *("    " + line for line in done)]
             else:
                 call += ["    await downstream(item)"]
             if s.rate_limit:
-                call += ["except Throttled:", *(["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else []), '    log(f"{name} throttled {item}")',
+                call += ["except Throttled:", *_limiter_learns_failure(s), '    log(f"{name} throttled {item}")',
                          *("    " + line for line in done)]
             call += ["else:", '    log(f"{name} handled {item}")', *("    " + line for line in done)]
         else:
@@ -944,11 +949,11 @@ def _retry_loop(s: Scenario) -> list[str]:
     args = "item, attempt" if _lucky(s) else "item"  # a retry is a new call, with its own luck
     attempt = ["try:"]
     if s.timeout:
-        attempt += [*_timed_call(s, args), "except TimeoutError:", '    failed = "timeout"', *(["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else [])]
+        attempt += [*_timed_call(s, args), "except TimeoutError:", '    failed = "timeout"', *_limiter_learns_failure(s)]
     else:
         attempt += [f"    await downstream({args})"]
     if s.rate_limit:
-        attempt += ["except Throttled:", '    failed = "throttled"', *(["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else [])]
+        attempt += ["except Throttled:", '    failed = "throttled"', *_limiter_learns_failure(s)]
     attempt += ["else:", '    log(f"{name} handled {item}")', *("    " + line for line in done), "    break"]
     if s.limit:
         attempt = [_permit(s), *("    " + line for line in attempt)]

@@ -194,8 +194,8 @@ class Service:
         self.engine = engine
         loop = self.loop = engine.loop
         scenario = engine.scenario
-        self.queue = (ShutdownQueue if scenario.join == "at-start" else Queue)(loop, scenario.queue)
-        self.queue.order, self.queue.forming = scenario.discipline, scenario.codel_interval
+        self.queue = (ShutdownQueue if scenario.join == "at-start" else Queue)(
+            loop, scenario.queue, scenario.discipline, scenario.codel_interval)
         # codel=on: the queue's CoDel state, asked by every worker for every item it takes.
         self.codel = CoDel(scenario.codel_target, scenario.codel_interval) if scenario.codel == "on" else None
         self.errors: list[str] = []  # exceptions that ended tasks (only the printed handbook has any)
@@ -218,6 +218,11 @@ class Service:
         self.backing_off: dict[Item, float] = {}  # open requests waiting to retry their put -> since
         self.shutting_down = False
         self.main = Task(loop, self.serve())
+
+    @property
+    def moving_limit(self) -> int | None:
+        """An aimd limiter's limit now; None with a fixed semaphore (its limit is the scenario's)."""
+        return self.semaphore.limit if self.adaptive else None
 
     # serve() ------------------------------------------------------------------
 
@@ -1057,7 +1062,7 @@ class Engine:
             else:
                 service = self.service
                 queue, in_flight = service.queue.qsize(), service.in_flight
-                limit = service.semaphore.limit if service.adaptive else None
+                limit = service.moving_limit
             closed = self.metrics.close_until(now, queue, in_flight, limit)
             self._unread_windows += len(closed)
 
@@ -1280,7 +1285,7 @@ class Engine:
             ] if not down else [],
             "semaphore": {
                 # An aimd limiter's limit now (it moves); a fixed semaphore's is the scenario's.
-                "limit": service.semaphore.limit if service.adaptive and not down else scenario.limit,
+                "limit": scenario.limit if down or service.moving_limit is None else service.moving_limit,
                 "held": service.semaphore.holders if not down else 0,
                 "waiting": sum(1 for w in service.workers if w.state == "permit") if not down else 0,
             },

@@ -482,10 +482,19 @@ class Queue:
                 raise
         return self.get_nowait()
 
+    def standing(self) -> float:
+        """Seconds the queue has not been empty (0 when it is empty)."""
+        return self.loop.now - self.last_empty if self.items else 0.0
+
+    def serves_newest(self) -> bool:
+        """Whether a get now takes the newest item: lifo always, adaptive-lifo once a queue has
+        stood for more than ``forming`` seconds."""
+        order = self.order
+        return order == "lifo" or (order == "adaptive-lifo" and self.standing() > self.forming)
+
     def get_nowait(self):
         items = self.items
-        order = self.order
-        if order == "fifo" or (order == "adaptive-lifo" and self.loop.now - self.last_empty <= self.forming):
+        if self.order == "fifo" or not self.serves_newest():
             item = items.popleft()
         else:
             item = items.pop()
@@ -515,8 +524,8 @@ class ShutdownQueue(Queue):
 
     __slots__ = ("is_shutdown",)
 
-    def __init__(self, loop: Loop, maxsize: int):
-        Queue.__init__(self, loop, maxsize)
+    def __init__(self, loop: Loop, maxsize: int, order: str = "fifo", forming: float = 0.0):
+        Queue.__init__(self, loop, maxsize, order, forming)
         self.is_shutdown = False
 
     def shutdown(self) -> None:

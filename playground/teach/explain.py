@@ -161,9 +161,8 @@ def past_the_handbook(engine: Engine) -> dict:
         return {}
     service = engine.service
     out: dict = {}
-    if service.adaptive:
-        out["limit"] = {"now": service.semaphore.limit, "initial": scenario.limit,
-                        "in_flight": service.in_flight}
+    if service.moving_limit is not None:
+        out["limit"] = {"now": service.moving_limit, "initial": scenario.limit, "in_flight": service.in_flight}
     codel = service.codel
     if codel is not None:
         out["codel"] = {"dropping": codel.dropping, "count": codel.count if codel.dropping else 0,
@@ -172,12 +171,10 @@ def past_the_handbook(engine: Engine) -> dict:
                                         if codel.first_above and not codel.dropping else None),
                         "may_drop_at": (round(codel.first_above, 3)
                                         if codel.first_above and not codel.dropping else None)}
-    if scenario.discipline != "fifo":
-        queue = service.queue
-        standing = engine.now - queue.last_empty if queue.items else 0.0
-        out["order"] = {"discipline": scenario.discipline, "standing": round(standing, 3),
-                        # (decided on the exact figure, as the queue's get decides it)
-                        "newest_first": scenario.discipline == "lifo" or standing > scenario.codel_interval}
+    queue = service.queue
+    if queue.order != "fifo":
+        out["order"] = {"discipline": queue.order, "standing": round(queue.standing(), 3),
+                        "newest_first": queue.serves_newest()}  # what the queue's next get does
     return out
 
 

@@ -104,7 +104,7 @@ def snapshot(engine: Engine) -> dict:
         # The workers left out of "workers", by state code (busy ones are never left out first).
         "workers_rest": workers_rest,
         # An aimd limiter's limit moves: the frame carries it now (and the limit it started at).
-        "semaphore": {"limit": service.semaphore.limit if not down and service.adaptive else scenario.limit,
+        "semaphore": {"limit": scenario.limit if down or service.moving_limit is None else service.moving_limit,
                       "held": held, "waiting": waiting,
                       **({"limiter": "aimd", "initial": scenario.limit} if scenario.limiter == "aimd" else {})},
         "downstream": {"in_flight": in_flight, "capacity": scenario.capacity,
@@ -151,7 +151,7 @@ def final_window(engine: Engine) -> list | None:
     w = metrics.open_window(end if end > start + 1e-9 else now,
                             0 if down else service.queue.qsize(),
                             0 if down else service.in_flight,
-                            service.semaphore.limit if not down and service.adaptive else None)
+                            None if down else service.moving_limit)
     row = window(w)
     _FINAL[engine] = (key, row)
     return row
