@@ -96,6 +96,17 @@ SCENARIOS = [
      "&service_time=0.1", 6),
     ("aimd-abandon-memory-finite", "limiter=aimd&limit=4&workers=12&timeout=0.15&abandon=continue&capacity=4"
      "&contention=0.3&rate=50&memory=40&restart=0.5&items=400&queue=0", None),
+    # Latency-based limits (issue 24): Netflix's Vegas and Gradient2, which read each call's round trip.
+    ("vegas-contention", "workers=32&limit=4&limiter=vegas&capacity=8&contention=0.1&rate=65", 12),
+    ("vegas-timeouts-retries-throttled", "limiter=vegas&limit=6&limit_min=2&limit_max=30&vegas_alpha=2"
+     "&vegas_beta=4&timeout=0.2&retries=2&backoff=0.05&rate_limit=25&rate=40&workers=16&capacity=6"
+     "&contention=0.2", 8),
+    ("vegas-steady-ties-finite", "limiter=vegas&limit=2&workers=8&rate=40&service_dist=constant"
+     "&arrivals=steady&service_time=0.1&capacity=4&items=300", None),
+    ("gradient2-contention", "workers=32&limit=4&limiter=gradient2&capacity=8&contention=0.1&rate=65", 12),
+    ("gradient2-abandon-memory-finite", "limiter=gradient2&limit=10&limit_min=3&gradient_tolerance=1.2"
+     "&gradient_smoothing=0.5&workers=20&timeout=0.15&abandon=continue&capacity=4&contention=0.3&rate=50"
+     "&memory=40&restart=0.5&items=400&queue=0&service_dist=lognormal", None),
     ("retries-finite-drain", "retries=2&timeout=0.1&rate=50&items=200&workers=3&limit=2"
      "&service_dist=lognormal", None),
     ("abandon-continue", "abandon=continue&timeout=0.1&rate=40&service_dist=lognormal", 6),

@@ -273,15 +273,29 @@ FIELDS: dict[str, Field] = {
         _int("workers", 4, 1, 256, "Workers", "Worker tasks taking items from the queue.", "Workers"),
         _int("limit", 4, 0, 256, "Semaphore limit", "Semaphore permits around the downstream call.",
              "Workers", zero_means="no semaphore"),
-        _choice("limiter", "fixed", ("fixed", "aimd"), "Limiter",
-                "How many downstream calls may run at once: a fixed semaphore of limit permits, or "
-                "aimd (Netflix concurrency-limits' AIMDLimit): limit is where it starts; a call that "
-                "fails (timed out, throttled) multiplies it by aimd_backoff, one that succeeds while "
-                "at least half of it is in use adds one.", "Workers"),
-        _int("limit_min", 1, 1, 256, "Least limit", "The lowest the aimd limiter's limit goes.", "Workers"),
-        _int("limit_max", 256, 1, 256, "Most limit", "The highest the aimd limiter's limit goes.", "Workers"),
+        _choice("limiter", "fixed", ("fixed", "aimd", "vegas", "gradient2"), "Limiter",
+                "How many downstream calls may run at once: a fixed semaphore of limit permits, or a "
+                "limit that starts at limit and moves (Netflix concurrency-limits): aimd (a failed call "
+                "multiplies it by aimd_backoff, one that succeeds while at least half of it is in use "
+                "adds one), vegas (grows while calls are as fast as the fastest, shrinks as they slow), "
+                "gradient2 (shrinks while calls are slower than tolerance times their long-run average).",
+                "Workers"),
+        _int("limit_min", 1, 1, 256, "Least limit", "The lowest an adaptive limiter's limit goes.", "Workers"),
+        _int("limit_max", 256, 1, 256, "Most limit", "The highest an adaptive limiter's limit goes.", "Workers"),
         _float("aimd_backoff", 0.9, 0.5, 0.99, "AIMD backoff",
                "What a failed call multiplies the aimd limit by (Netflix's default 0.9).", "Workers"),
+        _int("vegas_alpha", 3, 1, 20, "Vegas alpha",
+             "Vegas grows its limit by log10(limit) while fewer than alpha × log10(limit) calls are "
+             "estimated to queue at the downstream (Netflix's default 3).", "Workers"),
+        _int("vegas_beta", 6, 1, 40, "Vegas beta",
+             "Vegas shrinks its limit by log10(limit) once more than beta × log10(limit) calls are "
+             "estimated to queue (Netflix's default 6); it must be above vegas_alpha.", "Workers"),
+        _float("gradient_tolerance", 1.5, 1.0, 4.0, "Gradient2 tolerance",
+               "How many times slower than their long-run average calls may get before gradient2 "
+               "shrinks its limit (Netflix's default 1.5).", "Workers"),
+        _float("gradient_smoothing", 0.2, 0.01, 1.0, "Gradient2 smoothing",
+               "The part of the way gradient2 moves its limit toward the new estimate at each call "
+               "(Netflix's default 0.2).", "Workers"),
         _float("service_time", 0.1, 0.001, 60, "Service time", "Mean seconds of one downstream call.",
                "Downstream", unit="s"),
         _choice("service_dist", "exponential", ("constant", "exponential", "lognormal"), "Service time spread",
@@ -336,6 +350,7 @@ CROSS_FIELD = {
     "arrivals": ("producer", "queue", "policy", "rate_limit", "retries", "retry_budget", "items"),
     "join": ("producer", "arrivals", "items"),
     "limit": ("limit_min", "limit_max", "limiter"),
+    "vegas_beta": ("vegas_alpha",),
     "discipline": ("policy",),
 }
 
@@ -381,6 +396,10 @@ class Scenario:
     limit_min: int = FIELDS["limit_min"].default
     limit_max: int = FIELDS["limit_max"].default
     aimd_backoff: float = FIELDS["aimd_backoff"].default
+    vegas_alpha: int = FIELDS["vegas_alpha"].default
+    vegas_beta: int = FIELDS["vegas_beta"].default
+    gradient_tolerance: float = FIELDS["gradient_tolerance"].default
+    gradient_smoothing: float = FIELDS["gradient_smoothing"].default
     service_time: float = FIELDS["service_time"].default
     service_dist: str = FIELDS["service_dist"].default
     timeout: float = FIELDS["timeout"].default
@@ -441,13 +460,20 @@ class Scenario:
                 "asap",
             )
 
-        if self.limiter == "aimd" and not self.limit_min <= self.limit <= self.limit_max:
+        if self.limiter != "fixed" and not self.limit_min <= self.limit <= self.limit_max:
             raise ScenarioError(
-                f"limiter=aimd starts at limit and stays from limit_min to limit_max; got limit={self.limit}, "
+                f"limiter={self.limiter} starts at limit and stays from limit_min to limit_max; got limit={self.limit}, "
                 f"limit_min={self.limit_min}, limit_max={self.limit_max}: set limit_min <= limit <= limit_max"
                 + (" (limit=0, no semaphore, has nothing to adapt)." if self.limit == 0 else "."),
                 "limit",
                 self.limit,
+            )
+        if self.vegas_alpha >= self.vegas_beta:
+            raise ScenarioError(
+                f"vegas_beta must be above vegas_alpha (Vegas grows below alpha and shrinks above beta); "
+                f"got vegas_alpha={self.vegas_alpha}, vegas_beta={self.vegas_beta}.",
+                "vegas_beta",
+                self.vegas_beta,
             )
         if self.policy == "drop-oldest" and self.discipline != "fifo":
             # The program drops with queue.get_nowait(), which takes the newest item from a LIFO queue.

@@ -23,6 +23,7 @@ from textwrap import dedent, indent
 from playground.model.scenario import Scenario, ScenarioError
 from playground.sim.draws import LOGNORMAL_SIGMA
 from playground.sim.engine import abandoning, client_retrying, retrying
+from playground.sim.limiters import Gradient2Limiter, VegasLimiter
 from playground.sim.world import bucket_depth
 
 
@@ -123,13 +124,14 @@ def _header(s: Scenario, python: str) -> list[str]:
     imports = ["asyncio"]
     if s.items == 0:
         imports.append("itertools")
-    if s.arrivals == "wave" or s.service_dist != "constant" or s.codel == "on":
+    if (s.arrivals == "wave" or s.service_dist != "constant" or s.codel == "on"
+            or (s.limit and s.limiter == "vegas")):
         imports.append("math")
     if _needs_arrival_random(s) or _needs_retry_random(s):
         imports.append("random")
     if s.service_dist == "lognormal":
         imports.append("statistics")
-    if (retrying(s) and s.retry_budget) or (s.limit and s.limiter == "aimd"):
+    if (retrying(s) and s.retry_budget) or (s.limit and s.limiter != "fixed"):
         imports.insert(1, "collections")
     if python == "3.13":
         imports.append("sys")
@@ -199,11 +201,22 @@ def _constants(s: Scenario) -> list[str]:
               "seconds the delay may stand above target; a queue, before LIFO")
     const("WORKERS", s.workers, "worker tasks")
     if s.limit:
-        if s.limiter == "aimd":
+        if s.limiter != "fixed":
             const("LIMIT", s.limit, "the limiter's permits at the start: downstream calls at once")
             const("LIMIT_MIN", s.limit_min, "the fewest permits it goes down to")
             const("LIMIT_MAX", s.limit_max, "the most permits it goes up to")
+        if s.limiter == "aimd":
             const("AIMD_BACKOFF", s.aimd_backoff, "a failed call multiplies the permits by this")
+        elif s.limiter == "vegas":
+            const("VEGAS_ALPHA", s.vegas_alpha, "grow while fewer than this × log10(limit) calls queue")
+            const("VEGAS_BETA", s.vegas_beta, "shrink once more than this × log10(limit) calls queue")
+            const("PROBE_EVERY", VegasLimiter.PROBE_EVERY, "× limit: calls between no-load probes")
+        elif s.limiter == "gradient2":
+            const("TOLERANCE", s.gradient_tolerance, "calls may be this many times their average")
+            const("SMOOTHING", s.gradient_smoothing, "the part of the way the limit moves per call")
+            const("QUEUE_ALLOWANCE", Gradient2Limiter.QUEUE, "calls let queue at the downstream")
+            const("LONG_WINDOW", Gradient2Limiter.LONG_WINDOW, "calls the long-run average is over")
+            const("WARMUP", Gradient2Limiter.WARMUP, "calls averaged plainly first")
         else:
             const("LIMIT", s.limit, "semaphore permits: downstream calls at once")
     const("SERVICE_TIME", s.service_time, f"seconds of one downstream call ({s.service_dist})")
@@ -794,23 +807,31 @@ def _producers(s: Scenario) -> list[str]:
 
 
 def _limiter_learns_failure(s: Scenario) -> list[str]:
-    """In an except branch of a call under an aimd limiter: the line that tells it the call failed."""
-    return ["    permit.failed = True  # the limiter backs off"] if s.limiter == "aimd" else []
+    """In an except branch of a call under an adaptive limiter: the line that tells it the call failed."""
+    if s.limiter == "fixed":
+        return []
+    return ["    permit.failed = True  # the limiter " + ("backs off" if s.limiter != "gradient2" else "is told")]
 
 
 def _limiter_name(s: Scenario) -> str:
-    return "limiter" if s.limiter == "aimd" else "semaphore"
+    return "limiter" if s.limiter != "fixed" else "semaphore"
 
 
 def _permit(s: Scenario) -> str:
     """The line that holds a permit around one call."""
-    return "async with limiter.permit() as permit:" if s.limiter == "aimd" else "async with semaphore:"
+    return "async with limiter.permit() as permit:" if s.limiter != "fixed" else "async with semaphore:"
+
+
+#: The limiter class each adaptive rule is in the program (and in sim/limiters.py).
+LIMITER_CLASSES = {"aimd": "AIMDLimiter", "vegas": "VegasLimiter", "gradient2": "Gradient2Limiter"}
 
 
 def _limiter(s: Scenario) -> list[str]:
-    """AIMDLimiter and Permit, with limiter=aimd (mirrors kernel.AIMDLimiter)."""
-    if not (s.limit and s.limiter == "aimd"):
+    """The adaptive limiter and its Permit (mirrors sim/limiters.py)."""
+    if not s.limit or s.limiter == "fixed":
         return []
+    if s.limiter != "aimd":
+        return [_LATENCY_LIMITERS[s.limiter] + _ACQUIRE + _LATENCY_RELEASE, _TIMED_PERMIT]
     return [dedent('''
         class AIMDLimiter:
             """Like asyncio.Semaphore(LIMIT), but the number of permits moves with how the calls
@@ -869,6 +890,149 @@ def _limiter(s: Scenario) -> list[str]:
             async def __aexit__(self, *exc_info):
                 self.limiter.release(self.in_flight, self.failed)
     ''')]
+
+
+_LATENCY_LIMITERS = {
+    "vegas": dedent('''
+        class VegasLimiter:
+            """Like asyncio.Semaphore(LIMIT), but the number of permits moves with how slow the calls
+            are (Netflix concurrency-limits' VegasLimit, after TCP Vegas). The calls queued at the
+            downstream are estimated from how much slower a call was than the fastest one seen (its
+            time at no load); with log = log10(limit), at least 1, the limit grows by VEGAS_BETA × log
+            while about none queue, by log while fewer than VEGAS_ALPHA × log do, and shrinks by log
+            once more than VEGAS_BETA × log do, or a call failed. It grows only while at least half
+            of it is in use; it stays from LIMIT_MIN to LIMIT_MAX. First come, first served."""
+
+            def __init__(self):
+                self.estimate = float(LIMIT)
+                self.limit = LIMIT
+                self.in_use = 0
+                self.waiters = collections.deque()
+                self.no_load = 0.0  # the fastest round trip since the last probe
+                self.probe_count = 0
+
+            def update(self, rtt, in_flight, failed):
+                if rtt <= 0:  # throttled before it left: no round trip to learn from
+                    return
+                self.probe_count += 1
+                if PROBE_EVERY * self.estimate <= self.probe_count:
+                    # A probe: this call's time is the no-load one now (the downstream may have
+                    # got faster or slower for good). Netflix draws the 0.75 in PROBE_EVERY at random.
+                    self.probe_count = 0
+                    self.no_load = rtt
+                    return
+                if self.no_load == 0 or rtt < self.no_load:  # the fastest yet
+                    self.no_load = rtt
+                    return
+                estimate = self.estimate
+                queued = math.ceil(estimate * (1 - self.no_load / rtt))
+                log = max(1, int(math.log10(int(estimate))))
+                if failed:
+                    new = estimate - log
+                elif in_flight * 2 < estimate:  # not using the limit: nothing learned about it
+                    return
+                elif queued <= log:  # about nothing queued: grow fast
+                    new = estimate + VEGAS_BETA * log
+                elif queued < VEGAS_ALPHA * log:
+                    new = estimate + log
+                elif queued > VEGAS_BETA * log:  # a queue formed: shrink
+                    new = estimate - log
+                else:  # between alpha and beta: where it wants to be
+                    return
+                self.estimate = max(LIMIT_MIN, min(LIMIT_MAX, new))
+                self.limit = int(self.estimate)
+    '''),
+    "gradient2": dedent('''
+        class Gradient2Limiter:
+            """Like asyncio.Semaphore(LIMIT), but the number of permits moves with how slow the calls
+            are (Netflix concurrency-limits' Gradient2Limit). A call's round trip is compared with
+            the long-run average of them: gradient = TOLERANCE × average / this, held to 0.5-1, and
+            the limit moves SMOOTHING of the way to limit × gradient + QUEUE_ALLOWANCE. So calls
+            slower than TOLERANCE times the average shrink it; others let it grow. Failures are
+            not read. It moves only while at least half of it is in use; it stays from LIMIT_MIN
+            to LIMIT_MAX. First come, first served."""
+
+            def __init__(self):
+                self.estimate = float(LIMIT)
+                self.limit = LIMIT
+                self.in_use = 0
+                self.waiters = collections.deque()
+                self.long_rtt = 0.0  # the long-run average round trip
+                self.samples = 0
+                self.rtt_sum = 0.0
+
+            def update(self, rtt, in_flight, failed):
+                if rtt <= 0:  # throttled before it left: no round trip to learn from
+                    return
+                estimate = self.estimate
+                if self.samples < WARMUP:
+                    self.samples += 1
+                    self.rtt_sum += rtt
+                    self.long_rtt = self.rtt_sum / self.samples
+                else:  # an exponential average over LONG_WINDOW calls
+                    factor = 2.0 / (LONG_WINDOW + 1)
+                    self.long_rtt = self.long_rtt * (1 - factor) + rtt * factor
+                long_rtt = self.long_rtt
+                if long_rtt / rtt > 2:  # latency came back down after a long overload: catch up
+                    self.long_rtt = long_rtt * 0.95
+                if in_flight < estimate / 2:  # not using the limit: nothing learned about it
+                    return
+                gradient = max(0.5, min(1.0, TOLERANCE * long_rtt / rtt))
+                new = estimate * gradient + QUEUE_ALLOWANCE
+                new = estimate * (1 - SMOOTHING) + new * SMOOTHING
+                self.estimate = max(LIMIT_MIN, min(LIMIT_MAX, new))
+                self.limit = int(self.estimate)
+    '''),
+}
+
+_ACQUIRE = indent(dedent('''
+    def permit(self):
+        return Permit(self)
+
+    async def acquire(self):
+        """Wait for a permit; return the calls in flight with it (what the limit samples)."""
+        if self.in_use < self.limit and not self.waiters:
+            self.in_use += 1
+            return self.in_use
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:  # (the service is torn down: a crash, the end)
+            if waiter.done() and not waiter.cancelled():
+                self.in_use -= 1  # handed a permit it will not use
+            raise
+'''), "    ")
+
+_LATENCY_RELEASE = indent(dedent('''
+    def release(self, in_flight, failed, rtt):
+        self.in_use -= 1
+        self.update(rtt, in_flight, failed)
+        while self.waiters and self.in_use < self.limit:
+            waiter = self.waiters.popleft()
+            if not waiter.done():  # (a cancelled waiter gets nothing)
+                self.in_use += 1
+                waiter.set_result(self.in_use)
+'''), "    ")
+
+_TIMED_PERMIT = dedent('''
+    class Permit:
+        """One permit, held by `async with limiter.permit() as permit:`. Set permit.failed when
+        the call failed: the limiter learns that, and how long the call took, as it goes back."""
+
+        def __init__(self, limiter):
+            self.limiter = limiter
+            self.failed = False
+
+        async def __aenter__(self):
+            self.in_flight = await self.limiter.acquire()
+            self.start = asyncio.get_running_loop().time()
+            return self
+
+        async def __aexit__(self, *exc_info):
+            rtt = asyncio.get_running_loop().time() - self.start
+            self.limiter.release(self.in_flight, self.failed, rtt)
+''')
 
 
 def _worker(s: Scenario, python: str) -> list[str]:
@@ -986,7 +1150,8 @@ def _main(s: Scenario, python: str) -> list[str]:
     worker_args = f"queue, {_limiter_name(s)}" if s.limit else "queue"
     serve = [f"queue = {queue_class(s)}(maxsize=QUEUE_SIZE)"]
     if s.limit:
-        serve.append("limiter = AIMDLimiter()" if s.limiter == "aimd" else "semaphore = asyncio.Semaphore(LIMIT)")
+        serve.append(f"limiter = {LIMITER_CLASSES[s.limiter]}()" if s.limiter != "fixed" else
+                     "semaphore = asyncio.Semaphore(LIMIT)")
     start_workers = ["    for n in range(WORKERS):",
                      f'        tg.create_task(worker(f"worker-{{n}}", {worker_args}))']
     if s.join == "at-start":  # the handbook as printed

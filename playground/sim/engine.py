@@ -20,9 +20,9 @@ from playground.model.script import HICCUP_FACTOR, HICCUP_SECONDS, check_hiccup 
 
 from . import draws, world
 from .codel import CoDel
+from .limiters import adaptive_limiter, tune
 from . import trace as ev
 from .kernel import (
-    AIMDLimiter,
     Cancelled,
     Killed,
     Loop,
@@ -66,12 +66,13 @@ class WorkerSlot:
     a semaphore permit), ``calling`` (in the downstream call), ``done``.
     """
 
-    __slots__ = ("index", "task", "state", "item", "since", "retiring", "permit")
+    __slots__ = ("index", "task", "state", "item", "since", "retiring", "permit", "granted")
 
     def __init__(self, index: int):
         self.index = index
         self.task = None
-        self.permit = 0  # with an aimd limiter: the calls in flight when its permit was granted
+        self.permit = 0  # with an adaptive limiter: the calls in flight when its permit was granted
+        self.granted = 0.0  # and when: the call's round trip is from then to the permit's release
         self.state = "idle"
         self.item = None
         self.since = 0.0
@@ -199,11 +200,9 @@ class Service:
         # codel=on: the queue's CoDel state, asked by every worker for every item it takes.
         self.codel = CoDel(scenario.codel_target, scenario.codel_interval) if scenario.codel == "on" else None
         self.errors: list[str] = []  # exceptions that ended tasks (only the printed handbook has any)
-        # serve()'s semaphore, or with limiter=aimd its AIMDLimiter (a limit that moves).
-        self.adaptive = scenario.limiter == "aimd"
-        self.semaphore = (AIMDLimiter(loop, scenario.limit, scenario.limit_min, scenario.limit_max,
-                                      scenario.aimd_backoff) if self.adaptive else
-                          Semaphore(loop, scenario.limit or None))
+        # serve()'s semaphore, or with an adaptive limiter (aimd, vegas, gradient2) its limiter.
+        self.adaptive = scenario.limiter != "fixed"
+        self.semaphore = adaptive_limiter(loop, scenario) if self.adaptive else Semaphore(loop, scenario.limit or None)
         self.in_flight = 0  # downstream calls under way
         self.calls: list[Task] = []  # with abandon=continue: calls running in tasks of their own
         self.abandoned: list[Task] = []  # the ones whose caller timed out and walked away
@@ -221,7 +220,7 @@ class Service:
 
     @property
     def moving_limit(self) -> int | None:
-        """An aimd limiter's limit now; None with a fixed semaphore (its limit is the scenario's)."""
+        """An adaptive limiter's limit now; None with a fixed semaphore (its limit is the scenario's)."""
         return self.semaphore.limit if self.adaptive else None
 
     # serve() ------------------------------------------------------------------
@@ -570,7 +569,7 @@ class Service:
             granted = yield from semaphore.acquire()
         slot.permit = granted
         slot.state = "calling"
-        slot.since = loop.now
+        slot.since = slot.granted = loop.now
         if not attempt:
             item.started = loop.now
         scenario = engine.scenario
@@ -604,9 +603,9 @@ class Service:
         self.release(slot, failed)
 
     def release(self, slot: WorkerSlot, failed: str | None) -> None:
-        """The permit back (``async with``'s exit): an aimd limiter learns how the call went."""
+        """The permit back (``async with``'s exit): an adaptive limiter learns how the call went."""
         if self.adaptive:
-            self.semaphore.release(slot.permit, failed is not None)
+            self.semaphore.release(slot.permit, failed is not None, self.loop.now - slot.granted)
         else:
             self.semaphore.release()
 
@@ -725,9 +724,13 @@ class Service:
             self.codel.target, self.codel.interval = new.codel_target, new.codel_interval
         if self.adaptive:
             limiter = self.semaphore
-            limiter.low, limiter.high, limiter.backoff = new.limit_min, new.limit_max, new.aimd_backoff
+            tune(limiter, new)
             # A new starting limit starts it again there; new bounds keep what it learned, clamped.
-            limiter.set_limit(new.limit if new.limit != old.limit else limiter.limit)
+            if new.limit != old.limit:
+                limiter.low, limiter.high = new.limit_min, new.limit_max
+                limiter.set_limit(new.limit)
+            else:
+                limiter.set_bounds(new.limit_min, new.limit_max)
         elif new.limit != old.limit:
             self.semaphore.set_limit(new.limit or None)
         if new.workers != old.workers and not self.shutting_down:

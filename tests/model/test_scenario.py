@@ -27,6 +27,7 @@ def test_defaults():
         "producers": 1, "items": 0, "join": "after-producers", "queue": 20, "policy": "block", "put_timeout": 1.0,
         "max_age": 0.0, "discipline": "fifo", "codel": "off", "codel_target": 0.005, "codel_interval": 0.1,
         "workers": 4, "limit": 4, "limiter": "fixed", "limit_min": 1, "limit_max": 256, "aimd_backoff": 0.9,
+        "vegas_alpha": 3, "vegas_beta": 6, "gradient_tolerance": 1.5, "gradient_smoothing": 0.2,
         "service_time": 0.1,
         "service_dist": "exponential", "timeout": 0.0, "abandon": "stop", "capacity": 0, "contention": 0.0, "rate_limit": 0.0, "rate_burst": 0, "retries": 0,
         "backoff": 0.1, "backoff_cap": 10.0, "jitter": "full", "client_retries": 0, "retry_budget": 0.0, "memory": 0,
@@ -314,7 +315,9 @@ def scenarios(draw):
             # a throttled call failing at once would make the next item at the same instant:
             # asap with a rate limit needs a finite run (or retries without a budget)
             values["items"] = max(1, values["items"])
-    if values["limiter"] == "aimd":  # it starts at limit, within [limit_min, limit_max]
+    if values["vegas_alpha"] >= values["vegas_beta"]:  # Vegas' sweet spot lies between them
+        values["vegas_beta"] = values["vegas_alpha"] + 1
+    if values["limiter"] != "fixed":  # it starts at limit, within [limit_min, limit_max]
         low, high = sorted((values["limit_min"], values["limit_max"]))
         values.update(limit_min=low, limit_max=high, limit=min(high, max(low, values["limit"])))
     if values["policy"] == "drop-oldest":

@@ -27,6 +27,9 @@ CASES = [
     # Past the handbook (issue 24): an AIMD limiter, CoDel under adaptive LIFO.
     ("workers=32&capacity=8&contention=0.1&rate=65&timeout=0.3&limit=4&limiter=aimd&retries=1", 6),
     ("preset=standing-queue&codel=on&discipline=adaptive-lifo&codel_target=0.05&memory=80", 8),
+    # Latency-based limits: the round trips the limiters read are the real loop's clock.
+    ("workers=32&capacity=8&contention=0.1&rate=65&limit=4&limiter=vegas&timeout=0.4", 6),
+    ("workers=32&capacity=8&contention=0.1&rate=65&limit=4&limiter=gradient2&service_dist=lognormal", 6),
 ]
 
 

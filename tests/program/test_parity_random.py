@@ -31,10 +31,14 @@ VALUES = {
     "codel_interval": [0.05, 0.2],
     "workers": [1, 3, 8],
     "limit": [0, 2, 4],
-    "limiter": ["fixed", "aimd"],
+    "limiter": ["fixed", "aimd", "vegas", "gradient2"],
     "limit_min": [1, 2],
     "limit_max": [6, 256],
     "aimd_backoff": [0.5, 0.9],
+    "vegas_alpha": [1, 3],
+    "vegas_beta": [4, 6],
+    "gradient_tolerance": [1.0, 1.5],
+    "gradient_smoothing": [0.2, 1.0],
     "service_time": [0.02, 0.1],
     "service_dist": ["constant", "exponential", "lognormal"],
     "timeout": [0, 0.05, 0.15],
@@ -50,7 +54,8 @@ VALUES = {
     "restart": [0.3],
     "seed": [1, 7, 12345],
 }
-NEW = ({"discipline": "lifo"}, {"discipline": "adaptive-lifo"}, {"codel": "on"}, {"limiter": "aimd"})
+NEW = ({"discipline": "lifo"}, {"discipline": "adaptive-lifo"}, {"codel": "on"}, {"limiter": "aimd"},
+       {"limiter": "vegas"}, {"limiter": "gradient2"})
 UNTIL = 3.0
 
 
@@ -59,7 +64,7 @@ def links(draw) -> Scenario:
     while True:
         values = {key: draw(st.sampled_from(choices)) for key, choices in VALUES.items()}
         values.update(draw(st.sampled_from(NEW)))
-        if values["limiter"] == "aimd":
+        if values["limiter"] != "fixed":
             values["limit"] = max(values["limit"], values["limit_min"])
         try:
             return Scenario.from_mapping(values)

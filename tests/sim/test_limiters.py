@@ -7,7 +7,8 @@ import pytest
 
 from playground.model.scenario import Scenario, ScenarioError
 from playground.sim.engine import Engine
-from playground.sim.kernel import AIMDLimiter, Loop
+from playground.sim.kernel import Loop
+from playground.sim.limiters import AIMDLimiter
 
 # The no-semaphore preset's world: 32 workers, 65 items/s, a downstream fast up to 8 calls at once
 # and slower with every call past them (contention); here its calls also time out at 0.3 s.
@@ -47,19 +48,19 @@ def test_the_limit_moves_as_netflix_aimdlimit_moves_it():
     limiter = AIMDLimiter(Loop(), limit=10, low=2, high=12, backoff=0.9)
     for _ in range(3):
         assert limiter.try_acquire()
-    limiter.release(in_flight=5, failed=False)  # 5 * 2 >= 10: +1
+    limiter.release(in_flight=5, failed=False, rtt=0.1)  # 5 * 2 >= 10: +1
     assert limiter.limit == 11
-    limiter.release(in_flight=3, failed=False)  # 3 * 2 < 11: unchanged
+    limiter.release(in_flight=3, failed=False, rtt=0.1)  # 3 * 2 < 11: unchanged
     assert limiter.limit == 11
-    limiter.release(in_flight=3, failed=True)  # int(11 * 0.9) = 9
+    limiter.release(in_flight=3, failed=True, rtt=0.1)  # int(11 * 0.9) = 9
     assert limiter.limit == 9
     limiter.limit = 2
     assert limiter.try_acquire()
-    limiter.release(in_flight=1, failed=True)  # int(2 * 0.9) = 1, clamped to 2
+    limiter.release(in_flight=1, failed=True, rtt=0.1)  # int(2 * 0.9) = 1, clamped to 2
     assert limiter.limit == 2
     limiter.limit = 12
     assert limiter.try_acquire()
-    limiter.release(in_flight=12, failed=False)  # 13, clamped to 12
+    limiter.release(in_flight=12, failed=False, rtt=0.1)  # 13, clamped to 12
     assert limiter.limit == 12
 
 
