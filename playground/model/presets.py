@@ -415,4 +415,12 @@ PRESETS.update(_presets(
         "A's p99 latency is past 25 seconds a minute in. "
         "B's p99 latency stays under a second, and it completes at least nine tenths of what A completes.",
         of="standing-queue", b={"codel": "on"}),
+    _comparing(
+        "vegas-vs-none", "Compare: no limit vs. a Vegas limit (reads latency)",
+        "Thirty-two workers call a downstream that slows past eight calls at once; A has no "
+        "semaphore, B a Vegas limiter (Netflix's) that starts at 4 permits and reads how long "
+        "each call takes. Nothing fails: only latency can tell B where the knee is. "
+        "A completes under half of the 65 items a second that arrive. "
+        "B completes at least twice what A completes, and its limit ends the minute between 4 and 12.",
+        of="no-semaphore", b={"limit": 4, "limiter": "vegas"}),
 ))

@@ -23,6 +23,9 @@ from playground.sim.engine import Engine, client_retrying, retrying, slowdown
 #: Sim seconds Little's law and the measures beside the theory are taken over.
 SPAN = 30.0
 
+#: How the theory panel names each adaptive limiter.
+LIMITER_NAMES = {"aimd": "AIMD", "vegas": "Vegas", "gradient2": "Gradient2"}
+
 
 def servers(scenario: Scenario) -> int:
     """Calls that can run at once at full speed: the workers, or the semaphore or the
@@ -41,8 +44,8 @@ def why_no_formula(scenario: Scenario) -> str | None:
         reasons.append(f"arrivals are {s.arrivals}, not Poisson")
     if s.service_dist != "exponential":
         reasons.append(f"call times are {s.service_dist}, not exponential")
-    if s.limiter == "aimd":
-        reasons.append("an AIMD limiter moves the number of calls at once")
+    if s.limiter != "fixed":
+        reasons.append(f"an {LIMITER_NAMES[s.limiter]} limiter moves the number of calls at once")
     elif s.limit and s.limit < s.workers:
         reasons.append("the semaphore is smaller than the worker pool (workers hold items while "
                        "they wait for a permit)")
@@ -154,7 +157,7 @@ class Explainer:
 
 
 def past_the_handbook(engine: Engine) -> dict:
-    """What the mechanisms past the handbook are doing now: the AIMD limit, CoDel's state, the
+    """What the mechanisms past the handbook are doing now: an adaptive limit, CoDel's state, the
     queue's order (issue 24). Empty when the scenario uses none of them, or the service is down."""
     scenario = engine.scenario
     if engine.restart_at is not None:
@@ -163,6 +166,12 @@ def past_the_handbook(engine: Engine) -> dict:
     out: dict = {}
     if service.moving_limit is not None:
         out["limit"] = {"now": service.moving_limit, "initial": scenario.limit, "in_flight": service.in_flight}
+        no_load = getattr(service.semaphore, "no_load", None)  # Vegas: the fastest round trip it has seen
+        long_rtt = getattr(service.semaphore, "long_rtt", None)  # Gradient2: the long-run average
+        if no_load:
+            out["limit"]["no_load"] = round(no_load, 4)
+        if long_rtt:
+            out["limit"]["long_rtt"] = round(long_rtt, 4)
     codel = service.codel
     if codel is not None:
         out["codel"] = {"dropping": codel.dropping, "count": codel.count if codel.dropping else 0,
@@ -396,15 +405,24 @@ def _mechanism_sentences(t: dict, s: Scenario) -> list[str]:
     limit = now.get("limit")
     if limit:
         measured = (t.get("measured") or {}).get("throughput")
-        line = (f"The AIMD limiter allows {limit['now']} calls at once now (it started at {limit['initial']}; "
+        name = LIMITER_NAMES[s.limiter]
+        line = (f"The {name} limiter allows {limit['now']} calls at once now (it started at {limit['initial']}; "
                 f"{limit['in_flight']} in flight).")
         if measured:
             need = measured * s.service_time
             past = (f"; past the downstream's capacity of {s.capacity} the extra calls slow every call"
                     if s.capacity and limit["now"] > s.capacity else "")
             line += (f" Little's law puts the calls this throughput needs at {_n(measured)}/s × {_s(s.service_time)} "
-                     f"(a call at no load) = {_n(need)}. AIMD does not read latency: only failed calls bring "
-                     f"its limit down{past}.")
+                     f"(a call at no load) = {_n(need)}.")
+            if s.limiter == "aimd":
+                line += f" AIMD does not read latency: only failed calls bring its limit down{past}."
+        if s.limiter == "vegas" and limit.get("no_load"):
+            line += (f" Vegas reads latency: the fastest call it has seen took {_s(limit['no_load'])}; it shrinks "
+                     f"the limit when calls are slow enough that more than {s.vegas_beta} × log10(limit) are "
+                     f"estimated to queue at the downstream.")
+        elif s.limiter == "gradient2" and limit.get("long_rtt"):
+            line += (f" Gradient2 reads latency: its long-run average call is {_s(limit['long_rtt'])}; calls slower "
+                     f"than {_n(s.gradient_tolerance)} × that shrink the limit.")
         out.append(line)
     codel = now.get("codel")
     if codel:

@@ -420,6 +420,16 @@ def _b_codel_p99_under_a_second(link):
                f"B: p99 {b['latency_p99']:.2f} s, completed {b['completed']} against A's {a['completed']}")
 
 
+def _b_vegas_finds_the_knee(link):
+    a_link, b_link = _sides(link)
+    a = run(a_link, 60)
+    engine = Engine(Scenario.from_link(b_link), event_cap=0)
+    engine.run(60)
+    b, limit = engine.summary(), engine.service.semaphore.limit
+    return _ok(b["completed"] >= 2 * a["completed"] and 4 <= limit <= 12,
+               f"B completed {b['completed']} against A's {a['completed']}; its limit at 60 s: {limit}")
+
+
 def _both(*keys: str) -> tuple[str, ...]:
     """Keys a comparison's claim depends on, whether the link changes them for both or B alone."""
     return keys + tuple(f"b.{key}" for key in keys)
@@ -559,6 +569,15 @@ CLAIMS: dict[str, tuple[Claim, ...]] = {
               _both("rate", "workers", "limit", "service_time", "queue", "policy", "max_age", "discipline", "codel",
                     "codel_target", "codel_interval", "capacity", "contention", "timeout", "memory"),
               _b_codel_p99_under_a_second),
+    ),
+    "vegas-vs-none": (
+        Claim("A completes under half of the 65 items a second that arrive.",
+              _both("rate", "workers", "limit", "capacity", "contention", "service_time"),
+              _a_without_a_semaphore_collapses),
+        Claim("B completes at least twice what A completes, and its limit ends the minute between 4 and 12.",
+              _both("rate", "workers", "limit", "limiter", "limit_min", "limit_max", "vegas_alpha", "vegas_beta",
+                    "capacity", "contention", "service_time", "timeout"),
+              _b_vegas_finds_the_knee),
     ),
     "unbounded-oom": (
         Claim("Memory climbs until the service crashes out of memory within 40 seconds.",

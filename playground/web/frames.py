@@ -103,10 +103,10 @@ def snapshot(engine: Engine) -> dict:
         "workers_more": live_workers - len(workers),
         # The workers left out of "workers", by state code (busy ones are never left out first).
         "workers_rest": workers_rest,
-        # An aimd limiter's limit moves: the frame carries it now (and the limit it started at).
+        # An adaptive limiter's limit moves: the frame carries it now (and the limit it started at).
         "semaphore": {"limit": scenario.limit if down or service.moving_limit is None else service.moving_limit,
                       "held": held, "waiting": waiting,
-                      **({"limiter": "aimd", "initial": scenario.limit} if scenario.limiter == "aimd" else {})},
+                      **({"limiter": scenario.limiter, "initial": scenario.limit} if scenario.limiter != "fixed" else {})},
         "downstream": {"in_flight": in_flight, "capacity": scenario.capacity,
                        "slowdown": round(slowdown(scenario, in_flight), 2),
                        # Calls in flight whose caller timed out and moved on (abandon=continue).

@@ -20,8 +20,8 @@ const SPECS = [
     series: [
       { col: "queue", label: "queued", color: "accent" },
       { col: "in_flight", label: "in flight", color: "warn", dash: [6, 4] },
-      // An aimd limiter's limit as it moves (null with a fixed semaphore: then not drawn at all).
-      { col: "limit", label: "AIMD limit", color: "violet", dash: [2, 3], optional: true },
+      // An adaptive limiter's limit as it moves (null with a fixed semaphore: then not drawn at all).
+      { col: "limit", label: "adaptive limit", color: "violet", dash: [2, 3], optional: true },
     ],
   },
   {

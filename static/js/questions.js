@@ -97,12 +97,20 @@ export function answers(scenario, state) {
   const walkAway = scenario.abandon === 'continue' && scenario.timeout > 0;
   let calls;
   const sem = state?.semaphore;
-  if (sem?.limiter === 'aimd') {
+  if (sem?.limiter && sem.limiter !== 'fixed') {
     // The limit moves: say what it is now, where it started and why it moves.
-    calls = `An AIMD limiter allows ${sem.limit} downstream ${sem.limit === 1 ? 'call' : 'calls'} at once now `
-      + `(it started at ${sem.initial}; a failed call cuts it to ${formatNumber(scenario.aimd_backoff)} of itself, `
-      + `rounded down and never below ${scenario.limit_min}, `
-      + `a call that succeeds while at least half of it is in use adds one; ${inFlight} in flight now)`;
+    const name = { aimd: 'An AIMD', vegas: 'A Vegas', gradient2: 'A Gradient2' }[sem.limiter];
+    const rule = {
+      aimd: `a failed call cuts it to ${formatNumber(scenario.aimd_backoff)} of itself, `
+        + `rounded down and never below ${scenario.limit_min}, `
+        + 'a call that succeeds while at least half of it is in use adds one',
+      vegas: 'it grows while calls are about as fast as the fastest it has seen and shrinks as they slow '
+        + `(more than ${scenario.vegas_beta} × log10 of it estimated queued at the downstream) or fail`,
+      gradient2: `it shrinks while calls are slower than ${formatNumber(scenario.gradient_tolerance)} times `
+        + 'their long-run average and grows by a few calls otherwise',
+    }[sem.limiter];
+    calls = `${name} limiter allows ${sem.limit} downstream ${sem.limit === 1 ? 'call' : 'calls'} at once now `
+      + `(it started at ${sem.initial}; ${rule}; ${inFlight} in flight now)`;
     if (walkAway) calls += `, ${abandoned} of them abandoned by callers that timed out`;
   } else if (scenario.limit > 0 && walkAway) {
     // The semaphore bounds the calls workers wait on; abandoned calls are outside it.

@@ -3,6 +3,8 @@ seeds 1-5 against a sweep of fixed limits on the same downstream (the README say
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from playground.model.scenario import Scenario, ScenarioError
@@ -108,3 +110,56 @@ def test_a_control_that_breaks_the_bounds_is_refused_under_the_key_it_changed(co
     with pytest.raises(ScenarioError, match="limit_min <= limit <= limit_max") as refused:
         engine.apply({"set": control})
     assert refused.value.field == field and engine.scenario == before
+
+
+# Latency-based limits: Netflix's Vegas and Gradient2 read each call's round trip, so they see the
+# downstream slow down past its knee even when nothing fails (no timeouts here).
+
+@functools.lru_cache(maxsize=None)
+def best_fixed(link: str, seed: int) -> tuple[int, int]:
+    """The most a fixed limit from 2 to 16 completes in a minute on ``link``, and which limit."""
+    fixed = {limit: run(f"{link}&limit={limit}&seed={seed}").summary()["completed"] for limit in range(2, 17)}
+    limit = max(fixed, key=fixed.get)
+    return fixed[limit], limit
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_vegas_finds_a_limit_near_the_knee_with_no_failure_to_tell_it(seed):
+    best, _ = best_fixed(DOWNSTREAM, seed)
+    vegas = run(f"{DOWNSTREAM}&limit=4&limiter=vegas&seed={seed}")
+    unlimited = run(f"{DOWNSTREAM}&limit=0&seed={seed}")
+    assert vegas.summary()["completed"] >= 0.85 * best, (vegas.summary()["completed"], best)
+    assert vegas.summary()["completed"] >= 2 * unlimited.summary()["completed"]  # where AIMD is
+    assert 4 <= vegas.service.semaphore.limit <= 12
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gradient2_settles_above_the_knee_at_netflix_defaults_and_near_it_with_no_tolerance(seed):
+    """At its default tolerance (1.5) Gradient2 lets calls run 1.5 times their own long-run average,
+    which rises as it lets more in: it settles past the best fixed limit, still far above no limit.
+    With a tolerance of 1 it holds near the knee."""
+    best, best_limit = best_fixed(DOWNSTREAM, seed)
+    default = run(f"{DOWNSTREAM}&limit=4&limiter=gradient2&seed={seed}")
+    strict = run(f"{DOWNSTREAM}&limit=4&limiter=gradient2&gradient_tolerance=1&seed={seed}")
+    unlimited = run(f"{DOWNSTREAM}&limit=0&seed={seed}")
+    assert default.service.semaphore.limit > best_limit
+    assert 1.5 * unlimited.summary()["completed"] <= default.summary()["completed"] < 0.8 * best
+    assert strict.summary()["completed"] >= 0.8 * best, (strict.summary()["completed"], best)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gradient2_shrinks_its_limit_during_a_hiccup_and_grows_it_back_after(seed):
+    engine = Engine(Scenario.from_link(f"{DOWNSTREAM.replace('rate=65', 'rate=40')}&limit=4"
+                                       f"&limiter=gradient2&seed={seed}"))
+    limits = {}
+    for step in range(1, 101):  # every half second for 50 s; calls 3x slower from 30 to 35 s
+        t = step / 2
+        if t == 30.5:
+            engine.apply({"action": "hiccup", "factor": 3, "seconds": 5})
+        engine.run(t)
+        limits[t] = engine.service.semaphore.limit
+    before = sorted(v for t, v in limits.items() if 20 <= t <= 30)
+    during = [v for t, v in limits.items() if 31 <= t <= 36]
+    after = [v for t, v in limits.items() if 40 <= t <= 50]
+    assert min(during) < before[0], (before, during)
+    assert max(after) >= before[len(before) // 2], (before, after)
