@@ -29,7 +29,7 @@ from playground.model.scenario import Scenario
 from playground.sim.kernel import DONE, PENDING, Cancelled, Future, Loop
 
 
-def adaptive_limiter(loop: Loop, s: Scenario) -> "AdaptiveLimiter":
+def adaptive_limiter(loop: Loop, s: Scenario) -> AdaptiveLimiter:
     """serve()'s limiter for ``s.limiter`` (not ``fixed``), starting at ``s.limit``."""
     if s.limiter == "aimd":
         return AIMDLimiter(loop, s.limit, s.limit_min, s.limit_max, s.aimd_backoff)
@@ -38,7 +38,7 @@ def adaptive_limiter(loop: Loop, s: Scenario) -> "AdaptiveLimiter":
     return Gradient2Limiter(loop, s.limit, s.limit_min, s.limit_max, s.gradient_tolerance, s.gradient_smoothing)
 
 
-def tune(limiter: "AdaptiveLimiter", s: Scenario) -> None:
+def tune(limiter: AdaptiveLimiter, s: Scenario) -> None:
     """A live change of the rule's own parameters (the bounds and the start are the caller's)."""
     if isinstance(limiter, AIMDLimiter):
         limiter.backoff = s.aimd_backoff

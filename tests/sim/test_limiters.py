@@ -115,7 +115,7 @@ def test_a_control_that_breaks_the_bounds_is_refused_under_the_key_it_changed(co
 # Latency-based limits: Netflix's Vegas and Gradient2 read each call's round trip, so they see the
 # downstream slow down past its knee even when nothing fails (no timeouts here).
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def best_fixed(link: str, seed: int) -> tuple[int, int]:
     """The most a fixed limit from 2 to 16 completes in a minute on ``link``, and which limit."""
     fixed = {limit: run(f"{link}&limit={limit}&seed={seed}").summary()["completed"] for limit in range(2, 17)}
